@@ -1,0 +1,301 @@
+"""Typed, validated configuration: `configs/params.yaml` and `configs/objectives.yaml`.
+
+Every parameter lives in those files. Loading validates types, ranges and unknown keys; any failure raises
+`ConfigError` naming the key, the value given and what is allowed. Command lines override keys with
+`--set section.key=value` (the value is parsed as YAML, so `0.3`, `true`, `[5, 15]` work).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PARAMS = REPO_ROOT / "configs" / "params.yaml"
+DEFAULT_OBJECTIVES = REPO_ROOT / "configs" / "objectives.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown, of the wrong type or out of range."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class MarketConfig(_Section):
+    coin: str = Field(min_length=1)
+    dex: str = ""
+    base_url: str = Field(pattern=r"^https?://")
+    request_timeout_s: float = Field(gt=0, le=300)
+
+
+class KellyConfig(_Section):
+    enabled: bool
+    fraction: float = Field(gt=0, le=1)
+    cap: float = Field(gt=0, le=1)
+    min_trades: int = Field(ge=1)
+
+
+class AtrStopConfig(_Section):
+    enabled: bool
+    multiple: float = Field(gt=0, le=100)
+    period: int = Field(ge=1, le=1000)
+
+
+class TradingConfig(_Section):
+    take_profit_pct: float = Field(gt=0, le=1000)
+    stop_loss_pct: float = Field(gt=0, lt=100)
+    position_size_pct: float = Field(gt=0, le=1)
+    leverage: float = Field(gt=0, le=100)
+    max_positions: int = Field(ge=1, le=16)
+    max_hold_seconds: int = Field(ge=0)
+    both_touched: Literal["stop", "take_profit"]
+    signal_threshold: float = Field(ge=0)
+    min_q_diff: float = Field(ge=0)
+    rsi_period: int = Field(ge=2, le=1000)
+    rsi_buy_below: float = Field(ge=0, le=100)
+    rsi_sell_above: float = Field(ge=0, le=100)
+    macd_fast: int = Field(ge=1)
+    macd_slow: int = Field(ge=2)
+    macd_signal: int = Field(ge=1)
+    macd_confirm: bool
+    kelly: KellyConfig
+    atr_stop: AtrStopConfig
+
+    @model_validator(mode="after")
+    def _levels_ordered(self) -> TradingConfig:
+        if self.rsi_buy_below >= self.rsi_sell_above:
+            raise ValueError(
+                f"rsi_buy_below ({self.rsi_buy_below}) must be below rsi_sell_above ({self.rsi_sell_above})"
+            )
+        if self.macd_fast >= self.macd_slow:
+            raise ValueError(f"macd_fast ({self.macd_fast}) must be below macd_slow ({self.macd_slow})")
+        return self
+
+
+class BacktestConfig(_Section):
+    days: float = Field(gt=0, le=3650)
+    interval: Literal["1m", "3m", "5m", "15m", "30m", "1h"]
+    initial_equity: float = Field(gt=0)
+    slippage_pct: float = Field(ge=0, lt=10)
+    commission_pct: float = Field(ge=0, lt=10)
+    maker_commission_pct: float = Field(ge=-1, lt=10)
+    take_profit_fill: Literal["market", "limit"]
+    latency_ms: tuple[float, float]
+    funding_rate_hourly: float = Field(ge=-0.01, le=0.01)
+    chunk_size: int = Field(ge=100)
+    warmup_bars: int = Field(ge=0)
+    max_workers: int = Field(ge=1, le=1024)
+    min_trades_threshold: int = Field(ge=0)
+    data_source: Literal["real", "synthetic", "hybrid"]
+    real_weight: float = Field(ge=0, le=1)
+    seed: int = Field(ge=0)
+    data_dir: str
+    reports_dir: str
+
+    @model_validator(mode="after")
+    def _latency_range(self) -> BacktestConfig:
+        lo, hi = self.latency_ms
+        if not (0 <= lo <= hi <= 60_000):
+            raise ValueError(f"latency_ms must be [low, high] with 0 <= low <= high <= 60000 ms, got {[lo, hi]}")
+        return self
+
+    @property
+    def bar_seconds(self) -> int:
+        return interval_seconds(self.interval)
+
+
+class EdgeConfig(_Section):
+    enabled: bool
+    strength: float = Field(ge=0, le=0.95)
+
+
+class SynthConfig(_Section):
+    seed: int = Field(ge=0)
+    start_price: float = Field(gt=0)
+    annual_vol: float = Field(gt=0, le=5)
+    vol_persistence: float = Field(ge=0, lt=1)
+    regime_switch_prob: float = Field(ge=0, le=1)
+    trend_drift_bps: float = Field(ge=0, le=100)
+    high_vol_multiplier: float = Field(ge=1, le=20)
+    jump_prob: float = Field(ge=0, le=0.1)
+    jump_scale: float = Field(ge=0, le=100)
+    intraday_amplitude: float = Field(ge=0, lt=1)
+    weekly_amplitude: float = Field(ge=0, lt=1)
+    base_volume: float = Field(gt=0)
+    edge: EdgeConfig
+
+
+class EpsilonConfig(_Section):
+    start: float = Field(ge=0, le=1)
+    end: float = Field(ge=0, le=1)
+    decay_steps: int = Field(ge=1)
+
+
+class RewardConfig(_Section):
+    trade_bonus: float = Field(ge=0)
+    hold_penalty: float = Field(ge=0)
+    hold_timeout_penalty: float = Field(ge=0)
+    hold_timeout_seconds: int = Field(ge=0)
+    streak_bonus: float = Field(ge=0)
+    flip_flop_penalty: float = Field(ge=0)
+    flip_flop_bars: int = Field(ge=1)
+    vol_scaled: bool
+    scale: float = Field(gt=0)
+
+
+class RLConfig(_Section):
+    algo: Literal["ppo", "dqn", "ensemble"]
+    lstm_layers: int = Field(ge=1, le=8)
+    lstm_hidden: int = Field(ge=1, le=4096)
+    fcnet_hiddens: list[int]
+    max_seq_len: int = Field(ge=2, le=1024)
+    learning_rate: float = Field(gt=0, le=1)
+    batch_size: int = Field(ge=1)
+    epochs: int = Field(ge=1)
+    early_stop_patience: int = Field(ge=1)
+    gamma: float = Field(gt=0, le=1)
+    episode_bars: int = Field(ge=10)
+    train_fraction: float = Field(gt=0, lt=1)
+    validation_fraction: float = Field(gt=0, lt=1)
+    seed: int = Field(ge=0)
+    epsilon: EpsilonConfig
+    reward: RewardConfig
+
+    @model_validator(mode="after")
+    def _splits(self) -> RLConfig:
+        if self.train_fraction + self.validation_fraction >= 1:
+            raise ValueError(
+                f"train_fraction + validation_fraction must leave a test span (< 1), got "
+                f"{self.train_fraction} + {self.validation_fraction}"
+            )
+        return self
+
+
+class Params(_Section):
+    market: MarketConfig
+    trading: TradingConfig
+    backtest: BacktestConfig
+    synth: SynthConfig
+    rl: RLConfig
+
+
+class Objectives(_Section):
+    monthly_return_min: float = Field(ge=-100)
+    sharpe_min: float
+    drawdown_max: float = Field(gt=0, le=100)
+    auto_stop_drawdown: float = Field(gt=0, le=100)
+    profit_factor_min: float = Field(ge=0)
+    min_real_days: float = Field(ge=0)
+
+
+_INTERVALS = {"1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600}
+
+
+def interval_seconds(interval: str) -> int:
+    """Seconds in one bar of `interval` (e.g. "1m" -> 60)."""
+    try:
+        return _INTERVALS[interval]
+    except KeyError:
+        raise ConfigError(f"interval {interval!r} is not supported; allowed: {sorted(_INTERVALS)}") from None
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(p) for p in error["loc"])
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = "remove it or check its spelling"
+        return f"{key}: unknown key (value {value!r}); {allowed}"
+    if kind == "missing":
+        return f"{key}: missing; it is required"
+    bounds = {
+        "greater_than": "> {gt}",
+        "greater_than_equal": ">= {ge}",
+        "less_than": "< {lt}",
+        "less_than_equal": "<= {le}",
+    }
+    if kind in bounds:
+        return f"{key} = {value!r}: allowed {bounds[kind].format(**ctx)}"
+    if kind == "literal_error":
+        return f"{key} = {value!r}: allowed {ctx.get('expected')}"
+    if kind == "value_error":
+        where = key or "config"
+        return f"{where}: {error['msg'].removeprefix('Value error, ')}"
+    return f"{key} = {value!r}: {error['msg']}"
+
+
+def _validate(model: type[BaseModel], data: Any, source: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = [_describe(e) for e in exc.errors()]
+        raise ConfigError(f"{source}: invalid configuration\n  " + "\n  ".join(lines)) from None
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Parse `section.key=value` into (path, value); the value is read as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like section.key=value")
+    key, raw = text.split("=", 1)
+    path = [p for p in key.strip().split(".") if p]
+    if not path:
+        raise ConfigError(f"override {text!r} names no key")
+    return path, yaml.safe_load(raw)
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str] | None) -> dict[str, Any]:
+    """Return a copy of `data` with each `section.key=value` override applied; unknown keys fail."""
+    out = yaml.safe_load(yaml.safe_dump(data))
+    for text in overrides or []:
+        path, value = parse_override(text)
+        node = out
+        for i, part in enumerate(path[:-1]):
+            if not isinstance(node, dict) or part not in node:
+                raise ConfigError(f"override {text!r}: unknown key {'.'.join(path[: i + 1])}")
+            node = node[part]
+        if not isinstance(node, dict) or path[-1] not in node:
+            raise ConfigError(f"override {text!r}: unknown key {'.'.join(path)}")
+        node[path[-1]] = value
+    return out
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        with open(path) as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+
+
+def load_params(path: str | Path | None = None, overrides: list[str] | None = None) -> Params:
+    """Load and validate `params.yaml` (default `configs/params.yaml`) with optional overrides."""
+    path = Path(path) if path else DEFAULT_PARAMS
+    data = apply_overrides(_read_yaml(path) or {}, overrides)
+    return _validate(Params, data, str(path))
+
+
+def load_objectives(path: str | Path | None = None, overrides: list[str] | None = None) -> Objectives:
+    """Load and validate `objectives.yaml` (default `configs/objectives.yaml`)."""
+    path = Path(path) if path else DEFAULT_OBJECTIVES
+    data = apply_overrides(_read_yaml(path) or {}, overrides)
+    return _validate(Objectives, data, str(path))
+
+
+def params_from_dict(data: dict[str, Any], source: str = "params") -> Params:
+    """Validate an already-parsed params mapping (e.g. from a checkpoint's metadata)."""
+    return _validate(Params, data, source)
+
+
+def with_overrides(params: Params, overrides: list[str]) -> Params:
+    """A new validated Params with `section.key=value` overrides applied."""
+    return params_from_dict(apply_overrides(params.model_dump(mode="json"), overrides))

@@ -1,0 +1,39 @@
+"""Shared fixtures: one small, quiet Ray instance per test session; default configs."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+import pytest  # noqa: E402
+
+from backtest.config import Objectives, Params, load_objectives, load_params  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One Ray instance for the whole test session: 2 CPUs, no dashboard, a small object store."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            object_store_memory=256 * 1024 * 1024,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def params() -> Params:
+    return load_params()
+
+
+@pytest.fixture(scope="session")
+def objectives() -> Objectives:
+    return load_objectives()
