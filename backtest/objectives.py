@@ -54,7 +54,8 @@ class ObjectiveCheck:
         """Plain-text pass/fail table for the console, with the verdict and any circuit-breaker line."""
         head = ("objective", "value", "target", "result")
         body = [
-            (r.label, _fmt(r.value), f"{r.op} {_fmt(r.threshold)}", "PASS" if r.passed else "FAIL") for r in self.rows
+            (r.label, format_value(r.value), f"{r.op} {format_value(r.threshold)}", "PASS" if r.passed else "FAIL")
+            for r in self.rows
         ]
         widths = [max(len(row[i]) for row in [head, *body]) for i in range(4)]
 
@@ -79,7 +80,8 @@ class ObjectiveCheck:
         }
 
 
-def _fmt(x: float | None) -> str:
+def format_value(x: float | None) -> str:
+    """A compact number for tables: integers plainly, otherwise 3 decimals (4 significant digits when tiny)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     if float(x).is_integer() and abs(x) < 1e12:

@@ -1,0 +1,25 @@
+"""A short console summary of a backtest's metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def headline(metrics: dict[str, Any]) -> str:
+    """Four lines: returns, risk, trading activity and data/halts, for printing after a run."""
+    m = metrics
+    share = m.get("share_real")
+    data = "unknown" if share is None else ("SYNTHETIC" if share == 0 else f"{share * 100:.1f} % real")
+    halts = f"halted x{m['n_halts']} (first {m['first_halt_time']})" if m.get("halted") else "no drawdown halt"
+    return "\n".join(
+        [
+            f"return {m['total_return_pct']:+.2f} % total, {m['monthly_return_pct']:+.2f} % / month, "
+            f"{m['annual_return_pct']:+.1f} % / year; equity {m['initial_equity']:,.2f} -> {m['final_equity']:,.2f}",
+            f"risk   sharpe {m['sharpe']:.2f}, sortino {m['sortino']:.2f}, max drawdown {m['max_drawdown_pct']:.2f} %, "
+            f"calmar {m['calmar']:.2f}",
+            f"trades {m['n_trades']:,} ({m['trades_per_day']:.1f}/day, {m['n_long']:,} long / {m['n_short']:,} short), "
+            f"win {m['win_rate_pct']:.1f} %, PF {m['profit_factor']:.2f}, hold rate {m['hold_rate_pct']:.1f} %, "
+            f"exposure {m['exposure_pct']:.1f} %, fees {m['fees_paid']:,.2f}, funding {m['funding_paid']:,.2f}",
+            f"data   {m['days']:.1f} days, {m['n_bars']:,} bars, {data}; {halts}",
+        ]
+    )
