@@ -110,6 +110,8 @@ class BacktestConfig(_Section):
 
 
 class EdgeConfig(_Section):
+    """The planted edge of synthetic data (see backtest/data/synth.py): AR(1) returns and drift in trend regimes."""
+
     enabled: bool
     strength: float = Field(ge=0, le=0.95)
 
@@ -127,7 +129,19 @@ class SynthConfig(_Section):
     intraday_amplitude: float = Field(ge=0, lt=1)
     weekly_amplitude: float = Field(ge=0, lt=1)
     base_volume: float = Field(gt=0)
+    garch_alpha: float = Field(default=0.06, ge=0, lt=1)
+    tail_df: float = Field(default=5.0, gt=2, le=1000)
+    range_vol_multiplier: float = Field(default=0.7, gt=0, le=1)
+    trades_per_bar: float = Field(default=40.0, gt=0)
     edge: EdgeConfig
+
+    @model_validator(mode="after")
+    def _garch_stationary(self) -> SynthConfig:
+        if self.garch_alpha > self.vol_persistence:
+            raise ValueError(
+                f"garch_alpha ({self.garch_alpha}) must not exceed vol_persistence ({self.vol_persistence})"
+            )
+        return self
 
 
 class EpsilonConfig(_Section):
