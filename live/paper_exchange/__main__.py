@@ -1,0 +1,116 @@
+"""CLI: `python -m live.paper_exchange --port 8089 --data synthetic --speed 60 --seed 1 --fund 0xADDR:10000`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from live.paper_exchange.config import FaultConfig, PaperExchangeConfig
+
+
+def _fund(text: str) -> tuple[str, float]:
+    addr, _, usd = text.partition(":")
+    if not (addr.startswith("0x") and len(addr) == 42) or not usd:
+        raise argparse.ArgumentTypeError(f"--fund expects ADDRESS:USD (0x + 40 hex digits), got {text!r}")
+    return addr.lower(), float(usd)
+
+
+def parse_args(argv: list[str] | None = None) -> PaperExchangeConfig:
+    """Map the command line onto a PaperExchangeConfig (defaults from the dataclass)."""
+    d = PaperExchangeConfig()
+    f = FaultConfig()
+    p = argparse.ArgumentParser(
+        prog="python -m live.paper_exchange",
+        description="Loopback HyperLiquid-compatible paper exchange (HTTP /info, /exchange; WebSocket /ws). "
+        "Point the unmodified SDK at the printed URL: Info(url, perp_dexs=['', 'xyz']), Exchange(wallet, url, ...).",
+    )
+    p.add_argument("--host", default=d.host, help="bind address (default %(default)s; loopback only is safest)")
+    p.add_argument("--port", type=int, default=d.port, help="TCP port, 0 picks a free one (default %(default)s)")
+    p.add_argument("--data", default=d.data, help="'synthetic' (backtest.data.synth) or a Parquet file/dir of 1m bars")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=d.speed,
+        help="1m bars replayed per wall minute; 60 = one bar a second, 0 = manual (POST /admin/step)",
+    )
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of the synthetic bars and of every fault stream")
+    p.add_argument("--bars", type=int, default=d.n_bars, help="synthetic bars to generate (default %(default)s)")
+    p.add_argument(
+        "--history-bars", type=int, default=d.history_bars, help="bars already replayed at start (candle history)"
+    )
+    p.add_argument(
+        "--fund",
+        type=_fund,
+        action="append",
+        default=[],
+        metavar="ADDRESS:USD",
+        help="create and fund an account (repeatable)",
+    )
+    p.add_argument(
+        "--state", default=None, metavar="PATH", help="JSON state file; loaded at start, saved atomically while running"
+    )
+    p.add_argument("--spread-bps", type=float, default=d.spread_bps, help="full bid/ask spread, basis points")
+    p.add_argument("--taker-fee", type=float, default=d.taker_fee, help="taker fee, fraction (default %(default)s)")
+    p.add_argument("--maker-fee", type=float, default=d.maker_fee, help="maker fee, fraction (default %(default)s)")
+    p.add_argument("--hip3-fee-multiplier", type=float, default=d.hip3_fee_multiplier, help="builder-dex fee multiple")
+    p.add_argument(
+        "--funding-rate-hourly", type=float, default=d.funding_rate_hourly, help="fraction per hour; longs pay if > 0"
+    )
+    p.add_argument("--exact-recovery", action="store_true", help="full ECDSA recovery on every request (slower)")
+    g = p.add_argument_group("fault injection (seeded by --seed, reproducible)")
+    g.add_argument("--fail-rate", type=float, default=f.fail_rate, help="probability of HTTP 500 per request")
+    g.add_argument(
+        "--rate-limit-rate", type=float, default=f.rate_limit_rate, help="probability of HTTP 429 per request"
+    )
+    g.add_argument(
+        "--latency-ms", type=float, default=f.latency_ms, help="added latency per /info and /exchange request"
+    )
+    g.add_argument("--ws-drop-every", type=float, default=f.ws_drop_every, help="drop all WebSockets every N seconds")
+    g.add_argument("--freeze-after", type=float, default=f.freeze_after, help="freeze the price feed after N seconds")
+    g.add_argument("--reject-rate", type=float, default=f.reject_rate, help="probability an order is rejected")
+    a = p.parse_args(argv)
+    for name in ("fail_rate", "rate_limit_rate", "reject_rate"):
+        if not 0 <= getattr(a, name) <= 1:
+            p.error(f"--{name.replace('_', '-')} must be within [0, 1]")
+    if a.fail_rate + a.rate_limit_rate > 1:
+        p.error("--fail-rate + --rate-limit-rate must not exceed 1")
+    faults = FaultConfig(
+        a.fail_rate, a.rate_limit_rate, a.latency_ms, a.ws_drop_every, a.freeze_after, a.reject_rate, a.seed
+    )
+    return PaperExchangeConfig(
+        host=a.host,
+        port=a.port,
+        data=a.data,
+        speed=a.speed,
+        seed=a.seed,
+        n_bars=a.bars,
+        history_bars=a.history_bars,
+        spread_bps=a.spread_bps,
+        taker_fee=a.taker_fee,
+        maker_fee=a.maker_fee,
+        hip3_fee_multiplier=a.hip3_fee_multiplier,
+        funding_rate_hourly=a.funding_rate_hourly,
+        exact_recovery=a.exact_recovery,
+        state_path=a.state,
+        fund=tuple(a.fund),
+        faults=faults,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cfg = parse_args(argv)
+    try:
+        asyncio.run(__import__("live.paper_exchange.server", fromlist=["serve"]).serve(cfg))
+    except KeyboardInterrupt:
+        return 0
+    except (FileNotFoundError, ImportError, ValueError) as exc:
+        print(f"paper exchange: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

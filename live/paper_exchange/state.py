@@ -1,0 +1,39 @@
+"""State persistence: one JSON file written atomically (temp file in the same folder, fsync, os.replace)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+STATE_VERSION = 1
+
+
+def save_state(path: str | Path, state: dict[str, Any]) -> None:
+    """Write `state` to `path` so a crash leaves either the old or the new file, never a torn one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"version": STATE_VERSION, **state}, fh, separators=(",", ":"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_state(path: str | Path) -> dict[str, Any] | None:
+    """The saved state, or None when there is no file yet."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    with open(path) as fh:
+        data = json.load(fh)
+    if data.get("version") != STATE_VERSION:
+        raise ValueError(f"{path}: state version {data.get('version')!r}, expected {STATE_VERSION}")
+    return data

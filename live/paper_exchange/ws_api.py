@@ -1,0 +1,117 @@
+"""WebSocket adapter at /ws: greeting, subscribe/unsubscribe acks, ping/pong and the market and user channels."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from live.paper_exchange.prices import INTERVAL_MS
+
+if TYPE_CHECKING:
+    from live.paper_exchange.server import PaperExchange
+
+GREETING = "Websocket connection established."
+
+
+def sub_key(sub: dict[str, Any]) -> str | None:
+    """Routing key of a subscription; None when the paper exchange does not serve that channel."""
+    kind = sub.get("type")
+    if kind == "allMids":
+        return f"allMids:{sub.get('dex') or ''}"
+    if kind in ("l2Book", "trades") and isinstance(sub.get("coin"), str):
+        return f"{kind}:{sub['coin']}"
+    if kind == "candle" and isinstance(sub.get("coin"), str) and sub.get("interval") in INTERVAL_MS:
+        return f"candle:{sub['coin']},{sub['interval']}"
+    if kind in ("userFills", "orderUpdates") and isinstance(sub.get("user"), str):
+        return f"{kind}:{sub['user'].lower()}"
+    return None
+
+
+class WsHub:
+    """Connections and their subscriptions, indexed by routing key."""
+
+    def __init__(self, px: PaperExchange) -> None:
+        self.px = px
+        self.subs: dict[str, set[web.WebSocketResponse]] = {}
+        self.conns: set[web.WebSocketResponse] = set()
+
+    def has(self, key: str) -> bool:
+        return bool(self.subs.get(key))
+
+    def keys(self, prefix: str) -> list[str]:
+        return [k for k, v in self.subs.items() if v and k.startswith(prefix)]
+
+    async def send(self, key: str, channel: str, data: Any) -> None:
+        conns = self.subs.get(key)
+        if not conns:
+            return
+        text = json.dumps({"channel": channel, "data": data}, separators=(",", ":"))
+        for ws in list(conns):
+            await self._send(ws, text)
+
+    async def _send(self, ws: web.WebSocketResponse, text: str) -> None:
+        if ws.closed:
+            self._forget(ws)
+            return
+        try:
+            await ws.send_str(text)
+        except (ConnectionError, RuntimeError):
+            self._forget(ws)
+
+    def _forget(self, ws: web.WebSocketResponse) -> None:
+        self.conns.discard(ws)
+        for conns in self.subs.values():
+            conns.discard(ws)
+
+    async def drop_all(self) -> int:
+        """Close every connection (fault injection); returns how many were dropped."""
+        n = 0
+        for ws in list(self.conns):
+            self._forget(ws)
+            await ws.close()
+            n += 1
+        return n
+
+    async def close_all(self) -> None:
+        for ws in list(self.conns):
+            await ws.close()
+
+    async def handler(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=None)
+        await ws.prepare(request)
+        self.conns.add(ws)
+        await ws.send_str(GREETING)
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    if msg.type == WSMsgType.ERROR:
+                        break
+                    continue
+                await self._on_text(ws, msg.data)
+        finally:
+            self._forget(ws)
+        return ws
+
+    async def _on_text(self, ws: web.WebSocketResponse, text: str) -> None:
+        try:
+            msg = json.loads(text)
+        except ValueError:
+            await ws.send_str(json.dumps({"channel": "error", "data": f"Invalid message: {text[:200]}"}))
+            return
+        method = msg.get("method") if isinstance(msg, dict) else None
+        if method == "ping":
+            await ws.send_str('{"channel":"pong"}')
+            return
+        sub = msg.get("subscription") if isinstance(msg, dict) else None
+        key = sub_key(sub) if isinstance(sub, dict) else None
+        if method not in ("subscribe", "unsubscribe") or key is None:
+            await ws.send_str(json.dumps({"channel": "error", "data": f"Invalid subscription: {text[:200]}"}))
+            return
+        await ws.send_str(json.dumps({"channel": "subscriptionResponse", "data": msg}))
+        if method == "unsubscribe":
+            self.subs.get(key, set()).discard(ws)
+            return
+        self.subs.setdefault(key, set()).add(ws)
+        await self.px.on_subscribe(ws, key)
