@@ -7,9 +7,9 @@ import os
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-import pytest  # noqa: E402
+import pytest
 
-from backtest.config import Objectives, Params, load_objectives, load_params  # noqa: E402
+from backtest.config import Objectives, Params, load_objectives, load_params
 
 
 @pytest.fixture(scope="session")

@@ -51,7 +51,7 @@ class BacktestResult:
 
     @property
     def n_bars(self) -> int:
-        return int(len(self.timestamps))
+        return len(self.timestamps)
 
     @property
     def final_equity(self) -> float:

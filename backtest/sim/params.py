@@ -1,0 +1,67 @@
+"""Simulator parameters: the config values the kernel needs, in the units it uses (fractions, bars, ms)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from backtest.config import Objectives, Params
+
+
+class SimParams(NamedTuple):
+    """Flat, numba-friendly parameters. Build with `SimParams.from_config`; fields are fractions, not percent."""
+
+    tp_frac: float  # take-profit distance / entry price
+    sl_frac: float  # stop-loss distance / entry price
+    size_frac: float  # margin per position / equity
+    leverage: float
+    max_positions: int
+    hold_bars: int  # close at the open of the bar this many bars after the entry bar; 0 = no limit
+    stop_first: bool  # both TP and SL inside one bar: True -> the stop fills
+    slip_frac: float  # adverse move on market fills / price
+    taker_frac: float  # taker commission / notional
+    maker_frac: float  # maker commission / notional
+    tp_limit: bool  # take-profit fills as a resting limit (maker, at the level) instead of a market trigger
+    lat_lo_ms: float  # latency range, drawn per fill bar from a counter-based hash of (seed, bar)
+    lat_hi_ms: float
+    bar_ms: float
+    auto_stop_frac: float  # drawdown from peak that halts new entries; 0 = never
+    kelly_on: bool
+    kelly_fraction: float
+    kelly_cap: float
+    kelly_min_trades: int
+    atr_on: bool
+    atr_mult: float
+    initial_equity: float
+    seed: int
+
+    @classmethod
+    def from_config(cls, params: Params, objectives: Objectives) -> SimParams:
+        """Translate validated configs (percent units) into kernel units."""
+        tr, bt = params.trading, params.backtest
+        bar_s = bt.bar_seconds
+        hold_bars = 0 if tr.max_hold_seconds == 0 else max(1, -(-tr.max_hold_seconds // bar_s))
+        return cls(
+            tp_frac=tr.take_profit_pct / 100.0,
+            sl_frac=tr.stop_loss_pct / 100.0,
+            size_frac=tr.position_size_pct,
+            leverage=float(tr.leverage),
+            max_positions=int(tr.max_positions),
+            hold_bars=int(hold_bars),
+            stop_first=tr.both_touched == "stop",
+            slip_frac=bt.slippage_pct / 100.0,
+            taker_frac=bt.commission_pct / 100.0,
+            maker_frac=bt.maker_commission_pct / 100.0,
+            tp_limit=bt.take_profit_fill == "limit",
+            lat_lo_ms=float(bt.latency_ms[0]),
+            lat_hi_ms=float(bt.latency_ms[1]),
+            bar_ms=float(bar_s * 1000),
+            auto_stop_frac=objectives.auto_stop_drawdown / 100.0,
+            kelly_on=tr.kelly.enabled,
+            kelly_fraction=tr.kelly.fraction,
+            kelly_cap=tr.kelly.cap,
+            kelly_min_trades=int(tr.kelly.min_trades),
+            atr_on=tr.atr_stop.enabled,
+            atr_mult=tr.atr_stop.multiple,
+            initial_equity=bt.initial_equity,
+            seed=int(bt.seed),
+        )
