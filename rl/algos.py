@@ -1,0 +1,103 @@
+"""RLlib (new API stack) configs for LSTM-PPO and LSTM-DQN from `params.rl`.
+
+From params: lstm_layers, lstm_hidden, fcnet_hiddens, max_seq_len, learning_rate, gamma, batch_size (sequences per
+minibatch: minibatch = batch_size * max_seq_len timesteps), epsilon schedule, seed. RLlib knobs that params.yaml
+does not carry are the module constants below (documented in docs/RL.md).
+
+Traps handled (see shared/reference/ray-rllib.md): algorithm classes not strings; 0 env runners and 0 remote
+learners (no speed-up on 2 cores); DQN with an LSTM needs `EpisodeReplayBuffer`, n_step = 1 and
+burn_in_len < max_seq_len; `rollout_fragment_length` set explicitly ("auto" made DQN iterations ~9x slower).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+from ray.rllib.algorithms.dqn import DQNConfig
+from ray.rllib.algorithms.ppo import PPOConfig
+from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+from backtest.config import Params
+from rl.device import learner_gpus
+from rl.env import TradingEnv
+from rl.modules import LSTMActorCriticModule, LSTMDuelingQModule
+
+PPO_EPOCHS = 4  # passes over each iteration's batch
+PPO_CLIP = 0.2
+PPO_ENTROPY = 0.01  # keeps early policies from collapsing to always-HOLD
+DQN_ROLLOUT = 256  # env steps sampled between DQN updates (one update of batch_size sequences each)
+DQN_REPLAY_CAPACITY = 100_000  # timesteps
+DQN_LEARNING_STARTS = 2_000  # timesteps sampled before the first update
+DQN_TARGET_UPDATE = 2_000  # timesteps between target-network syncs
+
+
+def model_config(params: Params) -> dict[str, Any]:
+    rl = params.rl
+    return {
+        "lstm_hidden": rl.lstm_hidden,
+        "lstm_layers": rl.lstm_layers,
+        "fcnet_hiddens": list(rl.fcnet_hiddens),
+        "max_seq_len": rl.max_seq_len,
+    }
+
+
+def iteration_steps(params: Params, requested: int | None = None) -> int:
+    """Env timesteps per training iteration: `requested`, else one episode, at least one minibatch."""
+    minibatch = params.rl.batch_size * params.rl.max_seq_len
+    return max(int(requested or params.rl.episode_bars), minibatch if requested is None else 1)
+
+
+def ppo_config(params: Params, env_config: dict[str, Any], seed: int, iter_steps: int) -> AlgorithmConfig:
+    rl = params.rl
+    minibatch = min(rl.batch_size * rl.max_seq_len, iter_steps)
+    return (
+        PPOConfig()
+        .environment(TradingEnv, env_config=env_config)
+        .framework("torch")
+        .env_runners(num_env_runners=0, num_envs_per_env_runner=1, rollout_fragment_length=iter_steps)
+        .learners(num_learners=0, num_gpus_per_learner=learner_gpus())
+        .training(
+            lr=rl.learning_rate,
+            gamma=rl.gamma,
+            train_batch_size_per_learner=iter_steps,
+            minibatch_size=minibatch,
+            num_epochs=PPO_EPOCHS,
+            clip_param=PPO_CLIP,
+            entropy_coeff=PPO_ENTROPY,
+        )
+        .rl_module(rl_module_spec=RLModuleSpec(module_class=LSTMActorCriticModule), model_config=model_config(params))
+        .debugging(seed=seed)
+    )
+
+
+def dqn_config(params: Params, env_config: dict[str, Any], seed: int, iter_steps: int) -> AlgorithmConfig:
+    rl = params.rl
+    eps = rl.epsilon
+    return (
+        DQNConfig()
+        .environment(TradingEnv, env_config=env_config)
+        .framework("torch")
+        .env_runners(num_env_runners=0, num_envs_per_env_runner=1, rollout_fragment_length=min(DQN_ROLLOUT, iter_steps))
+        .learners(num_learners=0, num_gpus_per_learner=learner_gpus())
+        .training(
+            lr=rl.learning_rate,
+            gamma=rl.gamma,
+            train_batch_size_per_learner=rl.batch_size * rl.max_seq_len,
+            n_step=1,
+            burn_in_len=max(0, rl.max_seq_len // 4),
+            double_q=True,
+            dueling=True,
+            num_atoms=1,
+            epsilon=[(0, eps.start), (eps.decay_steps, eps.end)],
+            replay_buffer_config={"type": "EpisodeReplayBuffer", "capacity": DQN_REPLAY_CAPACITY},
+            num_steps_sampled_before_learning_starts=min(DQN_LEARNING_STARTS, iter_steps),
+            target_network_update_freq=DQN_TARGET_UPDATE,
+        )
+        .rl_module(rl_module_spec=RLModuleSpec(module_class=LSTMDuelingQModule), model_config=model_config(params))
+        .reporting(min_sample_timesteps_per_iteration=iter_steps, min_time_s_per_iteration=0)
+        .debugging(seed=seed)
+    )
+
+
+BUILDERS = {"ppo": ppo_config, "dqn": dqn_config}

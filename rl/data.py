@@ -1,0 +1,100 @@
+"""Data for RL: load bars, compute causal features, split by time, fit normalisation on the training span only.
+
+Splits are contiguous and never shuffled: train = [0, a), validation = [a, b), test = [b, T) with
+a = floor(T * train_fraction), b = floor(T * (train_fraction + validation_fraction)).
+
+`prepare` caches its result per process (keyed by params, source, days) so every env on a worker and the trainer's
+validation share one copy; a remote worker recomputes the same deterministic arrays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from backtest.config import Params
+from rl.obs import normalise_features
+
+
+@dataclass(frozen=True)
+class Splits:
+    """[start, end) bar ranges of the three time splits."""
+
+    train: tuple[int, int]
+    validation: tuple[int, int]
+    test: tuple[int, int]
+
+    def span(self, name: str) -> tuple[int, int]:
+        return getattr(self, name)
+
+    def to_dict(self) -> dict[str, list[int]]:
+        return {"train": list(self.train), "validation": list(self.validation), "test": list(self.test)}
+
+
+def split_spans(n_bars: int, train_fraction: float, validation_fraction: float) -> Splits:
+    """Contiguous train / validation / test ranges by time."""
+    a = int(n_bars * train_fraction)
+    b = int(n_bars * (train_fraction + validation_fraction))
+    if not 0 < a < b < n_bars:
+        raise ValueError(f"{n_bars} bars cannot be split {train_fraction}/{validation_fraction}: spans would be empty")
+    return Splits(train=(0, a), validation=(a, b), test=(b, n_bars))
+
+
+@dataclass
+class Prepared:
+    """Everything training, validation and backtests need, computed once."""
+
+    bars: Any  # pandas DataFrame of OHLCV bars
+    market: Any  # backtest.sim.Market
+    raw_features: np.ndarray  # float32 [T, F], causal
+    features: np.ndarray  # float32 [T, F], normalised with training-span statistics
+    norm: Any  # backtest.features.NormStats fitted on the training span
+    feature_names: list[str]
+    splits: Splits
+    provenance: dict[str, Any]
+
+
+_CACHE: dict[str, Prepared] = {}
+
+
+def cache_key(params: Params, source: str | None, days: float | None) -> str:
+    blob = json.dumps([params.model_dump(mode="json"), source, days], sort_keys=True)
+    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+def prepare(params: Params, source: str | None = None, days: float | None = None) -> Prepared:
+    """Load `source` data for `days` days, compute features, split, fit normalisation on train only; cached."""
+    key = cache_key(params, source, days)
+    if key not in _CACHE:
+        from backtest.data.load import load_dataset
+        from backtest.features import FEATURE_NAMES, compute_features, fit_norm
+        from backtest.sim import Market
+
+        dataset = load_dataset(params, source=source, days=days)
+        raw = np.asarray(compute_features(dataset.bars, params.trading), dtype=np.float32)
+        splits = split_spans(len(raw), params.rl.train_fraction, params.rl.validation_fraction)
+        norm = fit_norm(raw[splits.train[0] : splits.train[1]])
+        _CACHE[key] = Prepared(
+            bars=dataset.bars,
+            market=Market.from_bars(dataset.bars, params),
+            raw_features=raw,
+            features=normalise_features(raw, norm),
+            norm=norm,
+            feature_names=list(FEATURE_NAMES),
+            splits=splits,
+            provenance=dict(dataset.provenance),
+        )
+    return _CACHE[key]
+
+
+def share_real(prepared: Prepared, span: tuple[int, int]) -> float | None:
+    """Share of real bars in a span if the bars carry an `is_real` column, else the dataset-wide figure."""
+    bars = prepared.bars
+    if "is_real" in getattr(bars, "columns", []):
+        return float(np.asarray(bars["is_real"].iloc[span[0] : span[1]], dtype=float).mean())
+    value = prepared.provenance.get("share_real")
+    return None if value is None else float(value)

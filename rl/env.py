@@ -1,0 +1,88 @@
+"""Gymnasium trading env on the shared simulator (Qlib-RL split: simulator / state interpreter / reward).
+
+- Simulator: `backtest.sim.Simulator`; every fill, fee, funding charge and PnL comes from `Simulator.step`.
+- State interpreter: `rl.obs` (normalised causal features at t + position state, via `build_observation`).
+- Reward: `rl.reward.RewardShaper` on the simulator's StepEvent.
+
+An episode is a random segment of `rl.episode_bars` bars inside one time split (the training span by default),
+drawn with the env's seeded generator (seed = env seed + 1000 * worker index + vector index). Actions are
+Discrete(3): HOLD / BUY / SELL as the simulator defines them. The segment's end is a time limit (truncated).
+
+env_config: params (dict dump of Params), source, days, span ("train" | "validation" | "test"), seed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from backtest.config import Params, load_objectives, params_from_dict
+from rl.data import Prepared, prepare
+from rl.obs import observation
+from rl.reward import RewardShaper
+
+N_ACTIONS = 3
+POSITION_STATE_DIM = 4
+
+
+class TradingEnv(gym.Env):
+    """One simulated account trading random segments of one time split."""
+
+    metadata = {"render_modes": []}  # noqa: RUF012
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        config = dict(config or {})
+        self.params: Params = params_from_dict(config["params"]) if "params" in config else _default_params()
+        self.prepared: Prepared = prepare(self.params, config.get("source"), config.get("days"))
+        self.span = self.prepared.splits.span(config.get("span", "train"))
+        self.episode_bars = min(int(self.params.rl.episode_bars), self.span[1] - self.span[0] - 1)
+        if self.episode_bars < 2:
+            raise ValueError(f"span {self.span} is too short for an episode")
+        worker = int(getattr(config, "worker_index", 0))
+        vector = int(getattr(config, "vector_index", 0))
+        self._base_seed = int(config.get("seed", self.params.rl.seed)) + 1000 * worker + vector
+
+        from backtest.sim import SimParams, Simulator
+
+        self.sim = Simulator(self.prepared.market, SimParams.from_config(self.params, load_objectives()))
+        names = self.prepared.feature_names
+        self._vol_col = names.index("atr") if "atr" in names else None
+        self.shaper = RewardShaper(self.params.rl.reward, self.params.backtest.bar_seconds)
+        dim = self.prepared.features.shape[1] + POSITION_STATE_DIM
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (dim,), np.float32)
+        self.action_space = gym.spaces.Discrete(N_ACTIONS)
+        self._seeded = False
+
+    def _obs(self) -> np.ndarray:
+        return observation(self.prepared.features, self.sim.t, self.sim.position_state()).astype(np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        if seed is None and not self._seeded:
+            seed = self._base_seed
+        super().reset(seed=seed)
+        self._seeded = True
+        lo, hi = self.span
+        start = int(self.np_random.integers(lo, hi - self.episode_bars))
+        if options and "start" in options:
+            start = int(options["start"])
+        self.sim.reset(start, start + self.episode_bars)
+        self.shaper.reset()
+        return self._obs(), {"start": start}
+
+    def step(self, action: int):
+        ev = self.sim.step(int(action))
+        vol_pct = None
+        if self._vol_col is not None:  # ATR / close at the new close, in percent (causal)
+            vol_pct = float(self.prepared.raw_features[self.sim.t, self._vol_col] * 100.0)
+        terms = self.shaper.terms(ev, vol_pct)
+        info = {"equity": float(ev.equity_after), "pnl_reward": terms.pnl, "n_closed": int(ev.n_closed)}
+        broke = ev.equity_after <= 0
+        return self._obs(), float(terms.total), bool(broke), bool(ev.done and not broke), info
+
+
+def _default_params() -> Params:
+    from backtest.config import load_params
+
+    return load_params()

@@ -1,0 +1,226 @@
+"""Train LSTM-PPO / LSTM-DQN (RLlib new API stack) on the simulator env, with validation early stopping.
+
+    python -m rl.train --algo ppo|dqn|ensemble --timesteps N --data synthetic|hybrid|real --days D
+                       [--config PATH] [--set k=v ...] [--out DIR] [--seed S] [--iter-steps N]
+
+Each iteration: one RLlib `train()` (about `--iter-steps` env steps, default one episode), then a validation
+backtest of the greedy policy through the simulator (fast batched inference). The validation score is the Sharpe
+ratio after fees and slippage; a run whose trade count is below the trade-density circuit breaker
+(`backtest.min_trades_threshold`, scaled to the validation span's length) scores NO_TRADE_SCORE, so a collapse to
+always-HOLD never wins. The best-scoring iteration is saved to `<out>/<algo>/<time>-seed<seed>/best/` with
+`aml100_meta.json`; training stops after `rl.early_stop_patience` iterations without improvement, after `rl.epochs`
+iterations, or at `--timesteps`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+import numpy as np
+import torch
+
+from backtest.config import Params, load_params
+from rl import checkpoint as ck
+from rl.data import Prepared, prepare, share_real
+from rl.device import describe
+from rl.evaluate import evaluate
+from rl.inference import FastPolicy
+
+VALIDATION_METRIC = "sharpe"
+NO_TRADE_SCORE = -999.0
+ALGOS = ("ppo", "dqn")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch (RLlib gets the same seed through `debugging(seed=...)`)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def ensure_ray() -> None:
+    """Start a small local Ray (no dashboard) unless one is running; build_algo would start a big one."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(include_dashboard=False, object_store_memory=256 * 1024 * 1024, log_to_driver=False)
+
+
+def validation_score(metrics: dict[str, Any], params: Params) -> float:
+    """Sharpe after costs, or NO_TRADE_SCORE below the (span-scaled) trade-density circuit breaker."""
+    needed = max(1.0, params.backtest.min_trades_threshold * metrics["days"] / params.backtest.days)
+    return float(metrics[VALIDATION_METRIC]) if metrics["n_trades"] >= needed else NO_TRADE_SCORE
+
+
+def span_info(prepared: Prepared) -> dict[str, Any]:
+    ts = prepared.market.ts
+    out: dict[str, Any] = {}
+    for name, (lo, hi) in prepared.splits.to_dict().items():
+        out[name] = {
+            "bars": [lo, hi],
+            "start": datetime.fromtimestamp(ts[lo] / 1000, UTC).isoformat(),
+            "end": datetime.fromtimestamp(ts[hi - 1] / 1000, UTC).isoformat(),
+            "share_real": share_real(prepared, (lo, hi)),
+        }
+    return out
+
+
+def metadata(
+    algo: str, params: Params, prepared: Prepared, seed: int, source: str, days: float | None, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "algo": algo,
+        "seed": seed,
+        "config": params.model_dump(mode="json"),
+        "data": {
+            "source": source,
+            "days": days,
+            "share_real": prepared.provenance.get("share_real"),
+            "splits": span_info(prepared),
+            "provenance": prepared.provenance,
+        },
+        "feature_names": prepared.feature_names,
+        "norm": prepared.norm.to_dict(),
+        "code_version": ck.git_commit(),
+        "device": describe(),
+        "validation_metric": VALIDATION_METRIC,
+        **extra,
+    }
+
+
+def _result_value(result: dict[str, Any], key: str) -> Any:
+    from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS
+
+    return result.get(key, result.get(ENV_RUNNER_RESULTS, {}).get(key))
+
+
+def train_one(
+    algo: str,
+    params: Params,
+    timesteps: int,
+    source: str,
+    days: float | None,
+    out_root: Path,
+    seed: int | None = None,
+    iter_steps: int | None = None,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Train one algorithm; returns the best checkpoint directory (with its metadata)."""
+    from ray.rllib.utils.metrics import EPISODE_RETURN_MEAN, NUM_ENV_STEPS_SAMPLED_LIFETIME
+
+    from rl.algos import BUILDERS, iteration_steps
+
+    seed = params.rl.seed if seed is None else seed
+    seed_everything(seed)
+    prepared = prepare(params, source, days)
+    env_config = {"params": params.model_dump(mode="json"), "source": source, "days": days, "seed": seed}
+    steps = iteration_steps(params, iter_steps)
+    config = BUILDERS[algo](params, env_config, seed, steps)
+    ensure_ray()
+    run_dir = out_root / algo / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-seed{seed}"
+    best_dir = run_dir / "best"
+    log(f"[{algo}] device {describe()}, {steps} steps/iteration, run {run_dir}")
+    trainer = config.build_algo()
+    best, since_best, t0, sampled = -float("inf"), 0, time.perf_counter(), 0
+    try:
+        for it in range(1, params.rl.epochs + 1):
+            result = trainer.train()
+            sampled = int(_result_value(result, NUM_ENV_STEPS_SAMPLED_LIFETIME) or 0)
+            ret = _result_value(result, EPISODE_RETURN_MEAN)
+            threads = torch.get_num_threads()
+            try:
+                metrics = evaluate(FastPolicy(trainer.get_module(), params.trading.min_q_diff), prepared, params)
+            finally:
+                torch.set_num_threads(threads)
+            score = validation_score(metrics, params)
+            improved = score > best
+            log(
+                f"[{algo}] iter {it:3d} | steps {sampled:8d} | ep_return {float(ret or float('nan')):9.3f} | "
+                f"val {VALIDATION_METRIC} {metrics[VALIDATION_METRIC]:7.2f} pnl {metrics['total_return_pct']:7.2f}% "
+                f"trades {metrics['n_trades']:5d} hold {metrics['hold_rate_pct']:5.1f}% | "
+                f"{time.perf_counter() - t0:7.1f}s{' *' if improved else ''}"
+            )
+            if improved:
+                best, since_best = score, 0
+                shutil.rmtree(best_dir, ignore_errors=True)
+                trainer.save_to_path(str(best_dir.resolve()))
+                meta = metadata(
+                    algo,
+                    params,
+                    prepared,
+                    seed,
+                    source,
+                    days,
+                    timesteps=sampled,
+                    iteration=it,
+                    validation=metrics,
+                    validation_score=score,
+                )
+                ck.write_json(best_dir / ck.META_FILE, meta)
+            else:
+                since_best += 1
+                if since_best >= params.rl.early_stop_patience:
+                    log(f"[{algo}] early stop: {since_best} iterations without validation improvement")
+                    break
+            if sampled >= timesteps:
+                break
+    finally:
+        trainer.stop()
+    log(f"[{algo}] best validation score {best:.3f} -> {best_dir}")
+    return best_dir
+
+
+def write_manifest(out_root: Path, members: dict[str, Path], seed: int) -> Path:
+    """Ensemble manifest naming its member checkpoints (paths relative to the manifest when possible)."""
+    run_dir = out_root / "ensemble" / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-seed{seed}"
+    entries = {name: os.path.relpath(path.resolve(), run_dir.resolve()) for name, path in members.items()}
+    return ck.write_json(
+        run_dir / ck.MANIFEST_FILE, {"members": entries, "tie_break": "hold", "fallback": "rules", "seed": seed}
+    )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m rl.train", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--algo", choices=[*ALGOS, "ensemble"], default=None, help="default: rl.algo")
+    ap.add_argument("--timesteps", type=int, required=True, help="env timesteps to train at most (per algorithm)")
+    ap.add_argument("--data", choices=["synthetic", "hybrid", "real"], default=None, help="default: data_source")
+    ap.add_argument("--days", type=float, default=None, help="days of bars (default: backtest.days)")
+    ap.add_argument("--config", default=None, help="params YAML (default: configs/params.yaml)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a params key")
+    ap.add_argument("--out", default=str(ck.DEFAULT_RUNS_DIR), help="runs directory (default: runs/)")
+    ap.add_argument("--seed", type=int, default=None, help="default: rl.seed")
+    ap.add_argument("--iter-steps", type=int, default=None, help="env steps per iteration (default: rl.episode_bars)")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    params = load_params(args.config, args.set)
+    algo = args.algo or params.rl.algo
+    source = args.data or params.backtest.data_source
+    out_root = Path(args.out)
+    seed = params.rl.seed if args.seed is None else args.seed
+    names = ALGOS if algo == "ensemble" else (algo,)
+    best = {
+        name: train_one(name, params, args.timesteps, source, args.days, out_root, seed, args.iter_steps)
+        for name in names
+    }
+    if algo == "ensemble":
+        print(f"ensemble manifest: {write_manifest(out_root, best, seed)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
