@@ -20,7 +20,8 @@ Definitions (these are the exact formulas; docs/ARCHITECTURE.md quotes them):
 * exposure_pct = share of bars whose closing position is non-zero * 100.
 * fees_paid and funding_paid are the simulator's totals (`result.fees`, `result.funding`).
 * share_real comes from `result.provenance["share_real"]`; without it, a `source` of "real" means 1 and
-  "synthetic" means 0, otherwise it is None (unknown).
+  "synthetic" means 0, otherwise it is None (unknown). real_days = share_real * days (None when unknown); the
+  promotion gate passes it to `check_objectives(..., real_days=...)`.
 """
 
 from __future__ import annotations
@@ -161,6 +162,7 @@ def compute_metrics(result: BacktestResult) -> dict[str, Any]:
     n_decisions = int(decided.sum())
     position = np.asarray(result.position, dtype=np.float64)
     halt_times = [t.isoformat() for t in result.halt_times]
+    share_real = _share_real(result.provenance)
     out: dict[str, Any] = {
         "initial_equity": initial,
         "final_equity": float(final),
@@ -183,7 +185,8 @@ def compute_metrics(result: BacktestResult) -> dict[str, Any]:
             "days": float(days),
             "n_bars": int(n_bars),
             "bar_seconds": int(result.bar_seconds),
-            "share_real": _share_real(result.provenance),
+            "share_real": share_real,
+            "real_days": None if share_real is None else float(share_real * days),
             "halted": bool(result.halts),
             "n_halts": len(result.halts),
             "first_halt_time": halt_times[0] if halt_times else None,

@@ -5,6 +5,7 @@ Every piece of text that comes from data or config is HTML-escaped.
 
 from __future__ import annotations
 
+import json
 from html import escape
 from typing import Any
 
@@ -119,8 +120,14 @@ def _objectives(check: ObjectiveCheck) -> str:
     return "".join(out)
 
 
+def _plain(v: Any) -> str:
+    if isinstance(v, dict | list | tuple):
+        return json.dumps(v, default=str, separators=(", ", ": "))
+    return "n/a" if v is None else str(v)
+
+
 def _kv_table(items: dict[str, Any]) -> str:
-    body = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(str(v))}</td></tr>" for k, v in items.items())
+    body = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(_plain(v))}</td></tr>" for k, v in items.items())
     return f"<table>{body}</table>"
 
 
@@ -156,7 +163,7 @@ def _recent_trades(trades: pd.DataFrame, n: int = 25) -> str:
             cells.append(f"<td{attr}>{escape(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     reasons = trades["exit_reason"].value_counts()
-    reason_txt = ", ".join(f"{escape(str(k))}: {int(v)}" for k, v in reasons.items())
+    reason_txt = ", ".join(f"{escape(str(k))}: {int(v)}" for k, v in reasons.items() if v > 0)
     return (
         f'<p class="sub">Exit reasons — {reason_txt}. Last {len(tail)} of {len(trades)} trades:</p>'
         f"<table><tr>{head}</tr>{''.join(rows)}</table>"

@@ -32,7 +32,7 @@ def to_png_b64(fig: Figure) -> str:
     """Render `fig` to PNG and return it base64-encoded for an inline <img> tag."""
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=DPI)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -95,7 +95,7 @@ def equity_drawdown_png(result: BacktestResult, drawdown: np.ndarray) -> str:
                 ax.axvline(t[h], color=RED, linestyle="--", linewidth=1.0, label="drawdown halt" if k == 0 else None)
         if halts:
             ax_eq.scatter(t[halts], np.asarray(result.equity)[halts], marker="X", s=60, color=RED, zorder=5)
-        ax_eq.legend(loc="upper left", fontsize=8, frameon=False)
+        ax_eq.legend(loc="upper left", fontsize=8, framealpha=0.85)
     ax_eq.set_ylabel("equity (USD)", fontsize=9)
     ax_dd.set_ylabel("drawdown %", fontsize=9)
     for ax in (ax_eq, ax_dd):

@@ -184,12 +184,14 @@ def test_provenance_halts_and_cost_totals_are_reported():
     )
     m = compute_metrics(res)
     assert m["share_real"] == 0.25
+    assert m["real_days"] == pytest.approx(0.25 * 5 / 1440)
     assert m["halted"] is True and m["n_halts"] == 1
     assert m["first_halt_time"] == "2024-01-01T00:03:00+00:00"
     assert m["fees_paid"] == 12.5 and m["funding_paid"] == -1.0
     assert compute_metrics(make_result([100.0], provenance={"source": "synthetic"}))["share_real"] == 0.0
     assert compute_metrics(make_result([100.0], provenance={"source": "real"}))["share_real"] == 1.0
-    assert compute_metrics(make_result([100.0]))["share_real"] is None
+    unknown = compute_metrics(make_result([100.0]))
+    assert unknown["share_real"] is None and unknown["real_days"] is None
 
 
 def test_wiped_out_account_reports_minus_one_hundred_percent():

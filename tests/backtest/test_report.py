@@ -15,6 +15,7 @@ from backtest.metrics import compute_metrics
 from backtest.objectives import check_objectives
 from backtest.report import headline, write_report
 from backtest.report.plots import envelope
+from backtest.sim.result import EXIT_REASONS
 from tests.backtest.test_metrics import make_result, make_trades
 
 OBJ = Objectives(
@@ -32,6 +33,7 @@ def _result(n: int = 3000, n_trades: int = 12, provenance: dict | None = None, h
     close = 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, n)))
     equity = 10_000 * np.exp(np.cumsum(rng.normal(1e-5, 3e-4, n)))
     trades = make_trades(list(rng.normal(1.0, 5.0, n_trades)), sides=list(rng.choice([-1, 1], n_trades)))
+    trades["exit_reason"] = pd.Categorical(trades["exit_reason"], categories=EXIT_REASONS)  # as the simulator emits
     return make_result(
         equity,
         initial=10_000.0,
@@ -95,6 +97,7 @@ def test_html_shows_objectives_table_circuit_breaker_and_provenance_share(tmp_pa
     assert "37.5 %" in html and "HYBRID DATA" in html
     assert "SYNTHETIC DATA" not in html
     assert "Drawdown halt fired at: 2024-01-02T01:00:00+00:00" in html
+    assert "Exit reasons — signal: 12." in html  # reasons that never happened are left out
 
 
 def test_synthetic_label_is_shown_when_the_source_is_synthetic(tmp_path):
