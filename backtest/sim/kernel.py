@@ -276,7 +276,7 @@ def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, action, p):
             _close_slot(acct, slots, k, o * (1.0 - side * slip), p.taker_frac, i, bar_open_ms, R_TIMEOUT, trades)
 
     # 4. the decision from the close of t fills at this open, against the trader by slippage and latency
-    if action == BUY or action == SELL:
+    if action in (BUY, SELL):
         want = 1.0 if action == BUY else -1.0
         lat = latency_ms(p.seed, i, p.lat_lo_ms, p.lat_hi_ms)
         drift = (h - lw) * lat / p.bar_ms
@@ -328,10 +328,9 @@ def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, action, p):
     acct[A_EQUITY] = equity
     if equity > acct[A_PEAK]:
         acct[A_PEAK] = equity
-    elif acct[A_HALTED] == 0.0 and p.auto_stop_frac > 0.0:
-        if equity <= acct[A_PEAK] * (1.0 - p.auto_stop_frac):
-            acct[A_HALTED] = 1.0
-            acct[A_HALT_BAR] = i
+    elif acct[A_HALTED] == 0.0 and p.auto_stop_frac > 0.0 and equity <= acct[A_PEAK] * (1.0 - p.auto_stop_frac):
+        acct[A_HALTED] = 1.0
+        acct[A_HALT_BAR] = i
     acct[A_T] = i
 
 
