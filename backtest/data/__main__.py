@@ -1,0 +1,169 @@
+"""Command line for the market-data layer: `python -m backtest.data {fetch,record,synth,hybrid,inspect}`.
+
+Every subcommand reads `configs/params.yaml` (or `--config PATH`) with `--set section.key=value` overrides.
+Configuration and data errors print one clear paragraph and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+
+import pandas as pd
+
+from backtest.config import ConfigError, Params, interval_seconds, load_params
+from backtest.data.hyperliquid import fetch_to_store
+from backtest.data.inspect import format_summary, summarize
+from backtest.data.load import data_root, load_dataset
+from backtest.data.recorder import Recorder, SdkFeed, install_stop_signals
+from backtest.data.retry import RetryError
+from backtest.data.schema import DataError, validate_bars
+from backtest.data.store import BarStore
+from backtest.data.synth import DEFAULT_START, generate_bars
+
+log = logging.getLogger("backtest.data")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="PATH", help="params file (default configs/params.yaml)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one parameter (repeatable), e.g. --set synth.edge.enabled=true",
+    )
+    p.add_argument("--data-dir", help="store root (default params.backtest.data_dir)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m backtest.data",
+        description="Market data for AML-100: fetch and record HyperLiquid candles, generate synthetic or hybrid "
+        "bars, and summarise what the Parquet store holds (namespaces real/ and synthetic/).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    f = sub.add_parser("fetch", help="download recent candles over REST (the API keeps only the latest 5000)")
+    _common(f)
+    f.add_argument("--days", type=float, default=4.0, help="how far back to ask for (default 4)")
+    f.add_argument("--base-url", help="API base URL (default params.market.base_url)")
+    f.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    r = sub.add_parser("record", help="record closed candles from the WebSocket until Ctrl-C, backfilling gaps")
+    _common(r)
+    r.add_argument("--base-url", help="API base URL (default params.market.base_url)")
+    r.add_argument("--stale-after", type=float, default=90.0, help="reconnect after this many silent seconds")
+
+    s = sub.add_parser("synth", help="generate seeded synthetic bars into the synthetic namespace of the store")
+    _common(s)
+    s.add_argument("--days", type=float, help="span in days (default params.backtest.days)")
+    s.add_argument("--start", help="first bar open time, UTC (default 2026-01-01)")
+
+    h = sub.add_parser("hybrid", help="summarise real bars plus calibrated synthetic bars for the requested span")
+    _common(h)
+    h.add_argument("--days", type=float, help="span in days (default params.backtest.days)")
+
+    i = sub.add_parser("inspect", help="summarise stored bars (or a dataset: --data real|synthetic|hybrid)")
+    _common(i)
+    i.add_argument("--namespace", choices=("real", "synthetic"), default="real", help="store namespace to read")
+    i.add_argument("--data", choices=("real", "synthetic", "hybrid"), help="summarise load_dataset(...) instead")
+    i.add_argument("--days", type=float, help="span in days for --data (default params.backtest.days)")
+    return parser
+
+
+def _params(args: argparse.Namespace) -> Params:
+    overrides = list(args.overrides)
+    if args.data_dir:
+        overrides.append(f"backtest.data_dir={args.data_dir}")
+    return load_params(args.config, overrides)
+
+
+def _cmd_fetch(args: argparse.Namespace, params: Params) -> None:
+    store = BarStore(data_root(params))
+    report = fetch_to_store(
+        store,
+        args.base_url or params.market.base_url,
+        params.market.coin,
+        params.market.dex,
+        params.backtest.interval,
+        args.days,
+        params.market.request_timeout_s,
+        progress=not args.no_progress,
+    )
+    print(report.message())
+    bars = store.read(params.market.coin, params.backtest.interval, "real")
+    print(format_summary(summarize(bars, params.backtest.bar_seconds), f"store real/{params.market.coin}"))
+
+
+def _cmd_record(args: argparse.Namespace, params: Params) -> None:
+    base_url = args.base_url or params.market.base_url
+    m = params.market
+    rec = Recorder(
+        lambda: SdkFeed(base_url, m.dex, m.request_timeout_s),
+        BarStore(data_root(params)),
+        m.coin,
+        params.backtest.interval,
+        stale_after_s=args.stale_after,
+    )
+    print(f"recording {m.coin} {params.backtest.interval} from {base_url} into {data_root(params)}; Ctrl-C stops")
+    with install_stop_signals(rec.stop):
+        stats = rec.run()
+    print(f"stopped: {stats.recorded} bars recorded, {stats.backfilled} backfilled, {stats.reconnects} reconnects")
+
+
+def _cmd_synth(args: argparse.Namespace, params: Params) -> None:
+    days = args.days if args.days is not None else params.backtest.days
+    interval_s = interval_seconds(params.backtest.interval)
+    n = round(days * 86400 / interval_s)
+    start = pd.Timestamp(args.start, tz="UTC") if args.start else DEFAULT_START
+    t0 = time.perf_counter()
+    bars = validate_bars(generate_bars(n, params.synth, start=start, interval_s=interval_s), "synthetic bars")
+    elapsed = time.perf_counter() - t0
+    store = BarStore(data_root(params))
+    written = store.append(bars, params.market.coin, params.backtest.interval)
+    folder = store.folder(params.market.coin, params.backtest.interval, "synthetic")
+    print(f"generated {n} bars in {elapsed:.3f} s (seed {params.synth.seed}, edge {params.synth.edge.enabled}); "
+          f"wrote {len(written)} day files under {folder}")  # fmt: skip
+    print(format_summary(summarize(bars, interval_s), "synthetic"))
+
+
+def _cmd_hybrid(args: argparse.Namespace, params: Params) -> None:
+    ds = load_dataset(params, "hybrid", args.days)
+    print(format_summary(summarize(ds.bars, params.backtest.bar_seconds), "hybrid"))
+    cal = ds.provenance["synth_config"]
+    print(f"  real_weight {params.backtest.real_weight}; synthetic part uses annual_vol {cal['annual_vol']:.3f}")
+
+
+def _cmd_inspect(args: argparse.Namespace, params: Params) -> None:
+    if args.data:
+        ds = load_dataset(params, args.data, args.days)
+        print(format_summary(summarize(ds.bars, params.backtest.bar_seconds), args.data))
+        return
+    store = BarStore(data_root(params))
+    bars = store.read(params.market.coin, params.backtest.interval, args.namespace)
+    where = store.folder(params.market.coin, params.backtest.interval, args.namespace)
+    print(format_summary(summarize(bars, params.backtest.bar_seconds), f"{where}"))
+
+
+COMMANDS = {"fetch": _cmd_fetch, "record": _cmd_record, "synth": _cmd_synth, "hybrid": _cmd_hybrid,
+            "inspect": _cmd_inspect}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        COMMANDS[args.command](args, _params(args))
+    except (ConfigError, DataError, RetryError) as exc:
+        kind = type(exc).__name__
+        print(f"error ({kind}): " + " ".join(str(exc).split()), file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
