@@ -89,6 +89,7 @@ class BacktestConfig(_Section):
     funding_rate_hourly: float = Field(ge=-0.01, le=0.01)
     chunk_size: int = Field(ge=100)
     warmup_bars: int = Field(ge=0)
+    segments_per_task: int = Field(ge=1, le=10_000)
     max_workers: int = Field(ge=1, le=1024)
     min_trades_threshold: int = Field(ge=0)
     data_source: Literal["real", "synthetic", "hybrid"]

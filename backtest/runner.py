@@ -1,0 +1,164 @@
+"""Run a strategy over planned segments, in-process or on Ray actors, and merge the results in order.
+
+A `SegmentRunner` loads the strategy once and runs tasks (groups of segments). On Ray, each actor holds one runner;
+market arrays and features travel once through the object store. Tasks are handed out as actors free up, and the
+results are merged by segment start, so the outcome is identical for any number of workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from backtest.config import Objectives, Params, with_overrides
+from backtest.segments import group_segments, plan_segments
+from backtest.sim import BatchSimulator, Market, SegmentRun, SimParams, merge_runs, run_signals
+from backtest.sim.result import BacktestResult
+from backtest.strategies.base import PolicyStrategy, SignalStrategy
+from backtest.strategies.observation import build_observation
+from backtest.strategies.registry import resolve_strategy, strategy_overrides
+
+Progress = Callable[[int], None]
+
+
+def run_policy(
+    market: Market,
+    features: np.ndarray,
+    params: SimParams,
+    policy: PolicyStrategy,
+    segments: list[tuple[int, int]],
+    warmup: int,
+) -> list[SegmentRun]:
+    """Advance `segments` in lockstep: one batched `policy.act` per bar for all of them.
+
+    The policy first sees the `warmup` bars before each segment with a flat position state (no trading), so its
+    recurrent state is warm when trading starts.
+    """
+    starts = np.array([s for s, _ in segments], dtype=np.int64)
+    ends = np.array([e for _, e in segments], dtype=np.int64)
+    policy.reset(len(segments))
+    flat = np.zeros((len(segments), 4), dtype=np.float32)
+    w = min(warmup, int(starts.min()))
+    for j in range(w):
+        bars = starts - w + j
+        policy.act(build_observation(features[bars], flat), bars)
+    batch = BatchSimulator(market, params, starts, ends)
+    last = market.n_bars - 1
+    while not batch.done:
+        bars = np.minimum(batch.t, last)
+        actions = policy.act(build_observation(features[bars], batch.position_state()), bars)
+        batch.step(actions)
+    return batch.runs()
+
+
+class SegmentRunner:
+    """Holds one loaded strategy and the market; runs groups of segments."""
+
+    def __init__(self, spec: str, params: Params, objectives: Objectives, market: Market, features: np.ndarray) -> None:
+        self.strategy = resolve_strategy(spec, params)
+        exec_params = with_overrides(params, strategy_overrides(self.strategy))
+        self.sim_params = SimParams.from_config(exec_params, objectives)
+        self.market = market
+        self.warmup = params.backtest.warmup_bars
+        if isinstance(self.strategy, SignalStrategy):
+            self.signals = np.ascontiguousarray(self.strategy.signals(market.close, features), dtype=np.int64)
+            self.features = None
+        else:
+            self.signals = None
+            self.features = np.ascontiguousarray(self.strategy.prepare_features(features), dtype=np.float32)
+
+    @property
+    def name(self) -> str:
+        return self.strategy.name
+
+    def run(self, group: list[tuple[int, int]]) -> list[SegmentRun]:
+        if self.signals is not None:
+            return [run_signals(self.market, self.sim_params, self.signals, s, e) for s, e in group]
+        return run_policy(self.market, self.features, self.sim_params, self.strategy, group, self.warmup)
+
+
+@dataclass
+class RunPlan:
+    segments: list[tuple[int, int]]
+    tasks: list[list[tuple[int, int]]]
+
+
+def plan(market: Market, params: Params) -> RunPlan:
+    bt = params.backtest
+    segments = plan_segments(market.n_bars, bt.chunk_size, bt.warmup_bars)
+    return RunPlan(segments, group_segments(segments, bt.segments_per_task))
+
+
+def run_tasks_local(runner: SegmentRunner, tasks: list[list[tuple[int, int]]], progress: Progress | None):
+    runs: list[SegmentRun] = []
+    for task in tasks:
+        runs.extend(runner.run(task))
+        if progress:
+            progress(len(task))
+    return runs
+
+
+def run_tasks_ray(
+    spec: str,
+    params: Params,
+    objectives: Objectives,
+    market: Market,
+    features: np.ndarray,
+    tasks: list[list[tuple[int, int]]],
+    workers: int,
+    progress: Progress | None,
+) -> tuple[list[SegmentRun], str]:
+    """Spread tasks over `workers` actors (each loads the strategy once); returns runs and the strategy name."""
+    import ray
+
+    market_ref, features_ref = ray.put(market), ray.put(features)
+    actor_cls = ray.remote(num_cpus=1)(SegmentRunner)
+    actors = [
+        actor_cls.remote(spec, params, objectives, market_ref, features_ref)
+        for _ in range(max(1, min(workers, len(tasks))))
+    ]
+    queue = list(range(len(tasks)))
+    pending: dict[Any, tuple[int, Any]] = {}
+    results: dict[int, list[SegmentRun]] = {}
+
+    def submit(actor: Any) -> None:
+        if queue:
+            i = queue.pop(0)
+            pending[actor.run.remote(tasks[i])] = (i, actor)
+
+    for actor in actors:
+        submit(actor)
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1)
+        i, actor = pending.pop(done[0])
+        results[i] = ray.get(done[0])
+        if progress:
+            progress(len(tasks[i]))
+        submit(actor)
+    name = ray.get(actors[0].__ray_call__.remote(lambda self: self.name))
+    for actor in actors:
+        ray.kill(actor)
+    return [run for i in sorted(results) for run in results[i]], name
+
+
+def run_backtest(
+    spec: str,
+    params: Params,
+    objectives: Objectives,
+    market: Market,
+    features: np.ndarray,
+    provenance: dict[str, Any] | None = None,
+    workers: int = 0,
+    progress: Progress | None = None,
+) -> BacktestResult:
+    """Backtest strategy `spec` over the market; `workers` = 0 runs in this process, N >= 1 on N Ray actors."""
+    run_plan = plan(market, params)
+    if workers <= 0:
+        runner = SegmentRunner(spec, params, objectives, market, features)
+        runs, name = run_tasks_local(runner, run_plan.tasks, progress), runner.name
+    else:
+        runs, name = run_tasks_ray(spec, params, objectives, market, features, run_plan.tasks, workers, progress)
+    return merge_runs(market, runs, params.backtest.initial_equity, strategy=name, provenance=provenance)

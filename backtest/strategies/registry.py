@@ -1,0 +1,47 @@
+"""Turn a `--strategy` argument into a strategy object.
+
+Built in: `rules`, `buyhold`. Anything else is offered to loaders registered under the `aml100.strategies` entry-point
+group (the rl package registers trained policies and ensembles there), so backtest never imports rl.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from backtest.config import Params
+from backtest.strategies.base import PolicyStrategy, SignalStrategy
+from backtest.strategies.buyhold import BuyHoldStrategy
+from backtest.strategies.rules import RulesStrategy
+
+BUILTIN = ("rules", "buyhold")
+ENTRY_POINT_GROUP = "aml100.strategies"
+
+Strategy = SignalStrategy | PolicyStrategy
+
+
+class StrategyError(ValueError):
+    """The strategy argument names nothing that can be loaded."""
+
+
+def resolve_strategy(spec: str, params: Params) -> Strategy:
+    """A strategy for `spec`: a built-in name, or whatever a registered loader accepts (checkpoint path, ...)."""
+    if spec == "rules":
+        return RulesStrategy(params.trading)
+    if spec == "buyhold":
+        return BuyHoldStrategy()
+    tried = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        tried.append(ep.name)
+        strategy = ep.load()(spec, params)
+        if strategy is not None:
+            return strategy
+    plugins = f" or what the plugins ({', '.join(tried)}) accept" if tried else ""
+    raise StrategyError(
+        f"unknown strategy {spec!r}: use one of {BUILTIN}, a trained checkpoint directory, 'ppo', 'dqn' or "
+        f"'ensemble'{plugins}"
+    )
+
+
+def strategy_overrides(strategy: Strategy) -> list[str]:
+    """Execution overrides a strategy asks for (e.g. buy-and-hold has no stops)."""
+    return list(getattr(strategy, "param_overrides", ()))
