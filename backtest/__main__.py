@@ -67,9 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     dataset = load_dataset(params)
     bars = dataset.bars
     share = dataset.provenance.get("share_real", 0.0)
+    first, last = bars["timestamp"].iloc[0], bars["timestamp"].iloc[-1]
     print(
         f"data: {len(bars):,} bars of {params.market.coin} {params.backtest.interval} "
-        f"({dataset.provenance['source']}, {share:.0%} real) {bars['timestamp'].iloc[0]} .. {bars['timestamp'].iloc[-1]}"
+        f"({dataset.provenance['source']}, {share:.0%} real) {first} .. {last}"
     )
     features = compute_features(bars, params.trading)
     market = Market.from_bars(bars, params)

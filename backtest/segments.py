@@ -15,7 +15,7 @@ def plan_segments(n_bars: int, chunk_size: int, warmup: int) -> list[tuple[int, 
     """[(start, end_exclusive)] covering bars [warmup, n_bars) as described in the module docstring."""
     if n_bars - warmup < 2:
         raise ValueError(f"{n_bars} bars leave nothing to trade after a warm-up of {warmup} bars")
-    bounds = list(range(warmup, n_bars - 1, chunk_size)) + [n_bars - 1]
+    bounds = [*range(warmup, n_bars - 1, chunk_size), n_bars - 1]
     if len(bounds) > 2 and bounds[-1] - bounds[-2] < max(2, chunk_size // 10):
         del bounds[-2]  # fold a tiny tail into the previous segment
     return [(bounds[k], bounds[k + 1] + 1) for k in range(len(bounds) - 1)]
