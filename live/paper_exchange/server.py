@@ -371,7 +371,8 @@ async def serve(cfg: PaperExchangeConfig, bars: pd.DataFrame | None = None) -> N
     px = PaperExchange(cfg, bars)
     runner, url = await _start(px)
     print(f"paper exchange listening on {url} (ws {url.replace('http', 'ws', 1)}/ws)", flush=True)
-    print(f"prices: {px.data_description}; speed {cfg.speed} bars/min-of-data per second", flush=True)
+    pace = f"one 1m bar every {60 / cfg.speed:.3g} s" if cfg.speed > 0 else "manual (POST /admin/step)"
+    print(f"prices: {px.data_description}; replay speed {cfg.speed:g}: {pace}", flush=True)
     print(f"markets: {', '.join(m.name for m in px.universe.markets())}", flush=True)
     try:
         await asyncio.Event().wait()
