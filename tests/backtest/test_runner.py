@@ -1,0 +1,170 @@
+"""Chunked backtests: segment semantics, worker-count invariance, policy lockstep parity, causality, the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backtest.__main__ import main as backtest_main
+from backtest.config import load_objectives, load_params
+from backtest.data.load import load_dataset
+from backtest.features import compute_features
+from backtest.runner import SegmentRunner, run_backtest, run_policy
+from backtest.segments import group_segments, plan_segments
+from backtest.sim import BUY, HOLD, SELL, Market, SimParams, Simulator
+from backtest.strategies.base import PolicyStrategy
+from backtest.strategies.observation import build_observation
+from backtest.strategies.registry import StrategyError, resolve_strategy
+from backtest.strategies.rules import RulesStrategy
+
+SMALL = ["backtest.days=3", "backtest.chunk_size=700", "backtest.warmup_bars=100", "backtest.segments_per_task=2"]
+
+
+@pytest.fixture(scope="module")
+def small():
+    params = load_params(overrides=SMALL)
+    objectives = load_objectives()
+    ds = load_dataset(params, "synthetic")
+    features = compute_features(ds.bars, params.trading)
+    return params, objectives, ds, features, Market.from_bars(ds.bars, params)
+
+
+def test_segments_share_boundary_bars_and_cover_the_span_after_warmup():
+    segs = plan_segments(n_bars=1000, chunk_size=300, warmup=100)
+    assert segs[0][0] == 100 and segs[-1][1] == 1000
+    for (_, e), (s, _) in zip(segs, segs[1:]):
+        assert s == e - 1
+    assert plan_segments(1000, 10_000, 100) == [(100, 1000)]
+    assert [len(g) for g in group_segments(segs, 2)] == [2, 1]
+
+
+def test_tiny_tail_is_folded_into_the_previous_segment():
+    segs = plan_segments(n_bars=1003, chunk_size=500, warmup=0)
+    assert segs == [(0, 501), (500, 1003)]
+
+
+def test_rules_signals_are_causal_changing_later_bars_changes_no_earlier_decision(small):
+    params, objectives, ds, features, market = small
+    t = 2000
+    bars = ds.bars.copy()
+    rng = np.random.default_rng(0)
+    later = bars.index[t + 1 :]
+    factor = np.exp(rng.normal(0, 0.01, len(later)))
+    for col in ("open", "high", "low", "close"):
+        bars.loc[later, col] = bars.loc[later, col].to_numpy() * factor
+    rules = RulesStrategy(params.trading)
+    base = rules.signals(ds.bars["close"].to_numpy())
+    changed = rules.signals(bars["close"].to_numpy())
+    np.testing.assert_array_equal(base[: t + 1], changed[: t + 1])
+    assert not np.array_equal(base[t + 1 :], changed[t + 1 :])
+    # and through the whole pipeline: no trade that exited by t, and no equity up to t, changes
+    p = load_params(overrides=[*SMALL, "backtest.chunk_size=100000"])
+    r1 = run_backtest("rules", p, objectives, market, features)
+    m2 = Market.from_bars(bars, p)
+    r2 = run_backtest("rules", p, objectives, m2, compute_features(bars, p.trading))
+    k = t - r1.segments[0][0]
+    np.testing.assert_array_equal(r1.equity[: k + 1], r2.equity[: k + 1])
+    done1 = r1.trades[r1.trades.exit_bar <= k]
+    pd.testing.assert_frame_equal(done1, r2.trades.iloc[: len(done1)])
+
+
+def test_one_and_two_ray_workers_give_identical_trades(small, ray_session):
+    params, objectives, ds, features, market = small
+    one = run_backtest("rules", params, objectives, market, features, workers=1)
+    two = run_backtest("rules", params, objectives, market, features, workers=2)
+    local = run_backtest("rules", params, objectives, market, features, workers=0)
+    assert len(one.segments) >= 5 and len(one.trades) > 10
+    pd.testing.assert_frame_equal(one.trades, two.trades)
+    pd.testing.assert_frame_equal(one.trades, local.trades)
+    np.testing.assert_array_equal(one.equity, two.equity)
+
+
+def test_chunk_size_equal_to_the_span_is_one_continuous_run(small):
+    params, objectives, ds, features, market = small
+    p = load_params(overrides=[*SMALL, f"backtest.chunk_size={market.n_bars}"])
+    res = run_backtest("rules", p, objectives, market, features)
+    assert res.segments == [(100, market.n_bars)]
+    runner = SegmentRunner("rules", p, objectives, market, features)
+    sim = Simulator(market, runner.sim_params)
+    sim.reset(100, market.n_bars)
+    while not sim.done:
+        sim.step(int(runner.signals[sim.t]))
+    np.testing.assert_array_equal(sim.result().equity, res.equity)
+
+
+def test_merged_equity_chains_segment_returns(small):
+    params, objectives, ds, features, market = small
+    res = run_backtest("rules", params, objectives, market, features)
+    assert res.equity[0] == params.backtest.initial_equity
+    total_pnl = res.trades.pnl.sum()
+    assert res.final_equity == pytest.approx(params.backtest.initial_equity + total_pnl, rel=1e-9)
+
+
+def test_buy_and_hold_is_one_trade_per_segment_without_stops(small):
+    params, objectives, ds, features, market = small
+    res = run_backtest("buyhold", params, objectives, market, features)
+    assert len(res.trades) == len(res.segments)
+    assert set(res.trades.exit_reason.astype(str)) == {"end"}
+
+
+class ThresholdPolicy(PolicyStrategy):
+    """Deterministic stand-in for a trained policy: trades on the sign of the 1-bar return, exits in profit."""
+
+    name = "threshold"
+
+    def reset(self, batch: int) -> None:
+        self.calls = 0
+
+    def act(self, obs: np.ndarray, bars: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        ret1, side, upnl = obs[:, 0], obs[:, -4], obs[:, -3]
+        out = np.full(len(obs), HOLD, dtype=np.int8)
+        out[(side == 0) & (ret1 > 0.0005)] = BUY
+        out[(side == 0) & (ret1 < -0.0005)] = SELL
+        out[(side > 0) & (upnl > 0)] = SELL
+        out[(side < 0) & (upnl > 0)] = BUY
+        return out
+
+
+def test_policy_lockstep_batch_matches_the_step_api_segment_by_segment(small):
+    params, objectives, ds, features, market = small
+    p = load_params(overrides=[*SMALL, "trading.max_hold_seconds=600"])
+    sp = SimParams.from_config(p, objectives)
+    segments = plan_segments(market.n_bars, 700, 100)
+    policy = ThresholdPolicy()
+    runs = run_policy(market, features, sp, policy, segments, warmup=100)
+    assert sum(len(r.trades) for r in runs) > 20
+    for (s, e), run in zip(segments, runs):
+        sim = Simulator(market, sp)
+        sim.reset(s, e)
+        single = ThresholdPolicy()
+        single.reset(1)
+        while not sim.done:
+            obs = build_observation(features[sim.t][None], sim.position_state()[None])
+            sim.step(int(single.act(obs, np.array([sim.t]))[0]))
+        np.testing.assert_array_equal(sim.result().equity, run.equity)
+
+
+def test_unknown_strategy_names_the_choices():
+    with pytest.raises(StrategyError, match="rules"):
+        resolve_strategy("no-such-strategy", load_params())
+
+
+def test_cli_runs_end_to_end_and_writes_the_report(tmp_path, capsys):
+    code = backtest_main(
+        ["--days", "2", "--data", "synthetic", "--workers", "0", "--chunk-size", "1000", "--out", str(tmp_path)]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "monthly return" in out and "report:" in out
+    assert (tmp_path / "report.html").exists() and (tmp_path / "metrics.json").exists()
+
+
+def test_cli_bad_override_exits_2_naming_the_key(capsys):
+    with pytest.raises(SystemExit) as exc:
+        from backtest.cli import run_main
+
+        run_main(lambda: backtest_main(["--set", "trading.stop_loss_pct=150", "--workers", "0"]))
+    assert exc.value.code == 2
+    assert "trading.stop_loss_pct = 150" in capsys.readouterr().err
