@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,7 +35,7 @@ def small():
 def test_segments_share_boundary_bars_and_cover_the_span_after_warmup():
     segs = plan_segments(n_bars=1000, chunk_size=300, warmup=100)
     assert segs[0][0] == 100 and segs[-1][1] == 1000
-    for (_, e), (s, _) in zip(segs, segs[1:]):
+    for (_, e), (s, _) in itertools.pairwise(segs):
         assert s == e - 1
     assert plan_segments(1000, 10_000, 100) == [(100, 1000)]
     assert [len(g) for g in group_segments(segs, 2)] == [2, 1]
