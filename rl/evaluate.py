@@ -42,17 +42,9 @@ def warm_up(policy: BatchPolicy, features: np.ndarray, starts: np.ndarray, warmu
         policy.act(build_observation(features[bars], flat))
 
 
-def run_policy(
-    policy: BatchPolicy,
-    features: np.ndarray,
-    market: Any,
-    params: Params,
-    span: tuple[int, int],
-    strategy: str = "policy",
-    provenance: dict[str, Any] | None = None,
-):
-    """Backtest `policy` over `span`; returns the merged BacktestResult."""
-    from backtest.sim import BatchSimulator, SimParams, merge_runs
+def simulate_policy(policy: BatchPolicy, features: np.ndarray, market: Any, params: Params, span: tuple[int, int]):
+    """Run `policy` on every segment of `span` in lockstep; returns the simulator's SegmentRuns."""
+    from backtest.sim import BatchSimulator, SimParams
 
     sp = SimParams.from_config(params, load_objectives())
     starts, ends = segment_bounds(span, params.backtest.chunk_size)
@@ -63,7 +55,23 @@ def run_policy(
         obs = build_observation(features[sim.t], sim.position_state())
         actions, _ = policy.act(obs)
         sim.step(actions)
-    return merge_runs(market, sim.runs(), sp.initial_equity, strategy=strategy, provenance=provenance)
+    return sim.runs()
+
+
+def run_policy(
+    policy: BatchPolicy,
+    features: np.ndarray,
+    market: Any,
+    params: Params,
+    span: tuple[int, int],
+    strategy: str = "policy",
+    provenance: dict[str, Any] | None = None,
+):
+    """Backtest `policy` over `span`; returns the merged BacktestResult."""
+    from backtest.sim import merge_runs
+
+    runs = simulate_policy(policy, features, market, params, span)
+    return merge_runs(market, runs, params.backtest.initial_equity, strategy=strategy, provenance=provenance)
 
 
 def evaluate(policy: BatchPolicy, prepared: Any, params: Params, split: str = "validation") -> dict[str, Any]:

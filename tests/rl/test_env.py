@@ -1,0 +1,79 @@
+"""The trading env: gymnasium's checker, simulator-backed accounting, seeded episodes inside the training span."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from backtest.config import params_from_dict
+from backtest.sim import BUY, HOLD, SELL
+from rl.data import prepare, split_spans
+from rl.env import TradingEnv
+
+
+@pytest.fixture()
+def env(env_config):
+    return TradingEnv(env_config)
+
+
+def test_passes_the_gymnasium_env_checker(env):
+    check_env(env, skip_render_check=True)
+
+
+def test_episodes_are_seeded_segments_of_the_training_span(env, env_config):
+    params = params_from_dict(env_config["params"])
+    lo, hi = prepare(params, "synthetic", 3.0).splits.train
+    starts = []
+    for seed in (0, 1, 2):
+        _, info = env.reset(seed=seed)
+        starts.append(info["start"])
+        assert lo <= info["start"] and info["start"] + params.rl.episode_bars <= hi
+    _, again = env.reset(seed=1)
+    assert again["start"] == starts[1]
+    assert len(set(starts)) > 1
+
+
+def test_rewards_sum_to_the_simulators_equity_change(env):
+    """With shaping off (scale 100), the summed reward is the sum of per-bar percent equity changes."""
+    obs, _ = env.reset(seed=5)
+    rng = np.random.default_rng(0)
+    total, pct = 0.0, 0.0
+    equity = env.sim.equity
+    done = False
+    n = 0
+    while not done:
+        obs, reward, terminated, truncated, info = env.step(int(rng.choice([HOLD, BUY, SELL])))
+        assert env.observation_space.contains(obs)
+        total += reward
+        pct += (info["equity"] - equity) / equity * 100.0
+        equity = info["equity"]
+        done = terminated or truncated
+        n += 1
+    assert n == env.episode_bars - 1
+    assert truncated and not terminated
+    assert total == pytest.approx(pct)
+    assert env.sim.result().trades.shape[0] > 0
+
+
+def test_observation_is_normalised_features_plus_position_state(env):
+    obs, _ = env.reset(seed=0)
+    t = env.sim.t
+    np.testing.assert_array_equal(obs[:-4], env.prepared.features[t])
+    np.testing.assert_array_equal(obs[-4:], env.sim.position_state())
+
+
+def test_time_splits_are_contiguous_and_ordered():
+    s = split_spans(1000, 0.6, 0.2)
+    assert s.train == (0, 600) and s.validation == (600, 800) and s.test == (800, 1000)
+    with pytest.raises(ValueError):
+        split_spans(3, 0.1, 0.1)
+
+
+def test_normalisation_uses_training_span_only(env):
+    from backtest.features import fit_norm
+
+    p = env.prepared
+    lo, hi = p.splits.train
+    np.testing.assert_allclose(p.norm.mean, fit_norm(p.raw_features[lo:hi]).mean)
+    assert not np.allclose(p.norm.mean, fit_norm(p.raw_features).mean)
