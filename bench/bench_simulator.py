@@ -1,0 +1,144 @@
+"""Simulator speed, side by side with vectorbt, plus the full 180-day rule backtest budget.
+
+    python -m bench.bench_simulator [--bars 1000000] [--repeat 5]
+
+1. Simulator core: `run_signals` on a 1,000,000-bar series with take-profit, stop-loss, fees and slippage on (and
+   our latency model, max hold and drawdown halt), next to vectorbt's `Portfolio.from_signals` with sl_stop,
+   tp_stop, fees and slippage on the same OHLC series and the same entry signals, both compiled and warmed up
+   first; best of `--repeat` runs, one core. Prints bars per second and the ratio.
+2. A full 180-day 1-minute rule-strategy backtest (load, features, simulate, metrics, report data; no Ray, no HTML
+   rendering), timed warm; HTML rendering timed separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from backtest.config import load_objectives, load_params  # noqa: E402
+from backtest.data.synth import generate_bars  # noqa: E402
+from backtest.sim import Market, SimParams, run_signals  # noqa: E402
+
+
+def _best(fn, repeat: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def bench_core(n_bars: int, repeat: int, entry_rate: float) -> dict[str, float]:
+    params = load_params(overrides=["trading.max_hold_seconds=0"])
+    objectives = load_objectives(overrides=["auto_stop_drawdown=100"])
+    sp = SimParams.from_config(params, objectives)
+    bars = generate_bars(n_bars, params.synth)
+    market = Market.from_bars(bars, params)
+    rng = np.random.default_rng(0)
+    entries = rng.random(n_bars) < entry_rate
+    signals = np.where(entries, 1, 0).astype(np.int64)
+    ours = _best(lambda: run_signals(market, sp, signals), repeat)
+    n_trades = len(run_signals(market, sp, signals).trades)
+    out = {"bars": n_bars, "ours_s": ours, "ours_bars_per_s": n_bars / ours, "ours_trades": n_trades}
+    try:
+        import pandas as pd
+        import vectorbt as vbt
+    except ImportError:
+        return out
+    close = pd.Series(market.close)
+    kwargs = dict(
+        close=close,
+        entries=pd.Series(entries),
+        exits=pd.Series(np.zeros(n_bars, dtype=bool)),
+        open=pd.Series(market.open),
+        high=pd.Series(market.high),
+        low=pd.Series(market.low),
+        sl_stop=sp.sl_frac,
+        tp_stop=sp.tp_frac,
+        fees=sp.taker_frac,
+        slippage=sp.slip_frac,
+        size=sp.size_frac,
+        size_type="percent",
+        init_cash=sp.initial_equity,
+        freq="1min",
+    )
+    theirs = _best(lambda: vbt.Portfolio.from_signals(**kwargs), repeat)
+    out |= {
+        "vectorbt_s": theirs,
+        "vectorbt_bars_per_s": n_bars / theirs,
+        "vectorbt_trades": int(vbt.Portfolio.from_signals(**kwargs).trades.count()),
+        "speedup": theirs / ours,
+    }
+    return out
+
+
+def bench_full_backtest(repeat: int) -> dict[str, float]:
+    from backtest.data.load import load_dataset
+    from backtest.features import compute_features
+    from backtest.metrics import compute_metrics
+    from backtest.objectives import check_objectives
+    from backtest.report.writer import equity_frame
+    from backtest.runner import run_backtest
+
+    params, objectives = load_params(), load_objectives()
+
+    def once():
+        ds = load_dataset(params, "synthetic", 180)
+        features = compute_features(ds.bars, params.trading)
+        market = Market.from_bars(ds.bars, params)
+        result = run_backtest("rules", params, objectives, market, features, ds.provenance, workers=0)
+        metrics = compute_metrics(result)
+        check_objectives(metrics, objectives, params.backtest.min_trades_threshold)
+        equity_frame(result, np.zeros(result.n_bars))
+        return result, metrics
+
+    elapsed = _best(once, repeat)
+    result, metrics = once()
+    import tempfile
+    from pathlib import Path
+
+    from backtest.objectives import check_objectives as check
+    from backtest.report import write_report
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        write_report(result, metrics, check(metrics, objectives, 50), Path(tmp), "bench")
+        render = time.perf_counter() - t0
+    return {"bars": result.n_bars, "full_backtest_s": elapsed, "html_report_s": render}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bars", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--entry-rate", type=float, default=0.01, help="share of bars with an entry signal")
+    args = ap.parse_args()
+    core = bench_core(args.bars, args.repeat, args.entry_rate)
+    print("| simulator core | bars | seconds | bars/s | trades |")
+    print("|---|---|---|---|---|")
+    print(
+        f"| AML-100 run_signals | {core['bars']:,} | {core['ours_s']:.4f} | {core['ours_bars_per_s'] / 1e6:.1f} M | "
+        f"{core['ours_trades']:,} |"
+    )
+    if "vectorbt_s" in core:
+        print(
+            f"| vectorbt from_signals | {core['bars']:,} | {core['vectorbt_s']:.4f} | "
+            f"{core['vectorbt_bars_per_s'] / 1e6:.1f} M | {core['vectorbt_trades']:,} |"
+        )
+        print(f"\nAML-100 is {core['speedup']:.1f}x vectorbt on the same series")
+    full = bench_full_backtest(max(1, args.repeat // 2))
+    print(
+        f"\nfull 180-day 1m rule backtest ({full['bars']:,} bars; load, features, simulate, metrics, report data): "
+        f"{full['full_backtest_s']:.2f} s; HTML report rendering: {full['html_report_s']:.2f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
