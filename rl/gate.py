@@ -1,0 +1,58 @@
+"""The promotion gate: out-of-sample (test) figures must meet `configs/objectives.yaml` before a policy is promoted.
+
+Rows come from `backtest.objectives.check_objectives`: monthly return, Sharpe, max drawdown, profit factor and the
+trade-density breaker. The breaker's minimum is `backtest.min_trades_threshold` scaled to the test span's length
+(the threshold is set for a full `backtest.days` backtest). For live use (`for_live`) the figures must also have been
+measured on at least `objectives.min_real_days` days of real bars (`metrics["real_days"]`); synthetic bars count 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from backtest.config import Objectives
+from backtest.objectives import ObjectiveCheck, check_objectives
+
+
+def scaled_min_trades(threshold: int, span_days: float, full_days: float) -> int:
+    """Trade-density minimum for a span of `span_days`, given `threshold` trades per `full_days` (at least 1)."""
+    if full_days <= 0:
+        raise ValueError(f"full_days must be > 0, got {full_days}")
+    return max(1, math.ceil(threshold * span_days / full_days))
+
+
+@dataclass
+class GateVerdict:
+    """What the gate decided and why; `table()` is the console view of every row."""
+
+    check: ObjectiveCheck
+    for_live: bool
+    min_trades: int
+
+    @property
+    def passed(self) -> bool:
+        return self.check.passed
+
+    @property
+    def failed(self) -> list[str]:
+        return self.check.failed_names
+
+    def table(self) -> str:
+        scope = "live (real bars required)" if self.for_live else "paper/backtest"
+        verdict = "PASSED" if self.passed else "REFUSED"
+        return f"{self.check.table()}\ngate ({scope}): {verdict}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "for_live": self.for_live, "min_trades": self.min_trades, **self.check.to_dict()}
+
+
+def gate_check(metrics: dict[str, Any], objectives: Objectives, min_trades: int, for_live: bool = False) -> GateVerdict:
+    """Judge out-of-sample `metrics` (from `compute_metrics`). For live, missing `real_days` counts as 0 days."""
+    real_days = None
+    if for_live:
+        value = metrics.get("real_days")
+        real_days = 0.0 if value is None else float(value)
+    check = check_objectives(metrics, objectives, min_trades, real_days=real_days)
+    return GateVerdict(check=check, for_live=for_live, min_trades=min_trades)

@@ -1,0 +1,63 @@
+"""The promotion gate: refuses any single missed objective, accepts figures that meet all, live needs real bars."""
+
+from __future__ import annotations
+
+import pytest
+
+from backtest.config import load_objectives
+from rl.gate import gate_check, scaled_min_trades
+
+# objectives.yaml: monthly >= 15 %, sharpe >= 1.5, drawdown <= 5 %, profit factor >= 1.3; min_trades given here
+GOOD = {
+    "monthly_return_pct": 20.0,
+    "sharpe": 2.0,
+    "max_drawdown_pct": 3.0,
+    "profit_factor": 1.6,
+    "n_trades": 120,
+    "real_days": 0.0,
+}
+MISSES = {
+    "monthly_return_pct": 14.9,
+    "sharpe": 1.49,
+    "max_drawdown_pct": 5.1,
+    "profit_factor": 1.29,
+    "n_trades": 99,
+}
+
+
+@pytest.fixture(scope="module")
+def objectives():
+    return load_objectives()
+
+
+def test_accepts_figures_that_meet_every_objective(objectives):
+    verdict = gate_check(GOOD, objectives, min_trades=100)
+    assert verdict.passed, verdict.table()
+    assert "PASSED" in verdict.table()
+
+
+@pytest.mark.parametrize("name", sorted(MISSES))
+def test_refuses_a_single_missed_objective(objectives, name):
+    metrics = {**GOOD, name: MISSES[name]}
+    verdict = gate_check(metrics, objectives, min_trades=100)
+    assert not verdict.passed
+    assert verdict.failed == [name]
+    assert "REFUSED" in verdict.table() and "FAIL" in verdict.table()
+
+
+def test_for_live_refuses_synthetic_only_figures(objectives):
+    verdict = gate_check(GOOD, objectives, min_trades=100, for_live=True)
+    assert not verdict.passed and verdict.failed == ["real_days"]
+    assert not gate_check({k: v for k, v in GOOD.items() if k != "real_days"}, objectives, 100, True).passed
+    real = {**GOOD, "real_days": objectives.min_real_days}
+    assert gate_check(real, objectives, min_trades=100, for_live=True).passed
+
+
+def test_missing_figure_fails(objectives):
+    metrics = {k: v for k, v in GOOD.items() if k != "sharpe"}
+    assert gate_check(metrics, objectives, 100).failed == ["sharpe"]
+
+
+def test_min_trades_scales_with_span():
+    assert scaled_min_trades(50, 36, 180) == 10
+    assert scaled_min_trades(50, 0.1, 180) == 1

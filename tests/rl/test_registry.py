@@ -1,0 +1,107 @@
+"""Registry: round trip, atomic writes, one promoted entry per coin, gate-guarded CLI promotion with override."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rl import registry as reg_mod
+from rl.registry import Registry, RegistryError, atomic_write_json
+
+COIN = "xyz:XYZ100"
+PASSING = {
+    "monthly_return_pct": 20.0,
+    "sharpe": 2.0,
+    "max_drawdown_pct": 3.0,
+    "profit_factor": 1.6,
+    "n_trades": 120,
+    "real_days": 40.0,
+}
+FAILING = {**PASSING, "sharpe": 0.4, "real_days": 0.0}
+
+
+def _add(reg: Registry, test: dict, kind: str = "ppo") -> dict:
+    return reg.add(
+        kind, reg.root / "ckpt", COIN, metadata={"seed": 3}, validation={"sharpe": 1.0}, test=test, min_trades=100
+    )
+
+
+def test_round_trip(tmp_path):
+    reg = Registry(tmp_path)
+    entry = _add(reg, PASSING)
+    again = Registry(tmp_path).get(entry["id"])
+    assert again == entry
+    assert again["status"] == "candidate" and again["history"][0]["to"] == "candidate"
+    assert Registry(tmp_path).get(entry["id"][:-3]) == entry  # unique prefix
+    with pytest.raises(RegistryError):
+        reg.get("nope")
+    with pytest.raises(RegistryError):
+        reg.add("xgboost", tmp_path, COIN)
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path):
+    path = tmp_path / "index.json"
+    atomic_write_json(path, {"a": 1})
+    with pytest.raises(RuntimeError):
+        atomic_write_json(path, {"a": 2, "c": _Boom()})  # fails half-way through serialising
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["index.json"]  # no temp file left behind
+
+
+class _Boom:
+    def tolist(self):
+        raise RuntimeError("boom")
+
+
+class _Boom:
+    def tolist(self):
+        raise RuntimeError("boom")
+
+
+def test_one_promoted_per_coin(tmp_path):
+    reg = Registry(tmp_path)
+    first, second = _add(reg, PASSING), _add(reg, PASSING, kind="dqn")
+    reg.promote(first["id"], "gate passed")
+    assert reg_mod.promoted(COIN, tmp_path)["id"] == first["id"]
+    _, previous = reg.promote(second["id"], "gate passed")
+    assert previous["id"] == first["id"]
+    assert reg.promoted(COIN)["id"] == second["id"]
+    old = reg.get(first["id"])
+    assert old["status"] == "retired" and second["id"] in old["history"][-1]["reason"]
+    assert reg.promoted("other:COIN") is None
+
+
+def test_cli_refuses_failing_and_records_override(tmp_path, capsys):
+    reg = Registry(tmp_path)
+    bad = _add(reg, FAILING)
+    root = ["--root", str(tmp_path)]
+    assert reg_mod.main([*root, "promote", bad["id"]]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "sharpe" in out
+    assert reg.get(bad["id"])["status"] == "candidate"
+    assert reg_mod.main([*root, "promote", bad["id"], "--override"]) == 2  # no reason
+    assert reg_mod.main([*root, "promote", bad["id"], "--override", "--reason", "paper trial"]) == 0
+    entry = reg.get(bad["id"])
+    assert entry["status"] == "promoted"
+    last = entry["history"][-1]
+    assert last["override"] is True and "paper trial" in last["reason"] and "sharpe" in last["reason"]
+    assert entry["gate"]["passed"] is False
+
+
+def test_cli_for_live_needs_real_days(tmp_path, capsys):
+    reg = Registry(tmp_path)
+    synth = _add(reg, {**PASSING, "real_days": 0.0})
+    real = _add(reg, PASSING)
+    root = ["--root", str(tmp_path)]
+    assert reg_mod.main([*root, "promote", synth["id"], "--for-live"]) == 1
+    assert "days of real data" in capsys.readouterr().out
+    assert reg_mod.main([*root, "promote", synth["id"]]) == 0  # fine for paper use
+    assert reg_mod.main([*root, "promote", real["id"], "--for-live"]) == 0
+    assert reg.get(synth["id"])["status"] == "retired"
+    assert reg_mod.main([*root, "list"]) == 0
+    listing = capsys.readouterr().out
+    assert real["id"] in listing and "promoted" in listing
+    assert reg_mod.main([*root, "show", real["id"]]) == 0
+    assert reg_mod.main([*root, "retire", real["id"]]) == 0
+    assert reg.promoted(COIN) is None
