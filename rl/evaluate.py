@@ -1,65 +1,52 @@
-"""Policy backtests on one time split through the shared simulator (`BatchSimulator`), batched over segments.
+"""Policy backtests on one time split, through the backtest engine's own lockstep driver.
 
-Used for validation during training (early stopping) and for the learning bench. The span is cut into segments of
-`backtest.chunk_size` bars that each start flat; before each segment the policy's recurrent state is warmed up on
-the `backtest.warmup_bars` preceding bars with a flat position state (no trading). Per bar: ONE batched policy call
-for all segments, then one `BatchSimulator.step`. Figures come from `backtest.metrics.compute_metrics` on the
-merged result: simulator PnL after fees, slippage and funding; never the shaped training reward.
+Used for validation during training (early stopping) and by the learning bench. The split is cut into segments
+exactly as the backtest engine cuts a span (`backtest.segments.plan_segments`, `backtest.chunk_size` bars, each
+segment starting flat where the previous one ends) and run by `backtest.runner.run_policy`: the policy's recurrent
+state is warmed up on the `backtest.warmup_bars` preceding bars, then ONE batched policy call per bar for all
+segments and one `BatchSimulator.step`. Figures come from `backtest.metrics.compute_metrics` on the merged result:
+simulator PnL after fees, slippage and funding, never the shaped training reward.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from backtest.config import Params, load_objectives
-from backtest.strategies.observation import build_observation
-
-POSITION_STATE_DIM = 4
+from backtest.strategies.base import PolicyStrategy
 
 
-class BatchPolicy(Protocol):
-    def reset(self, batch: int) -> None: ...
-    def act(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+def span_segments(span: tuple[int, int], chunk: int) -> list[tuple[int, int]]:
+    """Engine-style segments [(start, end_exclusive)] covering bars [span[0], span[1])."""
+    from backtest.segments import plan_segments
 
-
-def segment_bounds(span: tuple[int, int], chunk: int) -> tuple[np.ndarray, np.ndarray]:
-    """[start, end) of consecutive segments covering `span`; each ends where the next starts (>= 2 bars each)."""
     lo, hi = span
-    starts = np.arange(lo, hi - 1, chunk, dtype=np.int64)
-    ends = np.minimum(starts + chunk, hi).astype(np.int64)
-    if len(starts) > 1 and ends[-1] - starts[-1] < 2:
-        starts, ends = starts[:-1], np.concatenate([ends[:-2], [hi]])
-    return starts, ends
+    return [(lo + s, lo + e) for s, e in plan_segments(hi - lo, chunk, 0)]
 
 
-def warm_up(policy: BatchPolicy, features: np.ndarray, starts: np.ndarray, warmup: int) -> None:
-    """Feed the `warmup` bars before each start (clamped at bar 0) with a flat position state; decisions ignored."""
-    flat = np.zeros((len(starts), POSITION_STATE_DIM), np.float32)
-    for k in range(warmup, 0, -1):
-        bars = np.maximum(starts - k, 0)
-        policy.act(build_observation(features[bars], flat))
+def as_strategy(policy: Any) -> PolicyStrategy:
+    """A `FastPolicy` wrapped as a PolicyStrategy (features already prepared); strategies pass through."""
+    if isinstance(policy, PolicyStrategy):
+        return policy
+    from rl.policy import RLPolicyStrategy
+
+    return RLPolicyStrategy(policy, norm=None, feature_names=[], name=f"rl-{policy.kind}")
 
 
-def simulate_policy(policy: BatchPolicy, features: np.ndarray, market: Any, params: Params, span: tuple[int, int]):
-    """Run `policy` on every segment of `span` in lockstep; returns the simulator's SegmentRuns."""
-    from backtest.sim import BatchSimulator, SimParams
+def simulate_policy(policy: Any, features: np.ndarray, market: Any, params: Params, span: tuple[int, int]):
+    """Run `policy` (FastPolicy or PolicyStrategy) on every segment of `span` in lockstep; the SegmentRuns."""
+    from backtest.runner import run_policy
+    from backtest.sim import SimParams
 
     sp = SimParams.from_config(params, load_objectives())
-    starts, ends = segment_bounds(span, params.backtest.chunk_size)
-    policy.reset(len(starts))
-    warm_up(policy, features, starts, params.backtest.warmup_bars)
-    sim = BatchSimulator(market, sp, starts, ends)
-    while not sim.done:
-        obs = build_observation(features[sim.t], sim.position_state())
-        actions, _ = policy.act(obs)
-        sim.step(actions)
-    return sim.runs()
+    segments = span_segments(span, params.backtest.chunk_size)
+    return run_policy(market, features, sp, as_strategy(policy), segments, params.backtest.warmup_bars)
 
 
-def run_policy(
-    policy: BatchPolicy,
+def run_policy_span(
+    policy: Any,
     features: np.ndarray,
     market: Any,
     params: Params,
@@ -74,10 +61,10 @@ def run_policy(
     return merge_runs(market, runs, params.backtest.initial_equity, strategy=strategy, provenance=provenance)
 
 
-def evaluate(policy: BatchPolicy, prepared: Any, params: Params, split: str = "validation") -> dict[str, Any]:
+def evaluate(policy: Any, prepared: Any, params: Params, split: str = "validation") -> dict[str, Any]:
     """Headline metrics of `policy` on one split of `prepared` data (see backtest/metrics.py for definitions)."""
     from backtest.metrics import compute_metrics
 
     span = prepared.splits.span(split)
-    result = run_policy(policy, prepared.features, prepared.market, params, span, provenance=prepared.provenance)
+    result = run_policy_span(policy, prepared.features, prepared.market, params, span, provenance=prepared.provenance)
     return compute_metrics(result)

@@ -9,7 +9,7 @@ import torch
 from ray.rllib.core.columns import Columns
 
 from rl.data import prepare
-from rl.evaluate import segment_bounds, simulate_policy
+from rl.evaluate import simulate_policy, span_segments
 from rl.inference import FastPolicy
 from rl.modules import LSTMActorCriticModule, LSTMDuelingQModule
 
@@ -100,10 +100,11 @@ def test_segments_in_lockstep_equal_segments_run_one_at_a_time(tiny_params):
     span = prepared.splits.validation
     policy = FastPolicy(make(LSTMActorCriticModule, seed=4))
     together = simulate_policy(policy, prepared.features, prepared.market, tiny_params, span)
-    starts, ends = segment_bounds(span, tiny_params.backtest.chunk_size)
-    assert len(together) == len(starts) > 1
-    for run, s, e in zip(together, starts, ends):
-        (alone,) = simulate_policy(policy, prepared.features, prepared.market, tiny_params, (int(s), int(e)))
+    segments = span_segments(span, tiny_params.backtest.chunk_size)
+    assert len(together) == len(segments) > 1
+    assert segments[0][0] == span[0] and segments[-1][1] == span[1]
+    for run, (s, e) in zip(together, segments):
+        (alone,) = simulate_policy(policy, prepared.features, prepared.market, tiny_params, (s, e))
         np.testing.assert_array_equal(run.actions, alone.actions)
         np.testing.assert_allclose(run.equity, alone.equity)
     assert any(len(np.unique(r.actions[r.actions >= 0])) > 1 for r in together)

@@ -67,6 +67,21 @@ def test_ensemble_manifest_names_both_members(runs):
         assert ck.is_checkpoint(path / rel)
 
 
+def test_ensemble_loads_from_its_manifest_and_backtests(runs, tiny_params):
+    from rl.ensemble import EnsembleStrategy
+    from rl.evaluate import simulate_policy
+
+    _, path = resolve("ensemble", runs)
+    ens = load_strategy(str(path), tiny_params)
+    assert isinstance(ens, EnsembleStrategy) and sorted(m.kind for m in ens.members) == ["dqn", "ppo"]
+    prepared = prepare(tiny_params, "synthetic", 3.0)
+    ens.bind_close(prepared.market.close)
+    features = ens.prepare_features(prepared.raw_features)
+    runs_ = simulate_policy(ens, features, prepared.market, tiny_params, prepared.splits.validation)
+    decided = np.concatenate([r.actions[r.actions >= 0] for r in runs_])
+    assert len(decided) > 0 and set(decided.tolist()) <= {0, 1, 2}
+
+
 def test_foreign_specs_are_not_ours(tiny_params, tmp_path):
     assert load_strategy("rules", tiny_params) is None
     assert load_strategy(str(tmp_path), tiny_params) is None

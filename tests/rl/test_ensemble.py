@@ -1,0 +1,96 @@
+"""Ensemble voting, tie-breaking and rules fallback, with fake member policies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backtest.strategies.base import BUY, HOLD, SELL
+from rl.ensemble import EnsembleStrategy, close_from_features, combine
+
+T = 0.1  # confidence threshold
+
+
+class FakeMember:
+    """Returns scripted (action, margin) pairs per bar; records the observations it was given."""
+
+    def __init__(self, actions, margins, offset=0.0):
+        self.actions = np.asarray(actions, dtype=np.int8)
+        self.margins = np.asarray(margins, dtype=np.float32)
+        self.offset = offset
+        self.seen = []
+        self.batch = None
+
+    def prepare_features(self, raw):
+        return raw + self.offset
+
+    def reset(self, batch):
+        self.batch = batch
+
+    def act_with_margin(self, obs, bars):
+        self.seen.append(obs.copy())
+        return self.actions[bars], self.margins[bars]
+
+
+def test_agreeing_confident_members_win():
+    out = combine([[BUY, SELL]] * 2, [[0.5, 0.5], [0.2, 0.3]], T, fallback=[HOLD, HOLD])
+    np.testing.assert_array_equal(out, [BUY, SELL])
+
+
+def test_unconfident_members_abstain_and_all_abstaining_falls_back_to_rules():
+    actions = [[BUY, BUY, SELL], [SELL, BUY, SELL]]
+    margins = [[0.5, 0.01, 0.01], [0.05, 0.02, 0.0]]
+    out = combine(actions, margins, T, fallback=[SELL, SELL, BUY])
+    np.testing.assert_array_equal(out, [BUY, SELL, BUY])  # only PPO confident; none; none
+
+
+def test_disagreement_ties_break_to_hold_or_to_the_more_confident():
+    actions, margins = [[BUY], [SELL]], [[0.3], [0.9]]
+    np.testing.assert_array_equal(combine(actions, margins, T, [BUY], tie_break="hold"), [HOLD])
+    np.testing.assert_array_equal(combine(actions, margins, T, [BUY], tie_break="confident"), [SELL])
+    with pytest.raises(ValueError):
+        combine(actions, margins, T, [BUY], tie_break="coin")
+
+
+def test_three_members_majority():
+    out = combine([[BUY], [BUY], [SELL]], [[0.2], [0.2], [0.9]], T, [HOLD])
+    np.testing.assert_array_equal(out, [BUY])
+
+
+def test_strategy_rebuilds_each_members_observation_and_uses_rules_on_close():
+    n, f = 6, 3
+    raw = np.arange(n * f, dtype=np.float32).reshape(n, f)
+    ppo = FakeMember([BUY] * n, [0.5, 0.5, 0.0, 0.0, 0.5, 0.0])
+    dqn = FakeMember([BUY, SELL, SELL, HOLD, BUY, HOLD], [0.5, 0.5, 0.0, 0.0, 0.5, 0.0], offset=100.0)
+    calls = []
+
+    def rules(close, features):
+        calls.append(close.copy())
+        return np.where(close > 3, SELL, BUY).astype(np.int8)
+
+    ens = EnsembleStrategy([ppo, dqn], threshold=T, rules=rules)
+    ens.bind_close(np.arange(n, dtype=np.float64))
+    prepared = ens.prepare_features(raw)
+    np.testing.assert_array_equal(prepared, raw)
+    ens.reset(2)
+    assert ppo.batch == dqn.batch == 2
+    position = np.array([[1, 0.1, 0.5, 0.0], [0, 0, 0, 0]], np.float32)
+    got = []
+    for t in range(0, n, 2):
+        bars = np.array([t, t + 1])
+        obs = np.concatenate([prepared[bars], position], axis=1)
+        got.extend(ens.act(obs, bars).tolist())
+        np.testing.assert_array_equal(dqn.seen[-1], np.concatenate([raw[bars] + 100.0, position], axis=1))
+        np.testing.assert_array_equal(ppo.seen[-1], obs)
+    # bar 0 agree BUY; bar 1 tie -> HOLD; bars 2, 3 nobody confident -> rules (close 2 -> BUY, 3 -> BUY);
+    # bar 4 agree BUY; bar 5 nobody confident -> rules (close 5 -> SELL)
+    assert got == [BUY, HOLD, BUY, BUY, BUY, SELL]
+    np.testing.assert_array_equal(calls[0], np.arange(n))
+
+
+def test_close_rebuilt_from_one_bar_returns_is_proportional_to_close():
+    close = np.array([100.0, 101.0, 99.0, 102.0])
+    r1 = np.concatenate([[0.0], np.diff(np.log(close))])
+    raw = np.stack([r1, np.zeros(4)], axis=1)
+    rebuilt = close_from_features(raw, ["ret_1", "other"])
+    np.testing.assert_allclose(rebuilt / rebuilt[0], close / close[0])
