@@ -1,0 +1,82 @@
+"""Learning-level trials: train a small policy per trial with the trial's reward weights / learning rate.
+
+Each training iteration (one RLlib `train()`) is followed by walk-forward validation of the greedy policy on the
+validation span (consecutive fold windows, simulator PnL after costs via `rl.evaluate.run_policy_span`, the same
+lockstep engine path `run_backtest` uses) and one `tune.report`, so ASHA can stop a poor trial after any iteration.
+The shaped training reward is never the score. The best iteration is saved as a Tune checkpoint that is also an
+AML-100 checkpoint (RLlib files + `aml100_meta.json`), loadable by `rl.policy.load_strategy`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backtest.config import Params
+from rl.tuning.execution_sweep import fold_report
+from rl.tuning.space import apply_config
+from rl.tuning.walkforward import fold_score, fold_windows
+
+
+def learning_trainable(
+    config: dict[str, Any],
+    base: Params,
+    source: str,
+    days: float | None,
+    keys: list[str],
+    algo: str,
+    iterations: int,
+    iter_steps: int,
+    folds: int,
+    penalty: float,
+    no_trade: float,
+) -> None:
+    """Ray Tune function trainable: train `algo` for up to `iterations`, reporting the validation score each time."""
+    import torch
+    from ray import tune
+
+    from backtest.metrics import bar_returns, compute_metrics
+    from rl import checkpoint as ck
+    from rl.algos import BUILDERS, iteration_steps
+    from rl.data import prepare
+    from rl.evaluate import run_policy_span
+    from rl.inference import FastPolicy
+    from rl.train import metadata, seed_everything
+
+    torch.set_num_threads(1)
+    params = apply_config(base, config, keys)
+    seed = params.rl.seed
+    seed_everything(seed)
+    prepared = prepare(params, source, days)
+    windows = fold_windows(prepared.splits.validation, folds)
+    env_config = {"params": params.model_dump(mode="json"), "source": source, "days": days, "seed": seed}
+    steps = iteration_steps(params, iter_steps)
+    trainer = BUILDERS[algo](params, env_config, seed, steps).build_algo()
+    best = -float("inf")
+    try:
+        for it in range(1, iterations + 1):
+            trainer.train()
+            policy = FastPolicy(trainer.get_module(), params.trading.min_q_diff)
+            metrics, scores, returns = [], [], []
+            for window in windows:
+                result = run_policy_span(policy, prepared.features, prepared.market, params, window)
+                m = compute_metrics(result)
+                metrics.append(m)
+                scores.append(fold_score(m, params, no_trade))
+                returns.append(bar_returns(result))
+            torch.set_num_threads(1)
+            report = {**fold_report(metrics, scores, returns, penalty), "iteration": it}
+            if report["score"] > best and np.isfinite(report["score"]):
+                best = report["score"]
+                with tempfile.TemporaryDirectory() as tmp:
+                    trainer.save_to_path(str(Path(tmp).resolve()))
+                    meta = metadata(algo, params, prepared, seed, source, days, iteration=it, validation=report)
+                    ck.write_json(Path(tmp) / ck.META_FILE, meta)
+                    tune.report(report, checkpoint=tune.Checkpoint.from_directory(tmp))
+            else:
+                tune.report(report)
+    finally:
+        trainer.stop()

@@ -1,0 +1,226 @@
+"""A whole sweep: levels in order (learning, then execution over the learning winner), then the winner's one test.
+
+Outputs under `<storage>/<name>/`: Tune experiments `learning/` and/or `execution/`, `best_params.yaml` (a full,
+validated params file with the winner's values), `trials.csv`, `summary.json`, `report.html` (the sweep) and
+`test_report/report.html` (`backtest.report.write_report` of the winner on the test span). The winner is registered
+as a candidate in the model registry with its test figures and gate verdict.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from backtest.config import Objectives, Params, load_params
+from rl.gate import GateVerdict, gate_check
+from rl.registry import Registry, atomic_write_json
+from rl.tuning.execution_sweep import execution_trainable, run_folds
+from rl.tuning.register import load_market, register_result
+from rl.tuning.report import write_sweep_report
+from rl.tuning.space import SearchSpace, apply_config, tune_space
+from rl.tuning.stats import deflated_sharpe
+from rl.tuning.sweep import LevelResult, run_level
+from rl.tuning.walkforward import backtest_split, fold_windows, selection_span, slice_span, split_spans
+
+BUILTIN_SPECS = ("rules", "buyhold")
+
+
+@dataclass
+class SweepOptions:
+    name: str
+    level: str  # execution | learning | both
+    strategy: str
+    trials: int
+    source: str
+    days: float | None
+    storage: Path
+    resume: bool = False
+    registry: Path | None = None
+    max_concurrent: int = 2
+    seed: int = 0
+
+
+@dataclass
+class SweepOutcome:
+    out: Path
+    best_params_path: Path
+    report: Path
+    test_metrics: dict[str, Any]
+    verdict: GateVerdict
+    live_verdict: GateVerdict
+    entry: dict[str, Any]
+    levels: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def write_params(params: Params, path: Path) -> Path:
+    """A full params YAML, re-validated by the loader after writing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = "# Written by python -m rl.tune: configs/params.yaml with the sweep winner's values.\n"
+    path.write_text(header + yaml.safe_dump(params.model_dump(mode="json"), sort_keys=False))
+    load_params(path)
+    return path
+
+
+def _execution_level(opts, space, params, objectives, spec, data, log) -> tuple[LevelResult, list]:
+    from ray import tune
+
+    bars, market, features, provenance = data
+    splits = split_spans(market.n_bars, params)
+    windows = fold_windows(selection_span(splits, spec not in BUILTIN_SPECS), space.score.folds)
+    slices = [slice_span(bars, market, features, provenance, w, params.backtest.warmup_bars) for w in windows]
+    dims = space.dimensions("execution")
+    keys = list(dims)
+    log(f"execution level: {opts.trials} trials of {spec!r} over {len(windows)} folds {windows}")
+    trainable = tune.with_parameters(
+        execution_trainable,
+        base=params,
+        objectives=objectives,
+        spec=spec,
+        slices=slices,
+        keys=keys,
+        penalty=space.score.spread_penalty,
+        no_trade=space.score.no_trade_score,
+    )
+    result = run_level(
+        trainable, tune_space(dims), "execution", "execution", opts.storage / opts.name, opts.trials,
+        len(windows), space.asha.grace_period, space.asha.reduction_factor, opts.seed, opts.resume, log,
+        opts.max_concurrent,
+    )  # fmt: skip
+    return result, slices
+
+
+def _learning_level(opts, space, params, log) -> LevelResult:
+    from ray import tune
+
+    from rl.tuning.learning_sweep import learning_trainable
+
+    dims = space.dimensions("learning")
+    lc = space.learning
+    log(f"learning level: {opts.trials} trials of {lc.algo}, {lc.iterations} iterations x {lc.iter_steps} steps")
+    trainable = tune.with_parameters(
+        learning_trainable,
+        base=params,
+        source=opts.source,
+        days=opts.days,
+        keys=list(dims),
+        algo=lc.algo,
+        iterations=lc.iterations,
+        iter_steps=lc.iter_steps,
+        folds=space.score.folds,
+        penalty=space.score.spread_penalty,
+        no_trade=space.score.no_trade_score,
+    )
+    return run_level(
+        trainable, tune_space(dims), "learning", "learning", opts.storage / opts.name, opts.trials,
+        lc.iterations, space.asha.grace_period, space.asha.reduction_factor, opts.seed, opts.resume, log,
+        opts.max_concurrent,
+    )  # fmt: skip
+
+
+def _dsr(spec, params, objectives, slices, space, trials: pd.DataFrame) -> dict[str, Any]:
+    returns = [r for _, r in run_folds(spec, params, objectives, slices, space.score.spread_penalty, 0.0)]
+    sharpes = pd.to_numeric(trials["sr_bar"], errors="coerce").tolist()
+    return deflated_sharpe(np.concatenate(returns), sharpes).to_dict()
+
+
+def run_sweep(
+    params: Params, objectives: Objectives, space: SearchSpace, opts: SweepOptions, log=print
+) -> SweepOutcome:
+    """Run the requested levels, test the winner once, write outputs and register it."""
+    t0 = time.perf_counter()
+    out = (opts.storage / opts.name).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    data = load_market(params, opts.source, opts.days)
+    bars, market, features, provenance = data
+    log(f"data: {market.n_bars:,} bars ({provenance['source']}, {provenance.get('share_real', 0):.0%} real)")
+    spec, best, levels, validation = opts.strategy, params, [], {}
+    kind = "rules-params" if spec in BUILTIN_SPECS else _kind_of(spec)
+    if opts.level in ("learning", "both"):
+        lr = _learning_level(opts, space, params, log)
+        if not lr.best_checkpoint:
+            raise RuntimeError("the learning winner saved no checkpoint")
+        best = apply_config(best, lr.best_config, list(space.dimensions("learning")))
+        spec, kind = lr.best_checkpoint, space.learning.algo
+        split = split_spans(market.n_bars, params)
+        slices = [
+            slice_span(bars, market, features, provenance, w, params.backtest.warmup_bars)
+            for w in fold_windows(split.validation, space.score.folds)
+        ]
+        levels.append(_level_doc(lr, space, _dsr(spec, best, objectives, slices, space, lr.trials)))
+        validation = _winner_row(lr)
+    if opts.level in ("execution", "both"):
+        er, slices = _execution_level(opts, space, best, objectives, spec, data, log)
+        best = apply_config(best, er.best_config, list(space.dimensions("execution")))
+        levels.append(_level_doc(er, space, _dsr(spec, best, objectives, slices, space, er.trials)))
+        validation = _winner_row(er)
+    best_path = write_params(best, out / "best_params.yaml")
+    outcome = backtest_split(spec, best, objectives, bars, market, features, provenance)
+    verdict = gate_check(outcome.metrics, objectives, outcome.min_trades)
+    live = gate_check(outcome.metrics, objectives, outcome.min_trades, for_live=True)
+    from backtest.report import write_report
+
+    test_report = write_report(
+        outcome.result, outcome.metrics, verdict.check, out / "test_report", f"Sweep {opts.name}: winner on test span",
+        best.model_dump(mode="json"),
+    )  # fmt: skip
+    entry = register_result(
+        Registry(opts.registry),
+        kind,
+        best_path if kind == "rules-params" else spec,
+        best,
+        objectives,
+        outcome,
+        {"sweep": str(out), "params_file": str(best_path), "strategy": spec, "seed": best.rl.seed,
+         "data": {"source": opts.source, "days": opts.days, "share_real": provenance.get("share_real")}},
+        validation,
+        f"sweep {opts.name} winner",
+    )  # fmt: skip
+    summary = {
+        "name": opts.name,
+        "description": f"level {opts.level}, strategy {opts.strategy}, {opts.trials} trials per level, "
+        f"data {opts.source} {opts.days or params.backtest.days} days; score = mean(fold Sharpe) - "
+        f"{space.score.spread_penalty} x std over {space.score.folds} walk-forward folds",
+        "gate": verdict.to_dict(),
+        "live_gate": live.to_dict(),
+        "test": outcome.metrics,
+        "test_report": str(test_report.relative_to(out)),
+        "registry_id": entry["id"],
+        "best_params": str(best_path),
+        "levels": [{k: v for k, v in lv.items() if k != "trials"} for lv in levels],
+    }
+    report = write_sweep_report(out, summary, levels)
+    pd.concat([lv["trials"].assign(level=lv["level"]) for lv in levels]).to_csv(out / "trials.csv", index=False)
+    atomic_write_json(out / "summary.json", {**summary, "seconds": time.perf_counter() - t0})
+    return SweepOutcome(out, best_path, report, outcome.metrics, verdict, live, entry, levels,
+                        time.perf_counter() - t0)  # fmt: skip
+
+
+def _kind_of(spec: str) -> str:
+    from rl import checkpoint as ck
+
+    if ck.is_checkpoint(spec):
+        return ck.read_metadata(spec)["algo"]
+    if ck.is_manifest(spec):
+        return "ensemble"
+    return spec if spec in ("ppo", "dqn", "ensemble") else "rules-params"
+
+
+def _level_doc(res: LevelResult, space: SearchSpace, dsr: dict[str, Any]) -> dict[str, Any]:
+    keys = list(space.dimensions(res.level))
+    cfg = {k: (v.item() if hasattr(v, "item") else v) for k, v in res.best_config.items()}
+    return {"level": res.level, "trials": res.trials, "keys": keys, "dsr": dsr, "best_config": cfg,
+            "best_score": res.best_score, "path": str(res.path)}  # fmt: skip
+
+
+def _winner_row(res: LevelResult) -> dict[str, Any]:
+    df = res.trials
+    row = df[pd.to_numeric(df["score"], errors="coerce") == res.best_score].iloc[0]
+    return json.loads(row.drop([c for c in row.index if c.startswith("config/")]).to_json())

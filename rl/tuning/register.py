@@ -1,0 +1,88 @@
+"""Put a policy into the registry with its test-span figures and gate verdict (`python -m rl.registry add PATH`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from backtest.config import Objectives, Params, load_objectives, load_params, params_from_dict
+from rl.gate import gate_check
+from rl.registry import Registry
+from rl.tuning.walkforward import SpanOutcome, backtest_split
+
+
+def load_market(params: Params, source: str, days: float | None):
+    """(bars, market, features, provenance) of `source` data, computed once for a sweep or a registration."""
+    from backtest.data.load import load_dataset
+    from backtest.features import compute_features
+    from backtest.sim import Market
+
+    dataset = load_dataset(params, source, days)
+    features = compute_features(dataset.bars, params.trading)
+    return dataset.bars, Market.from_bars(dataset.bars, params), features, dict(dataset.provenance)
+
+
+def describe_path(path: Path) -> tuple[str, str, Params, dict[str, Any]]:
+    """(kind, strategy spec, params, metadata) for a checkpoint directory, ensemble manifest or params YAML."""
+    from rl import checkpoint as ck
+
+    if ck.is_checkpoint(path):
+        meta = ck.read_metadata(path)
+        return meta["algo"], str(path), params_from_dict(meta["config"], str(path)), meta
+    if ck.is_manifest(path):
+        return "ensemble", str(path), load_params(), {"manifest": str(path)}
+    if path.is_file() and path.suffix in (".yaml", ".yml"):
+        return "rules-params", "rules", load_params(path), {"params_file": str(path.resolve())}
+    raise ValueError(f"{path} is not a checkpoint (with aml100_meta.json), an ensemble manifest or a params YAML")
+
+
+def register_result(
+    registry: Registry,
+    kind: str,
+    checkpoint: str | Path,
+    params: Params,
+    objectives: Objectives,
+    outcome: SpanOutcome,
+    metadata: dict[str, Any],
+    validation: dict[str, Any],
+    reason: str,
+) -> dict[str, Any]:
+    """Add a candidate with its test figures and the (paper) gate verdict."""
+    verdict = gate_check(outcome.metrics, objectives, outcome.min_trades)
+    meta = {**metadata, "config": params.model_dump(mode="json"), "test_window_bars": list(outcome.window)}
+    meta.setdefault("data", {"provenance": outcome.result.provenance, "share_real": outcome.metrics.get("share_real")})
+    return registry.add(
+        kind,
+        checkpoint,
+        params.market.coin,
+        metadata=meta,
+        validation=validation,
+        test=outcome.metrics,
+        min_trades=outcome.min_trades,
+        gate=verdict.to_dict(),
+        reason=reason,
+    )
+
+
+def register_path(
+    path: Path, source: str | None = None, days: float | None = None, registry: Registry | None = None
+) -> dict[str, Any]:
+    """Backtest the test span of what `path` holds and register it as a candidate."""
+    kind, spec, params, meta = describe_path(Path(path))
+    data = meta.get("data") or {}
+    source = source or data.get("source") or params.backtest.data_source
+    days = days if days is not None else data.get("days")
+    objectives = load_objectives()
+    bars, market, features, provenance = load_market(params, source, days)
+    outcome = backtest_split(spec, params, objectives, bars, market, features, provenance)
+    return register_result(
+        registry or Registry(),
+        kind,
+        path,
+        params,
+        objectives,
+        outcome,
+        {k: meta.get(k) for k in ("algo", "seed", "data", "code_version", "manifest", "params_file") if k in meta},
+        meta.get("validation") or {},
+        f"registered from {path}",
+    )

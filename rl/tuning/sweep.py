@@ -1,0 +1,145 @@
+"""Run one sweep level with Ray Tune (seeded Optuna TPE + ASHA) and collect its trials.
+
+Trials and results live under `<storage>/<name>/` (Tune's layout); `resume=True` restores an interrupted experiment
+there (`Tuner.restore(..., resume_errored=True)`) and finishes only what had not finished.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+METRIC, MODE = "score", "max"
+
+
+@dataclass
+class LevelResult:
+    """A finished level: its trials (one row each), the winner's config and, for learning, its checkpoint."""
+
+    level: str
+    trials: pd.DataFrame
+    best_config: dict[str, Any]
+    best_score: float
+    best_checkpoint: str | None
+    path: Path
+    max_t: int
+
+
+class TrialLine:
+    """A Tune callback printing one concise line per finished trial."""
+
+    def __new__(cls, keys: list[str], log):
+        from ray.tune import Callback
+
+        class _Line(Callback):
+            def on_trial_complete(self, iteration, trials, trial, **info):
+                r = trial.last_result or {}
+                done = sum(t.status in ("TERMINATED", "ERROR") for t in trials) + 1
+                vals = " ".join(f"{k.split('.')[-1]}={_short(trial.config.get(k))}" for k in keys)
+                log(
+                    f"  trial {trial.trial_id} finished (#{done}) score {r.get('score', float('nan')):9.3f} "
+                    f"after {r.get('training_iteration', 0)} it, trades {r.get('n_trades', 0)} | {vals}"
+                )
+
+            def on_trial_error(self, iteration, trials, trial, **info):
+                log(f"  trial {trial.trial_id} FAILED: {trial.error_file}")
+
+        return _Line()
+
+
+def _short(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def run_level(
+    trainable: Any,
+    space: dict[str, Any],
+    level: str,
+    name: str,
+    storage: Path,
+    trials: int,
+    max_t: int,
+    grace: int,
+    reduction: float,
+    seed: int,
+    resume: bool,
+    log=print,
+    max_concurrent: int = 2,
+) -> LevelResult:
+    """Fit (or restore and finish) one Tune experiment; returns its trials and winner."""
+    from optuna.samplers import TPESampler
+    from ray import tune
+    from ray.tune import CheckpointConfig, RunConfig, TuneConfig, Tuner
+    from ray.tune.schedulers import ASHAScheduler
+    from ray.tune.search.optuna import OptunaSearch
+
+    path = (storage / name).resolve()
+    resources = tune.with_resources(trainable, {"cpu": 1})
+    if resume and Tuner.can_restore(str(path)):
+        log(f"resuming {path}")
+        tuner = Tuner.restore(str(path), trainable=resources, resume_errored=True)
+    else:
+        if resume:
+            log(f"nothing to resume at {path}; starting fresh")
+        scheduler = ASHAScheduler(
+            time_attr="training_iteration", max_t=max_t, grace_period=min(grace, max_t), reduction_factor=reduction
+        )
+        tuner = Tuner(
+            resources,
+            param_space=space,
+            tune_config=TuneConfig(
+                metric=METRIC,
+                mode=MODE,
+                search_alg=OptunaSearch(sampler=TPESampler(seed=seed)),
+                scheduler=scheduler,
+                num_samples=trials,
+                max_concurrent_trials=max_concurrent,
+            ),
+            run_config=RunConfig(
+                name=name,
+                storage_path=str(storage.resolve()),
+                checkpoint_config=CheckpointConfig(
+                    num_to_keep=1, checkpoint_score_attribute=METRIC, checkpoint_score_order=MODE
+                ),
+                callbacks=[TrialLine(list(space), log)],
+                verbose=0,
+            ),
+        )
+    grid = tuner.fit()
+    return collect(grid, level, path, max_t)
+
+
+def collect(grid: Any, level: str, path: Path, max_t: int) -> LevelResult:
+    """Trial table and winner: the best last-reported score among trials that ran every iteration (if any did)."""
+    rows = []
+    for res in grid:
+        if res.metrics is None or METRIC not in res.metrics:
+            continue
+        m = res.metrics
+        row = {"trial_id": m.get("trial_id"), "iterations": m.get("training_iteration", 0)}
+        row.update({k: m.get(k) for k in ("score", "sr_bar", "mean_sharpe", "n_trades", "monthly_return_pct")})
+        row.update({k: m.get(k) for k in ("max_drawdown_pct", "profit_factor", "hold_rate_pct")})
+        row.update({f"config/{k}": v for k, v in res.config.items()})
+        row["checkpoint"] = res.checkpoint.path if res.checkpoint is not None else None
+        row["best_checkpoint"] = _best_checkpoint(res)
+        rows.append(row)
+    if not rows:
+        raise RuntimeError(f"no trial of {path} reported a score; see the trial error files there")
+    df = pd.DataFrame(rows)
+    full = df[df["iterations"] >= max_t]
+    pool = full if len(full) else df
+    best = pool.loc[pool["score"].astype(float).idxmax()]
+    config = {k.removeprefix("config/"): best[k] for k in df.columns if k.startswith("config/")}
+    return LevelResult(level, df, config, float(best["score"]), best["best_checkpoint"], path, max_t)
+
+
+def _best_checkpoint(res: Any) -> str | None:
+    try:
+        ck = res.get_best_checkpoint(METRIC, MODE)
+    except (RuntimeError, ValueError, KeyError):
+        ck = None
+    ck = ck or res.checkpoint
+    return ck.path if ck is not None else None
