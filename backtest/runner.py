@@ -1,12 +1,14 @@
 """Run a strategy over planned segments, in-process or on Ray actors, and merge the results in order.
 
-A `SegmentRunner` loads the strategy once and runs tasks (groups of segments). On Ray, each actor holds one runner;
-market arrays and features travel once through the object store. Tasks are handed out as actors free up, and the
-results are merged by segment start, so the outcome is identical for any number of workers.
+A `SegmentRunner` loads the strategy once and runs tasks (groups of segments). On Ray, a pool of long-lived worker
+actors holds one runner per run; market arrays and features travel once through the object store. Tasks are handed
+out as actors free up, and the results are merged by segment start, so the outcome is identical for any number of
+workers.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +103,40 @@ def run_tasks_local(runner: SegmentRunner, tasks: list[list[tuple[int, int]]], p
     return runs
 
 
+class SegmentWorker:
+    """Ray actor body: keeps one `SegmentRunner` per run key, so each run loads its strategy once per actor."""
+
+    def __init__(self) -> None:
+        self._runners: dict[str, SegmentRunner] = {}
+
+    def prepare(self, key, spec, params, objectives, market, features) -> str:
+        if key not in self._runners:
+            self._runners[key] = SegmentRunner(spec, params, objectives, market, features)
+        return self._runners[key].name
+
+    def run(self, key: str, task: list[tuple[int, int]]) -> list[SegmentRun]:
+        return self._runners[key].run(task)
+
+    def release(self, key: str) -> None:
+        self._runners.pop(key, None)
+
+
+_POOL: dict[str, Any] = {"job": None, "actors": []}
+
+
+def worker_pool(n: int) -> list[Any]:
+    """`n` long-lived worker actors (started once per Ray session and reused by later runs)."""
+    import ray
+
+    job = ray.get_runtime_context().get_job_id()
+    if _POOL["job"] != job:
+        _POOL.update(job=job, actors=[])
+    actors = _POOL["actors"]
+    while len(actors) < n:
+        actors.append(ray.remote(num_cpus=1)(SegmentWorker).remote())
+    return actors[:n]
+
+
 def run_tasks_ray(
     spec: str,
     params: Params,
@@ -111,15 +147,13 @@ def run_tasks_ray(
     workers: int,
     progress: Progress | None,
 ) -> tuple[list[SegmentRun], str]:
-    """Spread tasks over `workers` actors (each loads the strategy once); returns runs and the strategy name."""
+    """Spread tasks over `workers` actors, handing out the next task as each frees up; returns runs and name."""
     import ray
 
+    key = uuid.uuid4().hex
     market_ref, features_ref = ray.put(market), ray.put(features)
-    actor_cls = ray.remote(num_cpus=1)(SegmentRunner)
-    actors = [
-        actor_cls.remote(spec, params, objectives, market_ref, features_ref)
-        for _ in range(max(1, min(workers, len(tasks))))
-    ]
+    actors = worker_pool(max(1, min(workers, len(tasks))))
+    names = ray.get([a.prepare.remote(key, spec, params, objectives, market_ref, features_ref) for a in actors])
     queue = list(range(len(tasks)))
     pending: dict[Any, tuple[int, Any]] = {}
     results: dict[int, list[SegmentRun]] = {}
@@ -127,21 +161,21 @@ def run_tasks_ray(
     def submit(actor: Any) -> None:
         if queue:
             i = queue.pop(0)
-            pending[actor.run.remote(tasks[i])] = (i, actor)
+            pending[actor.run.remote(key, tasks[i])] = (i, actor)
 
-    for actor in actors:
-        submit(actor)
-    while pending:
-        done, _ = ray.wait(list(pending), num_returns=1)
-        i, actor = pending.pop(done[0])
-        results[i] = ray.get(done[0])
-        if progress:
-            progress(len(tasks[i]))
-        submit(actor)
-    name = ray.get(actors[0].__ray_call__.remote(lambda self: self.name))
-    for actor in actors:
-        ray.kill(actor)
-    return [run for i in sorted(results) for run in results[i]], name
+    try:
+        for actor in actors:
+            submit(actor)
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            i, actor = pending.pop(done[0])
+            results[i] = ray.get(done[0])
+            if progress:
+                progress(len(tasks[i]))
+            submit(actor)
+    finally:
+        ray.get([a.release.remote(key) for a in actors])
+    return [run for i in sorted(results) for run in results[i]], names[0]
 
 
 def run_backtest(

@@ -1,12 +1,15 @@
 """Turn a `--strategy` argument into a strategy object.
 
-Built in: `rules`, `buyhold`. Anything else is offered to loaders registered under the `aml100.strategies` entry-point
-group (the rl package registers trained policies and ensembles there), so backtest never imports rl.
+Built in: `rules`, `buyhold`. `package.module:Class` loads your own strategy class (constructed with the params).
+Anything else is offered to loaders registered under the `aml100.strategies` entry-point group (the rl package
+registers trained policies and ensembles there), so backtest never imports rl.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from backtest.config import Params
 from backtest.strategies.base import PolicyStrategy, SignalStrategy
@@ -29,6 +32,8 @@ def resolve_strategy(spec: str, params: Params) -> Strategy:
         return RulesStrategy(params.trading)
     if spec == "buyhold":
         return BuyHoldStrategy()
+    if ":" in spec and not Path(spec).exists():
+        return _import_strategy(spec, params)
     tried = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         tried.append(ep.name)
@@ -40,6 +45,18 @@ def resolve_strategy(spec: str, params: Params) -> Strategy:
         f"unknown strategy {spec!r}: use one of {BUILTIN}, a trained checkpoint directory, 'ppo', 'dqn' or "
         f"'ensemble'{plugins}"
     )
+
+
+def _import_strategy(spec: str, params: Params) -> Strategy:
+    module_name, _, attr = spec.partition(":")
+    try:
+        cls = getattr(import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise StrategyError(f"strategy {spec!r}: cannot import {attr!r} from {module_name!r} ({exc})") from None
+    strategy = cls(params)
+    if not isinstance(strategy, SignalStrategy | PolicyStrategy):
+        raise StrategyError(f"strategy {spec!r} is neither a SignalStrategy nor a PolicyStrategy")
+    return strategy
 
 
 def strategy_overrides(strategy: Strategy) -> list[str]:

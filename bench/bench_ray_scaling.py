@@ -1,0 +1,76 @@
+"""Ray scaling of chunked backtests on a CPU-heavy strategy: 1 worker vs 2, identical results required.
+
+    python -m bench.bench_ray_scaling [--days 30]
+
+The strategy is a policy-shaped workload (a 3-layer MLP with 512 units run once per bar over the lockstep batch, one
+thread per actor), standing in for neural-policy inference. Ray start-up and actor start-up are excluded: each
+configuration runs once to warm up, then is timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from backtest.config import Params, load_objectives, load_params
+from backtest.strategies.base import PolicyStrategy
+
+
+class HeavyPolicy(PolicyStrategy):
+    """Deterministic MLP over the observation; BUY/SELL/HOLD by argmax."""
+
+    name = "heavy-mlp"
+
+    def __init__(self, params: Params, hidden: int = 512) -> None:
+        rng = np.random.default_rng(0)
+        dims = [19, hidden, hidden, hidden, 3]
+        self.w = [rng.normal(0, 1 / np.sqrt(a), (a, b)).astype(np.float32) for a, b in zip(dims, dims[1:])]
+
+    def reset(self, batch: int) -> None:
+        pass
+
+    def act(self, obs: np.ndarray, bars: np.ndarray) -> np.ndarray:
+        x = obs
+        for w in self.w[:-1]:
+            x = np.tanh(x @ w)
+        return np.argmax(x @ self.w[-1], axis=1).astype(np.int8)
+
+
+def main() -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--days", type=float, default=30)
+    args = ap.parse_args()
+    from backtest.data.load import load_dataset
+    from backtest.features import compute_features
+    from backtest.runner import run_backtest
+    from backtest.sim import Market
+    from cluster import connect
+
+    params = load_params(overrides=[f"backtest.days={args.days}", "backtest.chunk_size=2000"])
+    objectives = load_objectives()
+    ds = load_dataset(params, "synthetic")
+    features = compute_features(ds.bars, params.trading)
+    market = Market.from_bars(ds.bars, params)
+    print(connect(num_cpus=2))
+    spec = "bench.bench_ray_scaling:HeavyPolicy"
+    timings, results = {}, {}
+    for workers in (1, 2):
+        run_backtest(spec, params, objectives, market, features, workers=workers)  # warm: actors, numba cache
+        t0 = time.perf_counter()
+        results[workers] = run_backtest(spec, params, objectives, market, features, workers=workers)
+        timings[workers] = time.perf_counter() - t0
+    same = results[1].trades.equals(results[2].trades) and np.array_equal(results[1].equity, results[2].equity)
+    print(f"{market.n_bars:,} bars, {len(results[1].segments)} segments, {len(results[1].trades):,} trades")
+    print(
+        f"1 worker: {timings[1]:.2f} s; 2 workers: {timings[2]:.2f} s; speed-up {timings[1] / timings[2]:.2f}x; "
+        f"identical results: {same}"
+    )
+
+
+if __name__ == "__main__":
+    main()
