@@ -110,6 +110,18 @@ class BacktestConfig(_Section):
         return interval_seconds(self.interval)
 
 
+class PaperExchangeConfig(_Section):
+    host: str = Field(min_length=1)
+    port: int = Field(ge=0, le=65535)
+    speed: float = Field(ge=0, le=100_000)
+    spread_bps: float = Field(ge=0, le=1000)
+    taker_fee: float = Field(ge=0, lt=0.1)
+    maker_fee: float = Field(ge=-0.01, lt=0.1)
+    hip3_fee_multiplier: float = Field(gt=0, le=10)
+    funding_rate_hourly: float = Field(ge=-0.01, le=0.01)
+    history_bars: int = Field(ge=0, le=100_000)
+
+
 class EdgeConfig(_Section):
     """The planted edge of synthetic data (see backtest/data/synth.py): AR(1) returns and drift in trend regimes."""
 
@@ -195,6 +207,7 @@ class Params(_Section):
     market: MarketConfig
     trading: TradingConfig
     backtest: BacktestConfig
+    paper_exchange: PaperExchangeConfig
     synth: SynthConfig
     rl: RLConfig
 
