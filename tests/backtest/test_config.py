@@ -51,7 +51,7 @@ def test_unknown_key_in_the_file_is_refused(tmp_path):
 
 
 def test_unknown_override_key_is_refused():
-    with pytest.raises(ConfigError, match="unknown key trading.tp"):
+    with pytest.raises(ConfigError, match=r"unknown key trading\.tp"):
         load_params(overrides=["trading.tp=0.3"])
 
 
