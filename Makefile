@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 setup: $(VENV)/.installed
 
 run: setup
-	$(PY) -m backtest.pipeline
+	$(PY) -m rl.pipeline
 
 test: setup
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,60 @@
+"""`python -m rl.pipeline` (what `make run` runs): the whole loop on the embedded synthetic default.
+
+Each step is one of the README's commands, run as its own process, so the pipeline and the documented commands cannot
+drift apart: data summary -> rules backtest on Ray -> LSTM-PPO + LSTM-DQN training -> ensemble backtest ->
+execution-parameter sweep -> registry. Stops at the first failing step with its exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+
+def steps(days: float, train_days: float, timesteps: int, trials: int, workers: int) -> list[tuple[str, list[str]]]:
+    py = [sys.executable, "-m"]
+    d = ["--data", "synthetic"]
+    return [
+        ("data: generate and summarise", [*py, "backtest.data", "inspect", *d, "--days", f"{days:g}"]),
+        (
+            "backtest: rules strategy on Ray",
+            [*py, "backtest", "--days", f"{days:g}", *d, "--strategy", "rules", "--workers", str(workers)],
+        ),
+        (
+            "rl: train LSTM-PPO and LSTM-DQN, validate",
+            [*py, "rl.train", "--algo", "ensemble", "--timesteps", str(timesteps), *d, "--days", f"{train_days:g}"],
+        ),
+        (
+            "backtest: the trained ensemble",
+            [*py, "backtest", "--days", f"{days:g}", *d, "--strategy", "ensemble", "--workers", str(workers)],
+        ),
+        ("tune: execution parameters", [*py, "rl.tune", "--trials", str(trials), "--level", "execution", *d]),
+        ("registry", [*py, "rl.registry", "list"]),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m rl.pipeline", description=__doc__)
+    ap.add_argument("--days", type=float, default=180, help="backtest span in days (default 180)")
+    ap.add_argument("--train-days", type=float, default=30, help="days of bars for training (default 30)")
+    ap.add_argument("--timesteps", type=int, default=8000, help="env steps per algorithm (default 8000)")
+    ap.add_argument("--trials", type=int, default=8, help="execution sweep trials (default 8)")
+    ap.add_argument("--workers", type=int, default=2, help="Ray workers for backtests (default 2)")
+    args = ap.parse_args(argv)
+    t_all = time.perf_counter()
+    for i, (title, cmd) in enumerate(steps(args.days, args.train_days, args.timesteps, args.trials, args.workers), 1):
+        print(f"\n=== [{i}] {title}\n$ {' '.join(['python', *cmd[1:]])}", flush=True)
+        t0 = time.perf_counter()
+        code = subprocess.call(cmd)
+        if code != 0:
+            print(f"=== step {i} failed with exit code {code}", flush=True)
+            return code
+        print(f"=== [{i}] done in {time.perf_counter() - t0:.0f} s", flush=True)
+    print(f"\npipeline finished in {time.perf_counter() - t_all:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
