@@ -1,25 +1,32 @@
 """Benchmark the paper exchange with the real SDK as the client (not a test).
 
 Starts `python -m live.paper_exchange` as a separate process on loopback (manual clock, synthetic bars), then:
-1. throughput: N order actions (IOC market-style orders on xyz:XYZ100, alternating sides) signed in advance with
-   the SDK's `sign_l1_action` in worker processes, then posted with the SDK's own transport (`API.post`) from
-   several client threads; every action is signature-verified, nonce-checked and matched by the server;
-2. latency: sequential SDK `Exchange.market_open` calls; each includes the client-side signing (pure-Python
-   ECDSA in eth_account), the `allMids` request and the `order` request. The server-side share is reported too.
+1. throughput: `--clients` client PROCESSES (one wallet each) sign their IOC orders on xyz:XYZ100 (alternating sides)
+   in advance with the SDK's `sign_l1_action`, wait on a common barrier, then post them back to back with the SDK's
+   own transport (`hyperliquid.api.API.post`, a requests session). Every action is parsed, hashed, its signer
+   recovered exactly, nonce-checked and matched by the server. Reported: actions/s over the whole run, the slowest
+   and median whole second (sustained rate), and the server's CPU time per action (from /proc), which bounds what
+   one server core can take whatever the client costs. `--no-trust-env` (default) sets `session.trust_env = False`
+   on each client's SDK session, so requests does not rescan the process environment for proxies on every call
+   (~100 us of client CPU); `--trust-env` keeps the requests default.
+2. latency: sequential SDK `Exchange.market_open` calls (untouched SDK objects); each includes the client-side signing
+   (eth_account), the `allMids` request and the `order` request. The transport share is reported too.
 
-Usage: .venv/bin/python -m bench.bench_paper_exchange [--actions 4000] [--threads 4] [--latency-calls 300]
+Usage: .venv/bin/python -m bench.bench_paper_exchange [--actions 12000] [--clients 3] [--latency-calls 300]
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import os
 import re
 import statistics
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from collections import Counter
+from typing import Any
 
 from eth_account import Account
 from hyperliquid.api import API
@@ -29,8 +36,8 @@ from hyperliquid.utils.signing import sign_l1_action
 COIN_ASSET = 110000
 
 
-def _sign_batch(args: tuple[str, int, int]) -> list[dict]:
-    key, first_nonce, n = args
+def _sign_batch(key: str, first_nonce: int, n: int) -> list[dict[str, Any]]:
+    """`n` signed IOC order payloads (buy far above / sell far below the book, so each one fills)."""
     wallet = Account.from_key(key)
     out = []
     for i in range(n):
@@ -46,6 +53,25 @@ def _sign_batch(args: tuple[str, int, int]) -> list[dict]:
     return out
 
 
+def _client(url: str, key: str, first_nonce: int, n: int, trust_env: bool, barrier: Any, results: Any) -> None:
+    """One client process: sign `n` actions, wait for the others, post them all; report ok/errors and end times."""
+    batch = _sign_batch(key, first_nonce, n)
+    api = API(url, timeout=10)
+    api.session.trust_env = trust_env
+    api.post("/exchange", batch[0])  # open the keep-alive connection outside the timed run
+    barrier.wait()
+    ok = errors = 0
+    done: list[float] = []
+    for payload in batch[1:]:
+        r = api.post("/exchange", payload)
+        if r.get("status") == "ok" and "error" not in r["response"]["data"]["statuses"][0]:
+            ok += 1
+        else:
+            errors += 1
+        done.append(time.time())
+    results.put((ok, errors, done))
+
+
 def start_server(addresses: list[str]) -> tuple[subprocess.Popen, str]:
     cmd = [sys.executable, "-m", "live.paper_exchange", "--port", "0", "--speed", "0", "--bars", "3000"]
     for a in addresses:
@@ -59,72 +85,86 @@ def start_server(addresses: list[str]) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("paper exchange did not start")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
+def throughput(url: str, wallets: list[Any], per: int, trust_env: bool, server_pid: int) -> None:
+    ctx = mp.get_context("fork")
+    barrier = ctx.Barrier(len(wallets) + 1)
+    results = ctx.Queue()
+    base = int(time.time() * 1000)
+    procs = [
+        ctx.Process(target=_client, args=(url, w.key.hex(), base, per, trust_env, barrier, results)) for w in wallets
+    ]
+    t_sign = time.perf_counter()
+    for p in procs:
+        p.start()
+    barrier.wait(timeout=600)
+    t0, cpu0 = time.time(), cpu_seconds(server_pid)
+    sign_s = time.perf_counter() - t_sign
+    print(f"signed {per * len(wallets)} actions in advance in {sign_s:.1f} s (SDK sign_l1_action, in the clients)")
+    out = [results.get(timeout=600) for _ in procs]
+    cpu1 = cpu_seconds(server_pid)
+    for p in procs:
+        p.join()
+    done = [t for _, _, ts in out for t in ts]
+    ok, n = sum(o[0] for o in out), len(done)
+    elapsed = max(done) - t0
+    per_second = Counter(int(t - t0) for t in done)
+    full = [per_second[s] for s in range(int(elapsed))]  # whole seconds only
+    print(f"throughput: {n} signed order actions in {elapsed:.2f} s = {n / elapsed:.0f} actions/s "
+          f"({len(wallets)} client processes, trust_env={trust_env}, {ok} filled, {n - ok} not)")  # fmt: skip
+    if full:
+        med = statistics.median(full)
+        print(f"sustained: per whole second min {min(full)}/s, median {med:.0f}/s over {len(full)} s")
+    print(f"server CPU {1e6 * (cpu1 - cpu0) / n:.0f} us per action "
+          f"(one server core could take ~{n / max(cpu1 - cpu0, 1e-9):.0f} actions/s)")  # fmt: skip
+
+
+def latency(url: str, wallets: list[Any], calls: int) -> None:
+    ex = Exchange(wallets[0], url, perp_dexs=["", "xyz"], timeout=5)
+    total, server = [], []
+    for i in range(calls):
+        t = time.perf_counter()
+        r = ex.market_open("xyz:XYZ100", i % 2 == 0, 0.001)
+        total.append((time.perf_counter() - t) * 1e3)
+        assert r["status"] == "ok", r
+    api = API(url, timeout=5)
+    for _ in range(calls):  # the transport share of one market_open: allMids + a pre-signed order
+        payload = _sign_batch(wallets[-1].key.hex(), int(time.time() * 1000) + 10**6, 1)[0]
+        t = time.perf_counter()
+        api.post("/info", {"type": "allMids", "dex": "xyz"})
+        api.post("/exchange", payload)
+        server.append((time.perf_counter() - t) * 1e3)
+    print(f"market_open round trip (SDK, incl. client-side signing), {len(total)} calls: "
+          f"p50 {statistics.median(total):.2f} ms, p99 {pct(total, 0.99):.2f} ms")  # fmt: skip
+    print(f"market_open transport share (allMids + order, signature made before timing): "
+          f"p50 {statistics.median(server):.2f} ms, p99 {pct(server, 0.99):.2f} ms")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--actions", type=int, default=4000)
-    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--actions", type=int, default=12000)
+    ap.add_argument("--clients", type=int, default=3, help="client processes (one wallet and connection each)")
+    ap.add_argument("--trust-env", action=argparse.BooleanOptionalAction, default=False)
     ap.add_argument("--latency-calls", type=int, default=300)
     a = ap.parse_args()
 
-    wallets = [Account.create() for _ in range(a.threads)]
+    wallets = [Account.create() for _ in range(a.clients)]
     proc, url = start_server([w.address.lower() for w in wallets])
     try:
-        per = a.actions // a.threads
-        base = int(time.time() * 1000)
-        t0 = time.perf_counter()
-        with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-            batches = list(pool.map(_sign_batch, [(w.key.hex(), base, per) for w in wallets]))
-        sign_s = time.perf_counter() - t0
-
-        def send(batch: list[dict]) -> tuple[int, int]:
-            api = API(url, timeout=10)
-            ok = errors = 0
-            for payload in batch:
-                r = api.post("/exchange", payload)
-                if r.get("status") == "ok" and "error" not in r["response"]["data"]["statuses"][0]:
-                    ok += 1
-                else:
-                    errors += 1
-            return ok, errors
-
-        for b in batches:  # warm up each signer's public-key cache with one action
-            send(b[:1])
-        rest = [b[1:] for b in batches]
-        n = sum(len(b) for b in rest)
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(a.threads) as tp:
-            results = list(tp.map(send, rest))
-        elapsed = time.perf_counter() - t0
-        ok = sum(r[0] for r in results)
-        print(
-            f"signed {a.actions} actions in advance in {sign_s:.1f} s ({a.actions / sign_s:.0f}/s, SDK sign_l1_action)"
-        )
-        print(f"throughput: {n} signed order actions in {elapsed:.2f} s = {n / elapsed:.0f} actions/s "
-              f"({a.threads} client threads, {ok} filled, {n - ok} not)")  # fmt: skip
-
-        ex = Exchange(wallets[0], url, perp_dexs=["", "xyz"], timeout=5)
-        total, server = [], []
-        for i in range(a.latency_calls):
-            t = time.perf_counter()
-            r = ex.market_open("xyz:XYZ100", i % 2 == 0, 0.001)
-            total.append((time.perf_counter() - t) * 1e3)
-            assert r["status"] == "ok", r
-        api = API(url, timeout=5)
-        for _ in range(a.latency_calls):  # the transport share of one market_open: allMids + a pre-signed order
-            payload = _sign_batch((wallets[1].key.hex(), int(time.time() * 1000) + 10**6, 1))[0]
-            t = time.perf_counter()
-            api.post("/info", {"type": "allMids", "dex": "xyz"})
-            api.post("/exchange", payload)
-            server.append((time.perf_counter() - t) * 1e3)
-        print(f"market_open round trip (SDK, incl. client-side signing), {len(total)} calls: "
-              f"p50 {statistics.median(total):.2f} ms, p99 {pct(total, 0.99):.2f} ms")  # fmt: skip
-        print(f"market_open transport share (allMids + order, signature made before timing): "
-              f"p50 {statistics.median(server):.2f} ms, p99 {pct(server, 0.99):.2f} ms")  # fmt: skip
+        throughput(url, wallets, a.actions // a.clients + 1, a.trust_env, proc.pid)
+        if a.latency_calls > 0:
+            latency(url, wallets, a.latency_calls)
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     finally:
         proc.terminate()

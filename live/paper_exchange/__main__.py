@@ -58,7 +58,6 @@ def parse_args(argv: list[str] | None = None) -> PaperExchangeConfig:
     p.add_argument(
         "--funding-rate-hourly", type=float, default=d.funding_rate_hourly, help="fraction per hour; longs pay if > 0"
     )
-    p.add_argument("--exact-recovery", action="store_true", help="full ECDSA recovery on every request (slower)")
     g = p.add_argument_group("fault injection (seeded by --seed, reproducible)")
     g.add_argument("--fail-rate", type=float, default=f.fail_rate, help="probability of HTTP 500 per request")
     g.add_argument(
@@ -92,7 +91,6 @@ def parse_args(argv: list[str] | None = None) -> PaperExchangeConfig:
         maker_fee=a.maker_fee,
         hip3_fee_multiplier=a.hip3_fee_multiplier,
         funding_rate_hourly=a.funding_rate_hourly,
-        exact_recovery=a.exact_recovery,
         state_path=a.state,
         fund=tuple(a.fund),
         faults=faults,

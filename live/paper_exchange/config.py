@@ -59,7 +59,6 @@ class PaperExchangeConfig:
     default_leverage: int = 20
     max_fills_per_user: int = 10_000
     candle_limit: int = 5_000
-    exact_recovery: bool = False  # True: full ECDSA recovery on every request (slow, but exact for tampered v)
     state_path: str | None = None
     state_save_every_s: float = 1.0
     fund: tuple[tuple[str, float], ...] = ()

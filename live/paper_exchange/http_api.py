@@ -12,7 +12,7 @@ from aiohttp import web
 from live.paper_exchange.accounts import clearinghouse_state
 from live.paper_exchange.markets import fmt_num, fmt_px
 from live.paper_exchange.prices import INTERVAL_MS
-from live.paper_exchange.signing import SignatureError, action_hash, agent_digest
+from live.paper_exchange.signing import SignatureError, action_hash, agent_digest, recover_signer
 
 if TYPE_CHECKING:
     from live.paper_exchange.server import PaperExchange
@@ -74,7 +74,6 @@ class HttpApi:
 
     def __init__(self, px: PaperExchange) -> None:
         self.px = px
-        self.peer_signer: dict[Any, str] = {}
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -175,13 +174,10 @@ class HttpApi:
             digest = agent_digest(action_hash(action, vault, nonce, expires), self.px.cfg_is_mainnet)
         except (BadRequest, KeyError, TypeError, ValueError, OverflowError):
             return _unprocessable()
-        peer = request.transport.get_extra_info("peername") if request.transport else None
         try:
-            signer = self.px.recovery.recover(digest, sig, hint=self.peer_signer.get(peer))
+            signer = recover_signer(digest, sig)
         except SignatureError:
             return _json({"status": "err", "response": "Invalid signature."})
-        if peer is not None:
-            self.peer_signer[peer] = signer
         if signer not in self.px.engine.accounts:
             return _json({"status": "err", "response": f"User or API Wallet {signer} does not exist."})
         if vault is not None:

@@ -31,6 +31,8 @@ ERR_CANCEL = "Order was never placed, already canceled, or filled."
 ERR_ASSET = "Invalid asset."
 ERR_REJECT = "Order rejected by the paper exchange (injected fault)."
 ERR_PARENT = "Parent order did not fill."
+Levels = tuple[tuple[float, float], ...]  # (price, size), best first
+Book = tuple[Levels, Levels]  # (bids descending, asks ascending)
 TRIGGER_SLIPPAGE = 0.10  # a triggered market order walks the book at most 10 % from its reference price
 
 
@@ -82,6 +84,7 @@ class Engine:
         self.next_oid = 1_000
         self.next_tid = 1
         self.events: list[tuple[str, str, Any]] = []  # (kind, key, payload) drained by the server after each call
+        self._books: dict[str, tuple[float, Book]] = {}  # market -> (mid, book) of the last book built
 
     # --- prices -----------------------------------------------------------------------------------------------
     def mark(self, coin: str) -> float:
@@ -91,19 +94,26 @@ class Engine:
         p = self.feed.price
         return {m.name: p * m.scale for m in self.universe.markets()}
 
-    def book(
-        self, market: Market, mid: float | None = None
-    ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-        """Rounded (price, size) levels: bids descending, asks ascending."""
+    def book(self, market: Market, mid: float | None = None) -> Book:
+        """Rounded (price, size) levels: bids descending, asks ascending (read-only tuples).
+
+        The book depends only on the mid, so the last one per market is memoised: every order between two replay
+        steps reuses it instead of rebuilding and re-rounding 20 levels.
+        """
         mid = self.mark(market.name) if mid is None else mid
+        hit = self._books.get(market.name)
+        if hit is not None and hit[0] == mid:
+            return hit[1]
         c = self.cfg
         bids, asks = book_levels(mid, c.spread_bps, c.book_levels, c.level_step_bps, c.level_notional)
         lot = 10**market.sz_decimals
 
-        def fix(levels: list[tuple[float, float]]) -> list[tuple[float, float]]:
-            return [(round_px(p, market), max(int(s * lot) / lot, 1 / lot)) for p, s in levels]
+        def fix(levels: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+            return tuple((round_px(p, market), max(int(s * lot) / lot, 1 / lot)) for p, s in levels)
 
-        return fix(bids), fix(asks)
+        book = (fix(bids), fix(asks))
+        self._books[market.name] = (mid, book)
+        return book
 
     def fee_rate(self, market: Market, maker: bool) -> float:
         base = self.cfg.maker_fee if maker else self.cfg.taker_fee
@@ -318,8 +328,8 @@ class Engine:
         self,
         order: Order,
         market: Market,
-        bids: list[tuple[float, float]],
-        asks: list[tuple[float, float]],
+        bids: Levels,
+        asks: Levels,
         limit: float,
     ) -> tuple[float, float]:
         """Walk the opposite side up to `limit`; returns (filled size, average price). Reduces `order.sz`."""

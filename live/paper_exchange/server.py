@@ -22,9 +22,9 @@ from live.paper_exchange.config import PaperExchangeConfig
 from live.paper_exchange.faults import FaultInjector
 from live.paper_exchange.http_api import HttpApi, make_fault_middleware
 from live.paper_exchange.markets import Universe, fmt_num, fmt_px
-from live.paper_exchange.matching import Engine
+from live.paper_exchange.matching import Engine, Levels
 from live.paper_exchange.prices import POINTS_PER_BAR, PriceFeed, load_bars
-from live.paper_exchange.signing import NonceTracker, SignerRecovery
+from live.paper_exchange.signing import NonceTracker
 from live.paper_exchange.state import load_state, save_state
 from live.paper_exchange.ws_api import WsHub
 
@@ -50,7 +50,6 @@ class PaperExchange:
         self.universe = Universe(cfg.markets, self.feed.first_open)
         self.faults = FaultInjector(cfg.faults)
         self.engine = Engine(cfg, self.universe, self.feed, self.faults.reject_rng)
-        self.recovery = SignerRecovery(exact=cfg.exact_recovery)
         self.nonces = NonceTracker()
         self.hub = WsHub(self)
         self.http = HttpApi(self)
@@ -73,7 +72,7 @@ class PaperExchange:
         m = self.universe.by_name[coin]
         bids, asks = self.engine.book(m)
 
-        def side(levels: list[tuple[float, float]]) -> list[dict[str, Any]]:
+        def side(levels: Levels) -> list[dict[str, Any]]:
             return [
                 {"px": fmt_px(p, m), "sz": fmt_num(s, m.sz_decimals), "n": 1 + i % 3} for i, (p, s) in enumerate(levels)
             ]
