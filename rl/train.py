@@ -9,7 +9,7 @@ ratio after fees and slippage; a run whose trade count is below the trade-densit
 (`backtest.min_trades_threshold`, scaled to the validation span's length) scores NO_TRADE_SCORE, so a collapse to
 always-HOLD never wins. The best-scoring iteration is saved to `<out>/<algo>/<time>-seed<seed>/best/` with
 `aml100_meta.json`; training stops after `rl.early_stop_patience` iterations without improvement, after `rl.epochs`
-iterations, or at `--timesteps`.
+iterations, at `--timesteps`, or when `--minutes` of wall clock are spent.
 """
 
 from __future__ import annotations
@@ -116,6 +116,7 @@ def train_one(
     seed: int | None = None,
     iter_steps: int | None = None,
     log: Callable[[str], None] = print,
+    max_seconds: float | None = None,
 ) -> Path:
     """Train one algorithm; returns the best checkpoint directory (with its metadata)."""
     from ray.rllib.utils.metrics import EPISODE_RETURN_MEAN, NUM_ENV_STEPS_SAMPLED_LIFETIME
@@ -176,6 +177,9 @@ def train_one(
                     break
             if sampled >= timesteps:
                 break
+            if max_seconds is not None and time.perf_counter() - t0 >= max_seconds:
+                log(f"[{algo}] time budget of {max_seconds:.0f}s spent")
+                break
     finally:
         trainer.stop()
     log(f"[{algo}] best validation score {best:.3f} -> {best_dir}")
@@ -202,6 +206,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--out", default=str(ck.DEFAULT_RUNS_DIR), help="runs directory (default: runs/)")
     ap.add_argument("--seed", type=int, default=None, help="default: rl.seed")
     ap.add_argument("--iter-steps", type=int, default=None, help="env steps per iteration (default: rl.episode_bars)")
+    ap.add_argument("--minutes", type=float, default=None, help="wall-clock budget per algorithm")
     return ap.parse_args(argv)
 
 
@@ -214,7 +219,17 @@ def main(argv: list[str] | None = None) -> int:
     seed = params.rl.seed if args.seed is None else args.seed
     names = ALGOS if algo == "ensemble" else (algo,)
     best = {
-        name: train_one(name, params, args.timesteps, source, args.days, out_root, seed, args.iter_steps)
+        name: train_one(
+            name,
+            params,
+            args.timesteps,
+            source,
+            args.days,
+            out_root,
+            seed,
+            args.iter_steps,
+            max_seconds=None if args.minutes is None else args.minutes * 60.0,
+        )
         for name in names
     }
     if algo == "ensemble":
