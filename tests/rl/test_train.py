@@ -85,3 +85,21 @@ def test_ensemble_loads_from_its_manifest_and_backtests(runs, tiny_params):
 def test_foreign_specs_are_not_ours(tiny_params, tmp_path):
     assert load_strategy("rules", tiny_params) is None
     assert load_strategy(str(tmp_path), tiny_params) is None
+
+
+def test_same_seed_and_config_give_the_same_policy(runs, tmp_path):
+    """A second PPO run with the same seed and config reproduces the first one's weights and validation figures."""
+    import torch
+
+    from rl.inference import load_module
+
+    argv = ["--algo", "ppo", "--timesteps", "256", "--iter-steps", "128", "--data", "synthetic", "--days", "3"]
+    for item in TINY:
+        argv += ["--set", item]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    first, second = ck.latest(runs, "ppo"), ck.latest(tmp_path, "ppo")
+    assert ck.read_metadata(first)["validation"] == ck.read_metadata(second)["validation"]
+    a, b = load_module(first).state_dict(), load_module(second).state_dict()
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
