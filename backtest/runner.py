@@ -124,8 +124,17 @@ class SegmentWorker:
 _POOL: dict[str, Any] = {"job": None, "actors": []}
 
 
+def shutdown_pool() -> None:
+    """Stop the pooled worker actors, giving their CPUs back to Ray."""
+    import ray
+
+    for actor in _POOL["actors"]:
+        ray.kill(actor)
+    _POOL["actors"] = []
+
+
 def worker_pool(n: int) -> list[Any]:
-    """`n` long-lived worker actors (started once per Ray session and reused by later runs)."""
+    """`n` worker actors, reused across runs until `shutdown_pool` (each holds one CPU while it lives)."""
     import ray
 
     job = ray.get_runtime_context().get_job_id()
@@ -146,8 +155,13 @@ def run_tasks_ray(
     tasks: list[list[tuple[int, int]]],
     workers: int,
     progress: Progress | None,
+    keep_workers: bool = False,
 ) -> tuple[list[SegmentRun], str]:
-    """Spread tasks over `workers` actors, handing out the next task as each frees up; returns runs and name."""
+    """Spread tasks over `workers` actors, handing out the next task as each frees up; returns runs and name.
+
+    The actors are stopped afterwards (they hold a CPU each) unless `keep_workers`, for callers that run many
+    backtests in a row and call `shutdown_pool` themselves.
+    """
     import ray
 
     key = uuid.uuid4().hex
@@ -174,7 +188,10 @@ def run_tasks_ray(
                 progress(len(tasks[i]))
             submit(actor)
     finally:
-        ray.get([a.release.remote(key) for a in actors])
+        if keep_workers:
+            ray.get([a.release.remote(key) for a in actors])
+        else:
+            shutdown_pool()
     return [run for i in sorted(results) for run in results[i]], names[0]
 
 
@@ -187,12 +204,18 @@ def run_backtest(
     provenance: dict[str, Any] | None = None,
     workers: int = 0,
     progress: Progress | None = None,
+    keep_workers: bool = False,
 ) -> BacktestResult:
-    """Backtest strategy `spec` over the market; `workers` = 0 runs in this process, N >= 1 on N Ray actors."""
+    """Backtest strategy `spec` over the market; `workers` = 0 runs in this process, N >= 1 on N Ray actors.
+
+    `keep_workers` keeps the actors for the next run (see `run_tasks_ray`).
+    """
     run_plan = plan(market, params)
     if workers <= 0:
         runner = SegmentRunner(spec, params, objectives, market, features)
         runs, name = run_tasks_local(runner, run_plan.tasks, progress), runner.name
     else:
-        runs, name = run_tasks_ray(spec, params, objectives, market, features, run_plan.tasks, workers, progress)
+        runs, name = run_tasks_ray(
+            spec, params, objectives, market, features, run_plan.tasks, workers, progress, keep_workers
+        )
     return merge_runs(market, runs, params.backtest.initial_equity, strategy=name, provenance=provenance)

@@ -10,6 +10,7 @@ configuration runs once to warm up, then is timed.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import time
 
@@ -27,7 +28,7 @@ class HeavyPolicy(PolicyStrategy):
     def __init__(self, params: Params, hidden: int = 512) -> None:
         rng = np.random.default_rng(0)
         dims = [19, hidden, hidden, hidden, 3]
-        self.w = [rng.normal(0, 1 / np.sqrt(a), (a, b)).astype(np.float32) for a, b in zip(dims, dims[1:])]
+        self.w = [rng.normal(0, 1 / np.sqrt(a), (a, b)).astype(np.float32) for a, b in itertools.pairwise(dims)]
 
     def reset(self, batch: int) -> None:
         pass
@@ -47,7 +48,7 @@ def main() -> None:
     args = ap.parse_args()
     from backtest.data.load import load_dataset
     from backtest.features import compute_features
-    from backtest.runner import run_backtest
+    from backtest.runner import run_backtest, shutdown_pool
     from backtest.sim import Market
     from cluster import connect
 
@@ -60,10 +61,11 @@ def main() -> None:
     spec = "bench.bench_ray_scaling:HeavyPolicy"
     timings, results = {}, {}
     for workers in (1, 2):
-        run_backtest(spec, params, objectives, market, features, workers=workers)  # warm: actors, numba cache
+        run_backtest(spec, params, objectives, market, features, workers=workers, keep_workers=True)  # warm
         t0 = time.perf_counter()
-        results[workers] = run_backtest(spec, params, objectives, market, features, workers=workers)
+        results[workers] = run_backtest(spec, params, objectives, market, features, workers=workers, keep_workers=True)
         timings[workers] = time.perf_counter() - t0
+    shutdown_pool()
     same = results[1].trades.equals(results[2].trades) and np.array_equal(results[1].equity, results[2].equity)
     print(f"{market.n_bars:,} bars, {len(results[1].segments)} segments, {len(results[1].trades):,} trades")
     print(
