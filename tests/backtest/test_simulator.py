@@ -330,3 +330,15 @@ def test_bad_actions_and_spans_are_refused_with_a_clear_error():
     sim.reset(0, 3)
     with pytest.raises(ValueError, match="action"):
         sim.step(7)
+
+
+def test_funding_series_applies_each_hours_rate_at_the_hour_boundary():
+    from backtest.sim.market import funding_per_bar
+
+    ts = np.arange(180, dtype=np.int64) * MIN  # three hours of 1-minute bars from midnight
+    series = pd.Series([0.001, -0.002], index=pd.to_datetime([0, 3_600_000], unit="ms", utc=True))
+    rates = funding_per_bar(ts, 60, 0.0005, series)
+    assert rates[0] == 0.001 and rates[60] == -0.002 and rates[120] == 0.0005  # the constant fills uncovered hours
+    assert np.count_nonzero(rates) == 3
+    hourly = funding_per_bar(np.arange(3, dtype=np.int64) * 3_600_000 * 4, 4 * 3600, 0.001)
+    assert np.allclose(hourly, 0.004)  # a 4-hour bar pays four hours of funding
