@@ -5,14 +5,14 @@ Starts `python -m live.paper_exchange` as a separate process on loopback (manual
    in advance with the SDK's `sign_l1_action`, wait on a common barrier, then post them back to back with the SDK's
    own transport (`hyperliquid.api.API.post`, a requests session). Every action is parsed, hashed, its signer
    recovered exactly, nonce-checked and matched by the server. Reported: actions/s over the whole run, the slowest
-   and median whole second (sustained rate), and the server's CPU time per action (from /proc), which bounds what
-   one server core can take whatever the client costs. `--no-trust-env` (default) sets `session.trust_env = False`
-   on each client's SDK session, so requests does not rescan the process environment for proxies on every call
-   (~100 us of client CPU); `--trust-env` keeps the requests default.
+   and median whole second (sustained rate), and the CPU time per action of the server (from /proc) and of the
+   clients (process_time): on a shared machine the wall-clock rate depends on other load, the CPU cost much less.
+   `--no-trust-env` (default) sets `session.trust_env = False` on each client's SDK session, so requests does not
+   rescan the process environment for proxies on every call (~200 us of client CPU); `--trust-env` keeps the default.
 2. latency: sequential SDK `Exchange.market_open` calls (untouched SDK objects); each includes the client-side signing
    (eth_account), the `allMids` request and the `order` request. The transport share is reported too.
 
-Usage: .venv/bin/python -m bench.bench_paper_exchange [--actions 12000] [--clients 3] [--latency-calls 300]
+Usage: .venv/bin/python -m bench.bench_paper_exchange [--actions 16000] [--clients 4] [--latency-calls 300]
 """
 
 from __future__ import annotations
@@ -54,12 +54,13 @@ def _sign_batch(key: str, first_nonce: int, n: int) -> list[dict[str, Any]]:
 
 
 def _client(url: str, key: str, first_nonce: int, n: int, trust_env: bool, barrier: Any, results: Any) -> None:
-    """One client process: sign `n` actions, wait for the others, post them all; report ok/errors and end times."""
+    """One client process: sign `n` actions, wait for the others, post them all; report counts, times, CPU."""
     batch = _sign_batch(key, first_nonce, n)
     api = API(url, timeout=10)
     api.session.trust_env = trust_env
     api.post("/exchange", batch[0])  # open the keep-alive connection outside the timed run
     barrier.wait()
+    cpu0 = time.process_time()
     ok = errors = 0
     done: list[float] = []
     for payload in batch[1:]:
@@ -69,7 +70,7 @@ def _client(url: str, key: str, first_nonce: int, n: int, trust_env: bool, barri
         else:
             errors += 1
         done.append(time.time())
-    results.put((ok, errors, done))
+    results.put((ok, errors, done, time.process_time() - cpu0))
 
 
 def start_server(addresses: list[str]) -> tuple[subprocess.Popen, str]:
@@ -116,7 +117,8 @@ def throughput(url: str, wallets: list[Any], per: int, trust_env: bool, server_p
     cpu1 = cpu_seconds(server_pid)
     for p in procs:
         p.join()
-    done = [t for _, _, ts in out for t in ts]
+    done = [t for o in out for t in o[2]]
+    client_cpu = sum(o[3] for o in out)
     ok, n = sum(o[0] for o in out), len(done)
     elapsed = max(done) - t0
     per_second = Counter(int(t - t0) for t in done)
@@ -126,8 +128,10 @@ def throughput(url: str, wallets: list[Any], per: int, trust_env: bool, server_p
     if full:
         med = statistics.median(full)
         print(f"sustained: per whole second min {min(full)}/s, median {med:.0f}/s over {len(full)} s")
-    print(f"server CPU {1e6 * (cpu1 - cpu0) / n:.0f} us per action "
-          f"(one server core could take ~{n / max(cpu1 - cpu0, 1e-9):.0f} actions/s)")  # fmt: skip
+    server_us, client_us = 1e6 * (cpu1 - cpu0) / n, 1e6 * client_cpu / n
+    print(f"CPU per action: server {server_us:.0f} us (one server core: ~{1e6 / server_us:.0f} actions/s), "
+          f"SDK clients {client_us:.0f} us; both on {os.cpu_count()} otherwise idle cores: "
+          f"~{os.cpu_count() * 1e6 / (server_us + client_us):.0f} actions/s (CPU-bound estimate)")  # fmt: skip
 
 
 def latency(url: str, wallets: list[Any], calls: int) -> None:
@@ -153,8 +157,8 @@ def latency(url: str, wallets: list[Any], calls: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--actions", type=int, default=12000)
-    ap.add_argument("--clients", type=int, default=3, help="client processes (one wallet and connection each)")
+    ap.add_argument("--actions", type=int, default=16000)
+    ap.add_argument("--clients", type=int, default=4, help="client processes (one wallet and connection each)")
     ap.add_argument("--trust-env", action=argparse.BooleanOptionalAction, default=False)
     ap.add_argument("--latency-calls", type=int, default=300)
     a = ap.parse_args()
