@@ -282,7 +282,7 @@ def _start_ms(history_bars: int) -> int:
 def _freeze_startup_heap() -> None:
     """Move everything allocated at startup (replayed bars, pandas, numpy, imports) out of the collector's reach.
 
-    A full (generation 2) collection otherwise walks that whole heap (~176k objects, 50-370 ms here), stalling a request.
+    A full (generation 2) collection otherwise walks that whole heap (~176k objects, 50-370 ms here) mid-request.
     Process-wide, so only the foreground server (`serve`) does it, never a server embedded in another process.
     """
     gc.collect()
