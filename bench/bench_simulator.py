@@ -18,11 +18,11 @@ import time
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from backtest.config import load_objectives, load_params  # noqa: E402
-from backtest.data.synth import generate_bars  # noqa: E402
-from backtest.sim import Market, SimParams, run_signals  # noqa: E402
+from backtest.config import load_objectives, load_params
+from backtest.data.synth import generate_bars
+from backtest.sim import Market, SimParams, run_signals
 
 
 def _best(fn, repeat: int) -> float:
