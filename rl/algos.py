@@ -7,6 +7,7 @@ does not carry are the module constants below (documented in docs/RL.md).
 Traps handled (see shared/reference/ray-rllib.md): algorithm classes not strings; 0 env runners and 0 remote
 learners (no speed-up on 2 cores); DQN with an LSTM needs `EpisodeReplayBuffer`, n_step = 1 and
 burn_in_len < max_seq_len; `rollout_fragment_length` set explicitly ("auto" made DQN iterations ~9x slower).
+`rollout_fragment_length` counts steps per env: an iteration samples rollout_fragment_length x NUM_ENVS steps.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from rl.device import learner_gpus
 from rl.env import TradingEnv
 from rl.modules import LSTMActorCriticModule, LSTMDuelingQModule
 
-PPO_EPOCHS = 4  # passes over each iteration's batch
+NUM_ENVS = 8  # vectorised envs on the local env runner: batches the module forward, ~3x faster sampling than 1
+PPO_EPOCHS = 8  # passes over each iteration's batch
 PPO_CLIP = 0.2
 PPO_ENTROPY = 0.01  # keeps early policies from collapsing to always-HOLD
-DQN_ROLLOUT = 256  # env steps sampled between DQN updates (one update of batch_size sequences each)
+DQN_ROLLOUT_PER_ENV = 32  # x NUM_ENVS = 256 env steps sampled between DQN updates (one of batch_size sequences)
 DQN_REPLAY_CAPACITY = 100_000  # timesteps
 DQN_LEARNING_STARTS = 2_000  # timesteps sampled before the first update
 DQN_TARGET_UPDATE = 2_000  # timesteps between target-network syncs
@@ -55,7 +57,9 @@ def ppo_config(params: Params, env_config: dict[str, Any], seed: int, iter_steps
         PPOConfig()
         .environment(TradingEnv, env_config=env_config)
         .framework("torch")
-        .env_runners(num_env_runners=0, num_envs_per_env_runner=1, rollout_fragment_length=iter_steps)
+        .env_runners(
+            num_env_runners=0, num_envs_per_env_runner=NUM_ENVS, rollout_fragment_length=max(1, iter_steps // NUM_ENVS)
+        )
         .learners(num_learners=0, num_gpus_per_learner=learner_gpus())
         .training(
             lr=rl.learning_rate,
@@ -78,7 +82,11 @@ def dqn_config(params: Params, env_config: dict[str, Any], seed: int, iter_steps
         DQNConfig()
         .environment(TradingEnv, env_config=env_config)
         .framework("torch")
-        .env_runners(num_env_runners=0, num_envs_per_env_runner=1, rollout_fragment_length=min(DQN_ROLLOUT, iter_steps))
+        .env_runners(
+            num_env_runners=0,
+            num_envs_per_env_runner=NUM_ENVS,
+            rollout_fragment_length=max(1, min(DQN_ROLLOUT_PER_ENV, iter_steps // NUM_ENVS)),
+        )
         .learners(num_learners=0, num_gpus_per_learner=learner_gpus())
         .training(
             lr=rl.learning_rate,
