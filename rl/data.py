@@ -92,9 +92,12 @@ def prepare(params: Params, source: str | None = None, days: float | None = None
 
 
 def share_real(prepared: Prepared, span: tuple[int, int]) -> float | None:
-    """Share of real bars in a span if the bars carry an `is_real` column, else the dataset-wide figure."""
+    """Share of real bars (bar `source` in REAL_SOURCES) in a span; the dataset-wide figure if bars lack `source`."""
+    from backtest.data.schema import REAL_SOURCES
+
     bars = prepared.bars
-    if "is_real" in getattr(bars, "columns", []):
-        return float(np.asarray(bars["is_real"].iloc[span[0] : span[1]], dtype=float).mean())
+    if "source" in getattr(bars, "columns", []):
+        sources = bars["source"].iloc[span[0] : span[1]].astype(str)
+        return float(sources.isin(REAL_SOURCES).mean()) if len(sources) else None
     value = prepared.provenance.get("share_real")
     return None if value is None else float(value)

@@ -8,7 +8,12 @@ An episode is a random segment of `rl.episode_bars` bars inside one time split (
 drawn with the env's seeded generator (seed = env seed + 1000 * worker index + vector index). Actions are
 Discrete(3): HOLD / BUY / SELL as the simulator defines them. The segment's end is a time limit (truncated).
 
-env_config: params (dict dump of Params), source, days, span ("train" | "validation" | "test"), seed.
+The drawdown auto-stop (`objectives.auto_stop_drawdown`) is off in training episodes by default
+(env_config auto_stop=False): a halted account earns zero reward whatever it does, and an exploring policy hits
+the halt within a few hundred bars, so most of each episode would teach nothing. Fills, fees and PnL are
+unchanged; validation and test backtests run with the halt on, as every backtest does.
+
+env_config: params (dict dump of Params), source, days, span ("train" | "validation" | "test"), seed, auto_stop.
 """
 
 from __future__ import annotations
@@ -46,7 +51,10 @@ class TradingEnv(gym.Env):
 
         from backtest.sim import SimParams, Simulator
 
-        self.sim = Simulator(self.prepared.market, SimParams.from_config(self.params, load_objectives()))
+        sim_params = SimParams.from_config(self.params, load_objectives())
+        if not config.get("auto_stop", False):
+            sim_params = sim_params._replace(auto_stop_frac=0.0)
+        self.sim = Simulator(self.prepared.market, sim_params)
         names = self.prepared.feature_names
         self._vol_col = names.index("atr") if "atr" in names else None
         self.shaper = RewardShaper(self.params.rl.reward, self.params.backtest.bar_seconds)

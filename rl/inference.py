@@ -1,7 +1,7 @@
 """Fast batched policy inference without Ray: plain torch on the module's own layers, recurrent state carried here.
 
-Per bar, ONE forward over all B segments: encoder MLP -> nn.LSTM (T = 1, state [L, B, H]) -> head. Never call the
-RLModule once per bar (its connector-free forward still costs ~0.7 ms a call; see docs/RL.md).
+Per bar, ONE forward over all B segments: encoder MLP -> nn.LSTM (T = 1, state [L, B, H]) -> head. Never call a
+module once per bar per segment: the per-call overhead then multiplies by B (see docs/RL.md for measurements).
 
 `FastPolicy.scores(obs[B, D])` returns the head output (PPO logits or DQN Q-values) and advances the state;
 `decide` turns scores into actions and a confidence margin:

@@ -77,3 +77,11 @@ def test_normalisation_uses_training_span_only(env):
     lo, hi = p.splits.train
     np.testing.assert_allclose(p.norm.mean, fit_norm(p.raw_features[lo:hi]).mean)
     assert not np.allclose(p.norm.mean, fit_norm(p.raw_features).mean)
+
+
+def test_drawdown_halt_is_off_in_training_episodes_unless_asked(env_config):
+    from backtest.config import load_objectives
+
+    assert TradingEnv(env_config).sim.params.auto_stop_frac == 0.0
+    halting = TradingEnv({**env_config, "auto_stop": True})
+    assert halting.sim.params.auto_stop_frac == pytest.approx(load_objectives().auto_stop_drawdown / 100.0)
