@@ -17,7 +17,6 @@ import fcntl
 import json
 import os
 import sys
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from backtest.atomic import atomic_write_json
 from backtest.config import REPO_ROOT
 
 KINDS = ("ppo", "dqn", "ensemble", "rules-params")
@@ -54,19 +54,8 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def atomic_write_json(path: Path, data: Any) -> None:
-    """Write JSON to a temp file in the same folder, fsync, then os.replace: readers see old or new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True, default=_jsonable)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_index(path: Path, data: Any) -> None:
+    atomic_write_json(path, data, default=_jsonable)
 
 
 class Registry:
@@ -89,7 +78,7 @@ class Registry:
             fcntl.flock(lock, fcntl.LOCK_EX)
             data = self._read()
             yield data
-            atomic_write_json(self.index, data)
+            write_index(self.index, data)
 
     # -- queries ---------------------------------------------------------------------------------------------------
     def entries(self) -> list[dict[str, Any]]:

@@ -9,8 +9,6 @@ with `os.replace`, so a crash mid-write leaves the previous file intact.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from backtest.atomic import atomic_path
 from backtest.data.schema import REAL_SOURCES, DataError, conform, empty_bars, merge_bars, validate_bars
 
 NAMESPACES = ("real", "synthetic")
@@ -38,19 +37,9 @@ def coin_key(coin: str) -> str:
 
 
 def atomic_write_table(table: pa.Table, path: Path) -> None:
-    """Write `table` to `path` through a temporary file and `os.replace`; the old file survives any failure."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    """Write `table` to `path` atomically; the old file survives any failure."""
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class BarStore:

@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from backtest.atomic import atomic_write_json
 
 STATE_VERSION = 1
 
 
 def save_state(path: str | Path, state: dict[str, Any]) -> None:
     """Write `state` to `path` so a crash leaves either the old or the new file, never a torn one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"version": STATE_VERSION, **state}, fh, separators=(",", ":"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_json(path, {"version": STATE_VERSION, **state}, indent=None, sort_keys=False, separators=(",", ":"))
 
 
 def load_state(path: str | Path) -> dict[str, Any] | None:

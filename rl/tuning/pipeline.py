@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from backtest.atomic import atomic_write_json
 from backtest.config import Objectives, Params, load_params
 from rl.gate import GateVerdict, gate_check
-from rl.registry import Registry, atomic_write_json
+from rl.registry import Registry
 from rl.tuning.execution_sweep import execution_trainable, run_folds
 from rl.tuning.register import load_market, register_result
 from rl.tuning.report import write_sweep_report
