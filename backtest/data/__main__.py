@@ -13,7 +13,8 @@ import time
 
 import pandas as pd
 
-from backtest.config import ConfigError, Params, interval_seconds, load_params
+from backtest.cli import add_config_args, load_configs
+from backtest.config import ConfigError, Params, interval_seconds
 from backtest.data.hyperliquid import fetch_to_store
 from backtest.data.inspect import format_summary, summarize
 from backtest.data.load import data_root, load_dataset
@@ -27,15 +28,7 @@ log = logging.getLogger("backtest.data")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="PATH", help="params file (default configs/params.yaml)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override one parameter (repeatable), e.g. --set synth.edge.enabled=true",
-    )
+    add_config_args(p)
     p.add_argument("--data-dir", help="store root (default params.backtest.data_dir)")
 
 
@@ -76,10 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _params(args: argparse.Namespace) -> Params:
-    overrides = list(args.overrides)
-    if args.data_dir:
-        overrides.append(f"backtest.data_dir={args.data_dir}")
-    return load_params(args.config, overrides)
+    extra = [f"backtest.data_dir={args.data_dir}"] if args.data_dir else []
+    return load_configs(args, extra)[0]
 
 
 def _cmd_fetch(args: argparse.Namespace, params: Params) -> None:
