@@ -1,4 +1,7 @@
-"""CLI: `python -m live.paper_exchange --port 8089 --data synthetic --speed 60 --seed 1 --fund 0xADDR:10000`."""
+"""CLI: `python -m live.paper_exchange --port 8089 --data synthetic --speed 60 --seed 1 --fund 0xADDR:10000`.
+
+Defaults come from the `paper_exchange:` section of configs/params.yaml (or `--config`, `--set`); flags override them.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,10 @@ import argparse
 import asyncio
 import logging
 import sys
+from dataclasses import replace
 
+from backtest.cli import add_config_args, load_configs
+from backtest.config import ConfigError
 from live.paper_exchange.config import FaultConfig, PaperExchangeConfig
 
 
@@ -17,9 +23,29 @@ def _fund(text: str) -> tuple[str, float]:
     return addr.lower(), float(usd)
 
 
+def config_defaults(argv: list[str] | None = None) -> PaperExchangeConfig:
+    """PaperExchangeConfig from the params file's `paper_exchange:` section (honouring --config and --set)."""
+    pre = argparse.ArgumentParser(add_help=False)
+    add_config_args(pre)
+    known, _ = pre.parse_known_args(argv)
+    pe = load_configs(known)[0].paper_exchange
+    return replace(
+        PaperExchangeConfig(),
+        host=pe.host,
+        port=pe.port,
+        speed=pe.speed,
+        spread_bps=pe.spread_bps,
+        taker_fee=pe.taker_fee,
+        maker_fee=pe.maker_fee,
+        hip3_fee_multiplier=pe.hip3_fee_multiplier,
+        funding_rate_hourly=pe.funding_rate_hourly,
+        history_bars=pe.history_bars,
+    )
+
+
 def parse_args(argv: list[str] | None = None) -> PaperExchangeConfig:
-    """Map the command line onto a PaperExchangeConfig (defaults from the dataclass)."""
-    d = PaperExchangeConfig()
+    """Map the command line onto a PaperExchangeConfig (defaults from configs/params.yaml)."""
+    d = config_defaults(argv)
     f = FaultConfig()
     p = argparse.ArgumentParser(
         prog="python -m live.paper_exchange",
@@ -58,6 +84,7 @@ def parse_args(argv: list[str] | None = None) -> PaperExchangeConfig:
     p.add_argument(
         "--funding-rate-hourly", type=float, default=d.funding_rate_hourly, help="fraction per hour; longs pay if > 0"
     )
+    add_config_args(p)
     g = p.add_argument_group("fault injection (seeded by --seed, reproducible)")
     g.add_argument("--fail-rate", type=float, default=f.fail_rate, help="probability of HTTP 500 per request")
     g.add_argument(
@@ -99,15 +126,31 @@ def parse_args(argv: list[str] | None = None) -> PaperExchangeConfig:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    cfg = parse_args(argv)
     try:
-        asyncio.run(__import__("live.paper_exchange.server", fromlist=["serve"]).serve(cfg))
+        cfg = parse_args(argv)
+    except ConfigError as exc:
+        print(f"paper exchange: {exc}", file=sys.stderr)
+        return 2
+    from live.paper_exchange.server import serve
+
+    try:
+        _run(serve(cfg))
     except KeyboardInterrupt:
         return 0
     except (FileNotFoundError, ImportError, ValueError) as exc:
         print(f"paper exchange: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _run(coro) -> None:
+    """Run on uvloop when it is installed (less event-loop overhead per request), else on asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+    else:
+        uvloop.run(coro)
 
 
 if __name__ == "__main__":
