@@ -38,6 +38,9 @@ class TradingEnv(gym.Env):
     metadata = {"render_modes": []}  # noqa: RUF012
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
+        # RLlib passes an EnvContext (a dict with worker_index / vector_index attributes): read those first
+        worker = int(getattr(config, "worker_index", 0))
+        vector = int(getattr(config, "vector_index", 0))
         config = dict(config or {})
         self.params: Params = params_from_dict(config["params"]) if "params" in config else _default_params()
         self.prepared: Prepared = prepare(self.params, config.get("source"), config.get("days"))
@@ -45,8 +48,6 @@ class TradingEnv(gym.Env):
         self.episode_bars = min(int(self.params.rl.episode_bars), self.span[1] - self.span[0] - 1)
         if self.episode_bars < 2:
             raise ValueError(f"span {self.span} is too short for an episode")
-        worker = int(getattr(config, "worker_index", 0))
-        vector = int(getattr(config, "vector_index", 0))
         self._base_seed = int(config.get("seed", self.params.rl.seed)) + 1000 * worker + vector
 
         from backtest.sim import SimParams, Simulator

@@ -85,3 +85,15 @@ def test_drawdown_halt_is_off_in_training_episodes_unless_asked(env_config):
     assert TradingEnv(env_config).sim.params.auto_stop_frac == 0.0
     halting = TradingEnv({**env_config, "auto_stop": True})
     assert halting.sim.params.auto_stop_frac == pytest.approx(load_objectives().auto_stop_drawdown / 100.0)
+
+
+def test_vectorised_copies_draw_different_episodes(env_config):
+    from ray.rllib.env.env_context import EnvContext
+
+    from rl.env import TradingEnv
+
+    starts = set()
+    for vector_index in range(3):
+        env = TradingEnv(EnvContext(env_config, worker_index=1, vector_index=vector_index))
+        starts.add(env.reset()[1]["start"])
+    assert len(starts) == 3
