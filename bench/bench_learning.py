@@ -56,11 +56,39 @@ def rules_metrics(prepared: Prepared, params: Params, split: str = "test") -> di
     return compute_metrics(merge_runs(market, runs, sp.initial_equity, strategy="rules"))
 
 
+def ensemble_metrics(checkpoints: list[Path], prepared: Prepared, params: Params, split: str = "test") -> dict:
+    """The PPO + DQN ensemble (vote, rules fallback, ties -> HOLD) on `split`."""
+    from backtest.metrics import compute_metrics
+    from backtest.sim import merge_runs
+    from backtest.strategies.rules import RulesStrategy
+    from rl.ensemble import EnsembleStrategy
+    from rl.evaluate import simulate_policy
+
+    members = [RLPolicyStrategy.from_checkpoint(c, params) for c in checkpoints]
+    rules = RulesStrategy(params.trading).signals
+    ens = EnsembleStrategy(members, params.trading.signal_threshold, rules, feature_names=members[0].feature_names)
+    ens.bind_close(prepared.market.close)
+    features = ens.prepare_features(prepared.raw_features)
+    runs = simulate_policy(ens, features, prepared.market, params, prepared.splits.span(split))
+    return compute_metrics(merge_runs(prepared.market, runs, params.backtest.initial_equity, strategy="ensemble"))
+
+
 def row(data: str, name: str, m: dict, minutes: str = "", steps: str = "") -> str:
     return (
         f"| {data} | {name} | {m['sharpe']:.2f} | {m['total_return_pct']:.2f} | {m['n_trades']} | "
         f"{m['hold_rate_pct']:.1f} | {m['win_rate_pct']:.1f} | {m['max_drawdown_pct']:.2f} | {minutes} | {steps} |"
     )
+
+
+def ensemble_only(run_root: Path, days: float, extra_sets: list[str]) -> None:
+    """Rows for the ensemble of the newest PPO and DQN checkpoints already under `run_root`/{edge,walk}."""
+    for edge in (True, False):
+        params = load_params(overrides=[*BENCH_SETS, f"synth.edge.enabled={str(edge).lower()}", *extra_sets])
+        root = run_root / ("edge" if edge else "walk")
+        bests = [ck.latest(root, algo) for algo in ("ppo", "dqn")]
+        if all(bests):
+            m = ensemble_metrics(bests, prepare(params, "synthetic", days), params)
+            print(row("edge" if edge else "random walk", "ensemble", m))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -70,13 +98,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--algos", nargs="+", default=["ppo", "dqn"], choices=["ppo", "dqn"])
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--out", default="runs/bench_learning")
+    ap.add_argument("--ensemble-only", action="store_true", help="only score the ensemble of runs already in --out")
     args = ap.parse_args(argv)
+    if args.ensemble_only:
+        ensemble_only(Path(args.out), args.days, args.set)
+        return
     lines = []
     for edge in (True, False):
         data = "edge" if edge else "random walk"
         params = load_params(overrides=[*BENCH_SETS, f"synth.edge.enabled={str(edge).lower()}", *args.set])
         prepared = prepare(params, "synthetic", args.days)
         lines.append(row(data, "rules", rules_metrics(prepared, params)))
+        bests = []
         for algo in args.algos:
             t0 = time.perf_counter()
             out = Path(args.out) / ("edge" if edge else "walk")
@@ -84,11 +117,14 @@ def main(argv: list[str] | None = None) -> None:
                 algo, params, BIG, "synthetic", args.days, out, iter_steps=ITER_STEPS, max_seconds=args.minutes * 60.0
             )
             minutes = (time.perf_counter() - t0) / 60.0
+            bests.append(best)
             meta = ck.read_metadata(best)
             strategy = RLPolicyStrategy.from_checkpoint(best, params)
             m = evaluate(strategy.policy, prepared, params, "test")
             lines.append(row(data, algo, m, f"{minutes:.1f}", str(meta["timesteps"])))
             print("\n".join(lines[-1:]), flush=True)
+        if len(bests) > 1:
+            lines.append(row(data, "ensemble", ensemble_metrics(bests, prepared, params)))
     rl = load_params().rl
     test_share = 1 - rl.train_fraction - rl.validation_fraction
     print(f"\n{args.days:g} days of synthetic 1m bars; test = last {test_share:.0%} of bars; settings {BENCH_SETS}")
