@@ -11,6 +11,7 @@ from backtest.features import FEATURE_NAMES
 from rl import checkpoint as ck
 from rl.data import prepare
 from rl.evaluate import evaluate
+from rl.inference import load_module
 from rl.policy import RLPolicyStrategy, load_strategy, resolve
 from rl.train import main
 
@@ -42,6 +43,9 @@ def test_checkpoint_metadata(runs, algo, tiny_params):
     assert 0 < meta["timesteps"] <= 256 + 128 and meta["iteration"] >= 1
     assert {"sharpe", "n_trades", "hold_rate_pct", "total_return_pct"} <= set(meta["validation"])
     assert meta["code_version"] is None or len(meta["code_version"]) >= 40
+    module = load_module(best)
+    assert module.lstm.num_layers == tiny_params.rl.lstm_layers == 2
+    assert module.lstm.hidden_size == tiny_params.rl.lstm_hidden == 16
 
 
 @pytest.mark.parametrize("algo", ["ppo", "dqn"])
@@ -90,8 +94,6 @@ def test_foreign_specs_are_not_ours(tiny_params, tmp_path):
 def test_same_seed_and_config_give_the_same_policy(runs, tmp_path):
     """A second PPO run with the same seed and config reproduces the first one's weights and validation figures."""
     import torch
-
-    from rl.inference import load_module
 
     argv = ["--algo", "ppo", "--timesteps", "256", "--iter-steps", "128", "--data", "synthetic", "--days", "3"]
     for item in TINY:
