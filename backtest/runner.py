@@ -70,6 +70,7 @@ class SegmentRunner:
             self.features = None
         else:
             self.signals = None
+            self.strategy.bind_close(market.close)
             self.features = np.ascontiguousarray(self.strategy.prepare_features(features), dtype=np.float32)
 
     @property

@@ -60,13 +60,6 @@ def combine(
     return out.astype(np.int8)
 
 
-def close_from_features(raw: np.ndarray, feature_names: list[str]) -> np.ndarray:
-    """A price path proportional to close, rebuilt from the one-bar log return feature (RSI and the MACD sign are
-    scale-free); used only when the engine did not bind the real close with `bind_close`."""
-    r1 = np.asarray(raw[:, feature_names.index("ret_1")], dtype=np.float64)
-    return np.exp(np.cumsum(r1))
-
-
 class EnsembleStrategy(PolicyStrategy):
     """Members with `prepare_features`, `reset`, `act_with_margin`; see the module docstring for the vote."""
 
@@ -128,10 +121,9 @@ class EnsembleStrategy(PolicyStrategy):
         if self.rules is None:
             self._fallback = np.full(n, HOLD, dtype=np.int8)
         else:
-            close = self._close if self._close is not None and len(self._close) == n else None
-            if close is None:
-                close = close_from_features(features, self.feature_names or [])
-            self._fallback = np.asarray(self.rules(close, features), dtype=np.int8)
+            if self._close is None or len(self._close) != n:
+                raise ValueError("the rules fallback needs the series' closes: call bind_close(close) first")
+            self._fallback = np.asarray(self.rules(self._close, features), dtype=np.int8)
         return self._features[0]
 
     def reset(self, batch: int) -> None:

@@ -31,6 +31,13 @@ class PolicyStrategy(ABC):
 
     name: str = "policy"
 
+    def bind_close(self, close: np.ndarray) -> None:
+        """Receive the series' closing prices once, before `prepare_features` (e.g. for a rules fallback).
+
+        Decisions at bar t must still use closes up to t only.
+        """
+        return None
+
     def prepare_features(self, features: np.ndarray) -> np.ndarray:
         """Transform the raw causal feature matrix once (e.g. normalise with training statistics)."""
         return features

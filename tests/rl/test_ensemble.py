@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from backtest.strategies.base import BUY, HOLD, SELL
-from rl.ensemble import EnsembleStrategy, close_from_features, combine
+from rl.ensemble import EnsembleStrategy, combine
 
 T = 0.1  # confidence threshold
 
@@ -88,9 +88,9 @@ def test_strategy_rebuilds_each_members_observation_and_uses_rules_on_close():
     np.testing.assert_array_equal(calls[0], np.arange(n))
 
 
-def test_close_rebuilt_from_one_bar_returns_is_proportional_to_close():
-    close = np.array([100.0, 101.0, 99.0, 102.0])
-    r1 = np.concatenate([[0.0], np.diff(np.log(close))])
-    raw = np.stack([r1, np.zeros(4)], axis=1)
-    rebuilt = close_from_features(raw, ["ret_1", "other"])
-    np.testing.assert_allclose(rebuilt / rebuilt[0], close / close[0])
+def test_rules_fallback_needs_the_real_closes():
+    ens = EnsembleStrategy(
+        [FakeMember([BUY] * 3, [0.0] * 3)], threshold=1.0, rules=lambda close, f: np.zeros(len(close))
+    )
+    with pytest.raises(ValueError, match="bind_close"):
+        ens.prepare_features(np.zeros((3, 2), dtype=np.float32))
