@@ -1,6 +1,6 @@
 """Train LSTM-PPO / LSTM-DQN (RLlib new API stack) on the simulator env, with validation early stopping.
 
-    python -m rl.train --algo ppo|dqn|ensemble --timesteps N --data synthetic|hybrid|real --days D
+    python -m rl.train [--algo ppo|dqn|ensemble] [--timesteps N] [--data synthetic|hybrid|real] [--days D]
                        [--config PATH] [--set k=v ...] [--out DIR] [--seed S] [--iter-steps N]
 
 Each iteration: one RLlib `train()` (about `--iter-steps` env steps, default one episode), then a validation
@@ -18,7 +18,6 @@ import argparse
 import os
 import random
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,7 +30,8 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 import numpy as np
 import torch
 
-from backtest.config import Params, load_params
+from backtest.cli import add_config_args, load_configs, run_main
+from backtest.config import Params
 from rl import checkpoint as ck
 from rl.data import Prepared, prepare, share_real
 from rl.device import describe
@@ -198,11 +198,15 @@ def write_manifest(out_root: Path, members: dict[str, Path], seed: int) -> Path:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m rl.train", description=__doc__.split("\n\n")[0])
     ap.add_argument("--algo", choices=[*ALGOS, "ensemble"], default=None, help="default: rl.algo")
-    ap.add_argument("--timesteps", type=int, required=True, help="env timesteps to train at most (per algorithm)")
+    ap.add_argument(
+        "--timesteps",
+        type=int,
+        default=None,
+        help="env timesteps to train at most, per algorithm (default: rl.epochs iterations of --iter-steps)",
+    )
     ap.add_argument("--data", choices=["synthetic", "hybrid", "real"], default=None, help="default: data_source")
     ap.add_argument("--days", type=float, default=None, help="days of bars (default: backtest.days)")
-    ap.add_argument("--config", default=None, help="params YAML (default: configs/params.yaml)")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a params key")
+    add_config_args(ap)
     ap.add_argument("--out", default=str(ck.DEFAULT_RUNS_DIR), help="runs directory (default: runs/)")
     ap.add_argument("--seed", type=int, default=None, help="default: rl.seed")
     ap.add_argument("--iter-steps", type=int, default=None, help="env steps per iteration (default: rl.episode_bars)")
@@ -212,7 +216,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    params = load_params(args.config, args.set)
+    params = load_configs(args)[0]
+    timesteps = args.timesteps or params.rl.epochs * (args.iter_steps or params.rl.episode_bars)
     algo = args.algo or params.rl.algo
     source = args.data or params.backtest.data_source
     out_root = Path(args.out)
@@ -222,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         name: train_one(
             name,
             params,
-            args.timesteps,
+            timesteps,
             source,
             args.days,
             out_root,
@@ -238,4 +243,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)
