@@ -147,8 +147,9 @@ def train_one(
                 torch.set_num_threads(threads)
             score = validation_score(metrics, params)
             improved = score > best
+            ret_text = "  (none yet)" if ret is None or ret != ret else f"{float(ret):12.3f}"  # no episode finished
             log(
-                f"[{algo}] iter {it:3d} | steps {sampled:8d} | ep_return {float(ret or float('nan')):9.3f} | "
+                f"[{algo}] iter {it:3d} | steps {sampled:8d} | ep_return {ret_text} | "
                 f"val {VALIDATION_METRIC} {metrics[VALIDATION_METRIC]:7.2f} pnl {metrics['total_return_pct']:7.2f}% "
                 f"trades {metrics['n_trades']:5d} hold {metrics['hold_rate_pct']:5.1f}% | "
                 f"{time.perf_counter() - t0:7.1f}s{' *' if improved else ''}"
