@@ -97,6 +97,7 @@ def run_level(
                 scheduler=scheduler,
                 num_samples=trials,
                 max_concurrent_trials=max_concurrent,
+                reuse_actors=True,  # a trial is a fast backtest: starting a worker process per trial cost ~3 s
             ),
             run_config=RunConfig(
                 name=name,
