@@ -163,6 +163,19 @@ class EpsilonConfig(_Section):
     decay_steps: int = Field(ge=1)
 
 
+class PPOSection(_Section):
+    epochs: int = Field(ge=1, le=100)
+    clip: float = Field(gt=0, le=1)
+    entropy: float = Field(ge=0, le=1)
+
+
+class DQNSection(_Section):
+    rollout_per_env: int = Field(ge=1)
+    replay_capacity: int = Field(ge=100)
+    learning_starts: int = Field(ge=0)
+    target_update: int = Field(ge=1)
+
+
 class RewardConfig(_Section):
     trade_bonus: float = Field(ge=0)
     hold_penalty: float = Field(ge=0)
@@ -190,6 +203,9 @@ class RLConfig(_Section):
     train_fraction: float = Field(gt=0, lt=1)
     validation_fraction: float = Field(gt=0, lt=1)
     seed: int = Field(ge=0)
+    num_envs: int = Field(ge=1, le=256)
+    ppo: PPOSection
+    dqn: DQNSection
     epsilon: EpsilonConfig
     reward: RewardConfig
 

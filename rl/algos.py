@@ -1,13 +1,13 @@
 """RLlib (new API stack) configs for LSTM-PPO and LSTM-DQN from `params.rl`.
 
-From params: lstm_layers, lstm_hidden, fcnet_hiddens, max_seq_len, learning_rate, gamma, batch_size (sequences per
-minibatch: minibatch = batch_size * max_seq_len timesteps), epsilon schedule, seed. RLlib knobs that params.yaml
-does not carry are the module constants below (documented in docs/RL.md).
+Everything comes from params.rl: lstm_layers, lstm_hidden, fcnet_hiddens, max_seq_len, learning_rate, gamma,
+batch_size (sequences per minibatch: minibatch = batch_size * max_seq_len timesteps), num_envs, the ppo and dqn
+sections, the epsilon schedule and the seed.
 
 Traps handled (see shared/reference/ray-rllib.md): algorithm classes not strings; 0 env runners and 0 remote
 learners (no speed-up on 2 cores); DQN with an LSTM needs `EpisodeReplayBuffer`, n_step = 1 and
 burn_in_len < max_seq_len; `rollout_fragment_length` set explicitly ("auto" made DQN iterations ~9x slower).
-`rollout_fragment_length` counts steps per env: an iteration samples rollout_fragment_length x NUM_ENVS steps.
+`rollout_fragment_length` counts steps per env: an iteration samples rollout_fragment_length x num_envs steps.
 """
 
 from __future__ import annotations
@@ -23,15 +23,6 @@ from backtest.config import Params
 from rl.device import learner_gpus
 from rl.env import TradingEnv
 from rl.modules import LSTMActorCriticModule, LSTMDuelingQModule
-
-NUM_ENVS = 8  # vectorised envs on the local env runner: batches the module forward, ~3x faster sampling than 1
-PPO_EPOCHS = 8  # passes over each iteration's batch
-PPO_CLIP = 0.2
-PPO_ENTROPY = 0.01  # keeps early policies from collapsing to always-HOLD
-DQN_ROLLOUT_PER_ENV = 32  # x NUM_ENVS = 256 env steps sampled between DQN updates (one of batch_size sequences)
-DQN_REPLAY_CAPACITY = 100_000  # timesteps
-DQN_LEARNING_STARTS = 2_000  # timesteps sampled before the first update
-DQN_TARGET_UPDATE = 2_000  # timesteps between target-network syncs
 
 
 def model_config(params: Params) -> dict[str, Any]:
@@ -58,7 +49,9 @@ def ppo_config(params: Params, env_config: dict[str, Any], seed: int, iter_steps
         .environment(TradingEnv, env_config=env_config)
         .framework("torch")
         .env_runners(
-            num_env_runners=0, num_envs_per_env_runner=NUM_ENVS, rollout_fragment_length=max(1, iter_steps // NUM_ENVS)
+            num_env_runners=0,
+            num_envs_per_env_runner=rl.num_envs,
+            rollout_fragment_length=max(1, iter_steps // rl.num_envs),
         )
         .learners(num_learners=0, num_gpus_per_learner=learner_gpus())
         .training(
@@ -66,9 +59,9 @@ def ppo_config(params: Params, env_config: dict[str, Any], seed: int, iter_steps
             gamma=rl.gamma,
             train_batch_size_per_learner=iter_steps,
             minibatch_size=minibatch,
-            num_epochs=PPO_EPOCHS,
-            clip_param=PPO_CLIP,
-            entropy_coeff=PPO_ENTROPY,
+            num_epochs=rl.ppo.epochs,
+            clip_param=rl.ppo.clip,
+            entropy_coeff=rl.ppo.entropy,
         )
         .rl_module(rl_module_spec=RLModuleSpec(module_class=LSTMActorCriticModule), model_config=model_config(params))
         .debugging(seed=seed)
@@ -84,8 +77,8 @@ def dqn_config(params: Params, env_config: dict[str, Any], seed: int, iter_steps
         .framework("torch")
         .env_runners(
             num_env_runners=0,
-            num_envs_per_env_runner=NUM_ENVS,
-            rollout_fragment_length=max(1, min(DQN_ROLLOUT_PER_ENV, iter_steps // NUM_ENVS)),
+            num_envs_per_env_runner=rl.num_envs,
+            rollout_fragment_length=max(1, min(rl.dqn.rollout_per_env, iter_steps // rl.num_envs)),
         )
         .learners(num_learners=0, num_gpus_per_learner=learner_gpus())
         .training(
@@ -98,9 +91,9 @@ def dqn_config(params: Params, env_config: dict[str, Any], seed: int, iter_steps
             dueling=True,
             num_atoms=1,
             epsilon=[(0, eps.start), (eps.decay_steps, eps.end)],
-            replay_buffer_config={"type": "EpisodeReplayBuffer", "capacity": DQN_REPLAY_CAPACITY},
-            num_steps_sampled_before_learning_starts=min(DQN_LEARNING_STARTS, iter_steps),
-            target_network_update_freq=DQN_TARGET_UPDATE,
+            replay_buffer_config={"type": "EpisodeReplayBuffer", "capacity": rl.dqn.replay_capacity},
+            num_steps_sampled_before_learning_starts=min(rl.dqn.learning_starts, iter_steps),
+            target_network_update_freq=rl.dqn.target_update,
         )
         .rl_module(rl_module_spec=RLModuleSpec(module_class=LSTMDuelingQModule), model_config=model_config(params))
         .reporting(min_sample_timesteps_per_iteration=iter_steps, min_time_s_per_iteration=0)

@@ -50,12 +50,17 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def ensure_ray() -> None:
-    """Start a small local Ray (no dashboard) unless one is running; build_algo would start a big one."""
+def ensure_ray(address: str | None = None) -> None:
+    """Join `address` / RAY_ADDRESS / a `ray start` cluster (its dashboard shows training), else a small local Ray.
+
+    Ray must be up before build_algo, which would otherwise start a big local instance with a dashboard.
+    """
     import ray
 
     if not ray.is_initialized():
-        ray.init(include_dashboard=False, object_store_memory=256 * 1024 * 1024, log_to_driver=False)
+        from cluster import connect
+
+        print(connect(address, object_store_mb=256))
 
 
 def validation_score(metrics: dict[str, Any], params: Params) -> float:
@@ -207,6 +212,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     ap.add_argument("--data", choices=["synthetic", "hybrid", "real"], default=None, help="default: data_source")
     ap.add_argument("--days", type=float, default=None, help="days of bars (default: backtest.days)")
+    ap.add_argument("--address", default=None, help="Ray cluster address (default: RAY_ADDRESS, else local Ray)")
     add_config_args(ap)
     ap.add_argument("--out", default=str(ck.DEFAULT_RUNS_DIR), help="runs directory (default: runs/)")
     ap.add_argument("--seed", type=int, default=None, help="default: rl.seed")
@@ -219,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     params = load_configs(args)[0]
     timesteps = args.timesteps or params.rl.epochs * (args.iter_steps or params.rl.episode_bars)
+    ensure_ray(args.address)
     algo = args.algo or params.rl.algo
     source = args.data or params.backtest.data_source
     out_root = Path(args.out)
