@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         from cluster import connect
 
         print(connect(args.address))
-    with tqdm(total=n_segments, desc=f"backtest {args.strategy}", unit="seg", leave=False) as bar:
+    with tqdm(total=n_segments, desc=f"backtest {args.strategy}", unit="seg", leave=False, disable=None) as bar:
         result = run_backtest(
             args.strategy, params, objectives, market, features, dataset.provenance, workers, bar.update
         )

@@ -21,7 +21,7 @@ from backtest.sim import BatchSimulator, Market, SegmentRun, SimParams, merge_ru
 from backtest.sim.result import BacktestResult
 from backtest.strategies.base import PolicyStrategy, SignalStrategy
 from backtest.strategies.observation import build_observation
-from backtest.strategies.registry import resolve_strategy, strategy_overrides
+from backtest.strategies.registry import Strategy, resolve_strategy, strategy_overrides
 
 Progress = Callable[[int], None]
 
@@ -33,6 +33,7 @@ def run_policy(
     policy: PolicyStrategy,
     segments: list[tuple[int, int]],
     warmup: int,
+    peaks: list[float] | None = None,
 ) -> list[SegmentRun]:
     """Advance `segments` in lockstep: one batched `policy.act` per bar for all of them.
 
@@ -47,7 +48,7 @@ def run_policy(
     for j in range(w):
         bars = starts - w + j
         policy.act(build_observation(features[bars], flat), bars)
-    batch = BatchSimulator(market, params, starts, ends)
+    batch = BatchSimulator(market, params, starts, ends, None if peaks is None else np.asarray(peaks, dtype=float))
     last = market.n_bars - 1
     while not batch.done:
         bars = np.minimum(batch.t, last)
@@ -56,13 +57,69 @@ def run_policy(
     return batch.runs()
 
 
+def execution_params(strategy: Strategy, params: Params, objectives: Objectives) -> SimParams:
+    """Simulator parameters for a strategy: its execution overrides applied; no drawdown halt if it opts out."""
+    sim_params = SimParams.from_config(with_overrides(params, strategy_overrides(strategy)), objectives)
+    if not getattr(strategy, "uses_drawdown_halt", True):
+        sim_params = sim_params._replace(auto_stop_frac=0.0)
+    return sim_params
+
+
+def apply_global_halt(
+    runs: list[SegmentRun],
+    auto_stop_frac: float,
+    initial_equity: float,
+    rerun: Callable[[int, int, float], SegmentRun],
+) -> list[SegmentRun]:
+    """Make the drawdown halt global across chained segments, keeping the segments' parallel runs.
+
+    Segments run in parallel, each with its own high-water mark. Chained, the drawdown from the global peak is never
+    smaller than a segment's own, so the global halt fires in some segment k no later than its own halt. Segment k is
+    rerun with the chained peak (in its own units), which makes it exact; every later segment is flat: no new
+    entries after the halt, and the strategy is not consulted.
+    """
+    if auto_stop_frac <= 0.0:
+        return runs
+    out: list[SegmentRun] = []
+    peak, scale = initial_equity, 1.0
+    for k, run in enumerate(runs):
+        chained = run.equity * scale
+        high = np.maximum(peak, np.maximum.accumulate(chained))
+        if np.any(chained <= high * (1.0 - auto_stop_frac)):
+            local_peak = peak / scale
+            if local_peak > initial_equity:
+                run = rerun(run.start, run.end, local_peak)
+            if run.halt_bar >= 0:
+                return [*out, run, *(_flat(r, initial_equity) for r in runs[k + 1 :])]
+            chained = run.equity * scale
+            high = np.maximum(peak, np.maximum.accumulate(chained))
+        out.append(run)
+        peak = float(high[-1])
+        scale *= run.equity[-1] / initial_equity
+    return out
+
+
+def _flat(run: SegmentRun, initial_equity: float) -> SegmentRun:
+    n = run.end - run.start
+    return SegmentRun(
+        start=run.start,
+        end=run.end,
+        equity=np.full(n, initial_equity),
+        position=np.zeros(n),
+        actions=np.full(n, -1, dtype=np.int8),
+        trades=run.trades[:0],
+        fees=0.0,
+        funding=0.0,
+        halt_bar=-1,
+    )
+
+
 class SegmentRunner:
     """Holds one loaded strategy and the market; runs groups of segments."""
 
     def __init__(self, spec: str, params: Params, objectives: Objectives, market: Market, features: np.ndarray) -> None:
         self.strategy = resolve_strategy(spec, params)
-        exec_params = with_overrides(params, strategy_overrides(self.strategy))
-        self.sim_params = SimParams.from_config(exec_params, objectives)
+        self.sim_params = execution_params(self.strategy, params, objectives)
         self.market = market
         self.warmup = params.backtest.warmup_bars
         if isinstance(self.strategy, SignalStrategy):
@@ -77,10 +134,15 @@ class SegmentRunner:
     def name(self) -> str:
         return self.strategy.name
 
-    def run(self, group: list[tuple[int, int]]) -> list[SegmentRun]:
+    def run(self, group: list[tuple[int, int]], peaks: list[float] | None = None) -> list[SegmentRun]:
+        """Run segments; `peaks` seed each segment's drawdown high-water mark (default: its start equity)."""
+        peaks = peaks or [0.0] * len(group)
         if self.signals is not None:
-            return [run_signals(self.market, self.sim_params, self.signals, s, e) for s, e in group]
-        return run_policy(self.market, self.features, self.sim_params, self.strategy, group, self.warmup)
+            return [
+                run_signals(self.market, self.sim_params, self.signals, s, e, peak)
+                for (s, e), peak in zip(group, peaks)
+            ]
+        return run_policy(self.market, self.features, self.sim_params, self.strategy, group, self.warmup, peaks)
 
 
 @dataclass
@@ -212,11 +274,24 @@ def run_backtest(
     `keep_workers` keeps the actors for the next run (see `run_tasks_ray`).
     """
     run_plan = plan(market, params)
+    local: list[SegmentRunner] = []
+
+    def driver_runner() -> SegmentRunner:
+        if not local:
+            local.append(SegmentRunner(spec, params, objectives, market, features))
+        return local[0]
+
     if workers <= 0:
-        runner = SegmentRunner(spec, params, objectives, market, features)
-        runs, name = run_tasks_local(runner, run_plan.tasks, progress), runner.name
+        runs, name = run_tasks_local(driver_runner(), run_plan.tasks, progress), driver_runner().name
     else:
         runs, name = run_tasks_ray(
             spec, params, objectives, market, features, run_plan.tasks, workers, progress, keep_workers
         )
+    auto_stop = execution_params(resolve_strategy(spec, params), params, objectives).auto_stop_frac
+    runs = apply_global_halt(
+        sorted(runs, key=lambda r: r.start),
+        auto_stop,
+        params.backtest.initial_equity,
+        lambda s, e, peak: driver_runner().run([(s, e)], [peak])[0],
+    )
     return merge_runs(market, runs, params.backtest.initial_equity, strategy=name, provenance=provenance)

@@ -87,8 +87,11 @@ class Simulator:
         self._start = 0
         self._end = 0
 
-    def reset(self, start: int = 0, end: int | None = None) -> None:
-        """Stand flat at the close of bar `start`; the last bar processed is `end - 1`."""
+    def reset(self, start: int = 0, end: int | None = None, peak: float = 0.0) -> None:
+        """Stand flat at the close of bar `start`; the last bar processed is `end - 1`.
+
+        `peak` (default: the initial equity) is the equity high-water mark the drawdown halt starts from.
+        """
         end = self.market.n_bars if end is None else end
         if not 0 <= start < end - 1 < self.market.n_bars:
             raise ValueError(f"need 0 <= start < end - 1 < {self.market.n_bars} bars, got start={start} end={end}")
@@ -97,7 +100,7 @@ class Simulator:
         self._eq = np.full(end - start, np.nan)
         self._posq = np.zeros(end - start)
         self._actions = np.full(end - start, -1, dtype=np.int8)
-        K.init_account(self.acct, self.slots, start, end, self.params.initial_equity)
+        K.init_account(self.acct, self.slots, start, end, self.params.initial_equity, peak)
         self._eq[0] = self.params.initial_equity
 
     @property
@@ -215,8 +218,18 @@ class SegmentRun:
     halt_bar: int  # absolute bar index, -1 if never
 
 
-def run_signals(market: Market, params: SimParams, signals: np.ndarray, start: int = 0, end: int | None = None):
-    """Whole-series path: decisions `signals[t]` (HOLD/BUY/SELL) at each close in [start, end - 1)."""
+def run_signals(
+    market: Market,
+    params: SimParams,
+    signals: np.ndarray,
+    start: int = 0,
+    end: int | None = None,
+    peak: float = 0.0,
+) -> SegmentRun:
+    """Whole-series path: decisions `signals[t]` (HOLD/BUY/SELL) at each close in [start, end - 1).
+
+    `peak` (default: the initial equity) is the equity high-water mark the drawdown halt starts from.
+    """
     end = market.n_bars if end is None else end
     if not 0 <= start < end - 1 < market.n_bars:
         raise ValueError(f"need 0 <= start < end - 1 < {market.n_bars} bars, got start={start} end={end}")
@@ -230,7 +243,7 @@ def run_signals(market: Market, params: SimParams, signals: np.ndarray, start: i
     trades = np.empty((n_decisions + params.max_positions, K.N_TRADE))
     eq = np.empty(market.n_bars)
     pos = np.empty(market.n_bars)
-    K.run_signals_kernel(acct, slots, trades, *_arrays(market), signals, start, end, params, eq, pos)
+    K.run_signals_kernel(acct, slots, trades, *_arrays(market), signals, start, end, params, eq, pos, float(peak))
     actions = signals[start:end].astype(np.int8).copy()
     actions[-1] = -1
     return SegmentRun(
@@ -253,7 +266,14 @@ class BatchSimulator:
     previous one ends).
     """
 
-    def __init__(self, market: Market, params: SimParams, starts: np.ndarray, ends: np.ndarray) -> None:
+    def __init__(
+        self,
+        market: Market,
+        params: SimParams,
+        starts: np.ndarray,
+        ends: np.ndarray,
+        peaks: np.ndarray | None = None,
+    ) -> None:
         starts = np.asarray(starts, dtype=np.int64)
         ends = np.asarray(ends, dtype=np.int64)
         if len(starts) != len(ends) or len(starts) == 0:
@@ -275,7 +295,8 @@ class BatchSimulator:
         self._posq = np.zeros((b, length))
         self._act = np.full((b, length), -1, dtype=np.int8)
         for j in range(b):
-            K.init_account(self.accts[j], self.slots[j], starts[j], ends[j], params.initial_equity)
+            peak = 0.0 if peaks is None else float(peaks[j])
+            K.init_account(self.accts[j], self.slots[j], starts[j], ends[j], params.initial_equity, peak)
         self._eq[:, 0] = params.initial_equity
 
     @property

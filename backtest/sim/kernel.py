@@ -105,12 +105,12 @@ def latency_ms(seed: int, bar: int, lo: float, hi: float) -> float:
 
 
 @kernel_jit()
-def init_account(acct, slots, start, end, initial_equity):
-    """Flat account standing at the close of bar `start`."""
+def init_account(acct, slots, start, end, initial_equity, peak):
+    """Flat account standing at the close of bar `start`; `peak` seeds the drawdown halt (>= initial_equity)."""
     acct[:] = 0.0
     slots[:, :] = 0.0
     acct[A_CASH] = initial_equity
-    acct[A_PEAK] = initial_equity
+    acct[A_PEAK] = max(peak, initial_equity)
     acct[A_HALT_BAR] = -1.0
     acct[A_EQUITY] = initial_equity
     acct[A_T] = start
@@ -378,9 +378,11 @@ def position_state(acct, slots, cl, bar_ms, out):
 
 
 @kernel_jit()
-def run_signals_kernel(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, signals, start, end, p, eq_out, pos_out):
+def run_signals_kernel(
+    acct, slots, trades, ts, op, hi, lo, cl, atr, funding, signals, start, end, p, eq_out, pos_out, peak
+):
     """Whole-series path: decisions `signals[t]` at the close of each bar t in [start, end - 1)."""
-    init_account(acct, slots, start, end, p.initial_equity)
+    init_account(acct, slots, start, end, p.initial_equity, peak)
     eq_out[start] = p.initial_equity
     pos_out[start] = 0.0
     for t in range(start, end - 1):

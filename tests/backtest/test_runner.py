@@ -14,7 +14,7 @@ from backtest.data.load import load_dataset
 from backtest.features import compute_features
 from backtest.runner import SegmentRunner, run_backtest, run_policy
 from backtest.segments import group_segments, plan_segments
-from backtest.sim import BUY, HOLD, SELL, Market, SimParams, Simulator
+from backtest.sim import BUY, HOLD, SELL, Market, SimParams, Simulator, merge_runs
 from backtest.strategies.base import PolicyStrategy
 from backtest.strategies.observation import build_observation
 from backtest.strategies.registry import StrategyError, resolve_strategy
@@ -170,3 +170,41 @@ def test_cli_bad_override_exits_2_naming_the_key(capsys):
         run_main(lambda: backtest_main(["--set", "trading.stop_loss_pct=150", "--workers", "0"]))
     assert exc.value.code == 2
     assert "trading.stop_loss_pct = 150" in capsys.readouterr().err
+
+
+def _sequential_reference(runner, segments, initial):
+    """Ground truth for the global halt: segments one after another, each seeded with the chained peak."""
+    out, peak, scale = [], initial, 1.0
+    for s, e in segments:
+        run = runner.run([(s, e)], [peak / scale])[0]
+        out.append(run)
+        if run.halt_bar >= 0:
+            break
+        peak = max(peak, float(np.max(run.equity * scale)))
+        scale *= run.equity[-1] / initial
+    return out
+
+
+def test_drawdown_halt_is_global_across_segments_and_matches_a_sequential_run(small):
+    params, objectives, ds, features, market = small
+    p = load_params(overrides=[*SMALL, "backtest.chunk_size=300"])
+    o = load_objectives(overrides=["auto_stop_drawdown=5"])
+    res = run_backtest("rules", p, o, market, features)
+    assert len(res.halts) == 1
+    halt = res.halts[0]
+    assert halt > res.segments[1][0] - res.segments[0][0]  # after the first segment: the rerun path is exercised
+    assert not (res.trades.entry_bar > halt).any()  # no entry after the halt
+    drawdown = 1 - res.equity / np.maximum.accumulate(res.equity)
+    assert drawdown[halt] >= 0.05 and drawdown[:halt].max() < 0.05
+    runner = SegmentRunner("rules", p, o, market, features)
+    reference = _sequential_reference(runner, plan_segments(market.n_bars, 300, 100), p.backtest.initial_equity)
+    assert len(reference) < len(res.segments)  # the halt came before the last segment
+    expected = merge_runs(market, reference, p.backtest.initial_equity).trades
+    pd.testing.assert_frame_equal(res.trades, expected)
+
+
+def test_buy_and_hold_is_exempt_from_the_drawdown_halt(small):
+    params, objectives, ds, features, market = small
+    o = load_objectives(overrides=["auto_stop_drawdown=0.1"])
+    res = run_backtest("buyhold", params, o, market, features)
+    assert res.halts == [] and len(res.trades) == len(res.segments)
