@@ -32,6 +32,15 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def json_default(value: Any) -> Any:
+    """JSON fallback for numpy values (`tolist`), dates (`isoformat`) and anything else (`str`)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -43,7 +52,7 @@ def atomic_write_json(
     *,
     indent: int | None = 2,
     sort_keys: bool = True,
-    default: Callable[[Any], Any] | None = None,
+    default: Callable[[Any], Any] | None = json_default,
     separators: tuple[str, str] | None = None,
 ) -> None:
     """`json.dumps(data, ...)` written atomically."""

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from backtest.atomic import atomic_write_json
 from backtest.config import REPO_ROOT
 
 META_FILE = "aml100_meta.json"
@@ -39,19 +40,8 @@ def git_commit() -> str | None:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=_jsonable))
-    tmp.replace(path)
+    atomic_write_json(path, data)
     return path
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
 
 
 def read_metadata(checkpoint: str | Path) -> dict[str, Any]:

@@ -44,18 +44,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, float) and value != value:
-        return None
-    return str(value)
-
-
 def write_index(path: Path, data: Any) -> None:
-    atomic_write_json(path, data, default=_jsonable)
+    atomic_write_json(path, data)
 
 
 class Registry:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backtest.atomic import atomic_write_text
 from backtest.metrics import drawdown_series, monthly_returns
 from backtest.objectives import ObjectiveCheck
 from backtest.report.html import render_html
@@ -88,7 +89,7 @@ def write_report(
         "segments": result.segments,
         "config": safe_config,
     }
-    (out_dir / "metrics.json").write_text(json.dumps(json_safe(doc), indent=2, allow_nan=False) + "\n")
+    atomic_write_text(out_dir / "metrics.json", json.dumps(json_safe(doc), indent=2, allow_nan=False) + "\n")
 
     trades = _trades_frame(result)
     trades.to_parquet(out_dir / "trades.parquet", index=False)
