@@ -11,6 +11,7 @@ from aiohttp import web
 
 from live.paper_exchange.accounts import clearinghouse_state
 from live.paper_exchange.markets import fmt_num, fmt_px
+from live.paper_exchange.order_views import open_order_list, order_status
 from live.paper_exchange.prices import INTERVAL_MS
 from live.paper_exchange.signing import SignatureError, action_hash, agent_digest, recover_signer
 
@@ -125,9 +126,9 @@ class HttpApi:
             user = _user(body)
             return clearinghouse_state(eng.accounts.get(user), dex, uni.by_name, eng.marks(), now)
         if kind == "openOrders":
-            return eng.open_order_list(_user(body), dex, frontend=False)
+            return open_order_list(eng, _user(body), dex, frontend=False)
         if kind == "frontendOpenOrders":
-            return eng.open_order_list(_user(body), dex, frontend=True)
+            return open_order_list(eng, _user(body), dex, frontend=True)
         if kind == "userFills":
             return list(reversed(eng.fills.get(_user(body), [])[-2000:]))
         if kind == "userFillsByTime":
@@ -139,7 +140,7 @@ class HttpApi:
             ]
             return rows[:2000]
         if kind == "orderStatus":
-            return eng.order_status(_user(body), body["oid"])
+            return order_status(eng, _user(body), body["oid"])
         raise BadRequest
 
     def _asset_ctx(self, coin: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ price (maker) when the path trades through it.
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 from eth_hash.auto import keccak
@@ -18,54 +18,26 @@ from eth_hash.auto import keccak
 from live.paper_exchange import accounts as acc
 from live.paper_exchange.config import PaperExchangeConfig
 from live.paper_exchange.markets import Market, Universe, fmt_num, parse_decimal, price_valid, round_px, size_valid
+from live.paper_exchange.order_views import order_view
+from live.paper_exchange.orders import (
+    ERR_ASSET,
+    ERR_CANCEL,
+    ERR_IOC,
+    ERR_MARGIN,
+    ERR_MIN,
+    ERR_PARENT,
+    ERR_REDUCE,
+    ERR_REJECT,
+    ERR_SIZE,
+    ERR_TICK,
+    ERR_TPSL,
+    Order,
+)
 from live.paper_exchange.prices import PriceFeed, Segment, book_levels
 
-ERR_TICK = "Price must be divisible by tick size."
-ERR_SIZE = "Order has invalid size."
-ERR_MARGIN = "Insufficient margin to place order."
-ERR_REDUCE = "Reduce only order would increase position."
-ERR_IOC = "Order could not immediately match against any resting orders."
-ERR_TPSL = "Invalid TP/SL price."
-ERR_MIN = "Order must have minimum value of $10."
-ERR_CANCEL = "Order was never placed, already canceled, or filled."
-ERR_ASSET = "Invalid asset."
-ERR_REJECT = "Order rejected by the paper exchange (injected fault)."
-ERR_PARENT = "Parent order did not fill."
 Levels = tuple[tuple[float, float], ...]  # (price, size), best first
 Book = tuple[Levels, Levels]  # (bids descending, asks ascending)
 TRIGGER_SLIPPAGE = 0.10  # a triggered market order walks the book at most 10 % from its reference price
-
-
-@dataclass
-class Order:
-    oid: int
-    user: str
-    coin: str
-    is_buy: bool
-    px: float
-    sz: float
-    orig_sz: float
-    reduce_only: bool
-    timestamp: int
-    tif: str | None = None
-    cloid: str | None = None
-    trigger_px: float | None = None
-    is_market: bool = True
-    tpsl: str | None = None
-    position_tpsl: bool = False
-    parent: int | None = None
-    children: list[int] = field(default_factory=list)
-    status: str = "open"  # open | waiting | filled | canceled | triggered | rejected | reduceOnlyCanceled | ...
-    status_ts: int = 0
-    hold_bar: int = -1  # a TP held back during this bar because the same bar also touches the stop
-
-    @property
-    def is_trigger(self) -> bool:
-        return self.trigger_px is not None
-
-    def fires_above(self) -> bool:
-        """Trigger direction: a sell TP and a buy SL fire when the price rises to the trigger."""
-        return (self.tpsl == "tp") != self.is_buy
 
 
 class Engine:
@@ -559,65 +531,10 @@ class Engine:
             pos.leverage = leverage
         return None
 
-    # --- views ------------------------------------------------------------------------------------------------
-    def order_view(self, o: Order, frontend: bool = False) -> dict[str, Any]:
-        market = self.universe.by_name[o.coin]
-        d: dict[str, Any] = {
-            "coin": o.coin,
-            "side": "B" if o.is_buy else "A",
-            "limitPx": fmt_num(o.px, 8),
-            "sz": fmt_num(o.sz, market.sz_decimals),
-            "oid": o.oid,
-            "timestamp": o.timestamp,
-            "origSz": fmt_num(o.orig_sz, market.sz_decimals),
-        }
-        if o.cloid is not None:
-            d["cloid"] = o.cloid
-        if frontend:
-            if o.is_trigger:
-                kind = ("Take Profit" if o.tpsl == "tp" else "Stop") + (" Market" if o.is_market else " Limit")
-                cond = f"Price {'above' if o.fires_above() else 'below'} {fmt_num(o.trigger_px or 0, 8)}"
-            else:
-                kind, cond = "Limit", "N/A"
-            d.update(
-                {
-                    "children": [self.order_view(self.orders[c], True) for c in o.children if c in self.orders],
-                    "isPositionTpsl": o.position_tpsl,
-                    "isTrigger": o.is_trigger,
-                    "orderType": kind,
-                    "reduceOnly": o.reduce_only,
-                    "tif": o.tif,
-                    "triggerCondition": cond,
-                    "triggerPx": fmt_num(o.trigger_px or 0, 8),
-                }
-            )
-        return d
-
-    def open_order_list(self, user: str, dex: str, frontend: bool) -> list[dict[str, Any]]:
-        out = []
-        for o in self.open_orders.get(user, {}).values():
-            if self.universe.by_name[o.coin].dex != dex or o.parent is not None:
-                continue
-            if o.status == "open":
-                out.append(self.order_view(o, frontend))
-        return out
-
-    def order_status(self, user: str, oid: Any) -> dict[str, Any]:
-        if isinstance(oid, str):
-            oid = self.cloids.get((user, oid.lower()))
-        o = self.orders.get(oid) if isinstance(oid, int) else None
-        if o is None or o.user != user:
-            return {"status": "unknownOid"}
-        status = "open" if o.status == "waiting" else o.status
-        return {
-            "status": "order",
-            "order": {"order": self.order_view(o, True), "status": status, "statusTimestamp": o.status_ts},
-        }
-
     def _order_event(self, o: Order) -> None:
         status = "open" if o.status == "waiting" else o.status
         self.events.append(
-            ("order", o.user, {"order": self.order_view(o), "status": status, "statusTimestamp": o.status_ts})
+            ("order", o.user, {"order": order_view(self, o), "status": status, "statusTimestamp": o.status_ts})
         )
 
     # --- persistence ------------------------------------------------------------------------------------------
