@@ -287,7 +287,10 @@ def run_backtest(
         runs, name = run_tasks_ray(
             spec, params, objectives, market, features, run_plan.tasks, workers, progress, keep_workers
         )
-    auto_stop = execution_params(resolve_strategy(spec, params), params, objectives).auto_stop_frac
+    if local:
+        auto_stop = local[0].sim_params.auto_stop_frac
+    else:  # the strategy only lives in the actors: resolve it here for its execution settings
+        auto_stop = execution_params(resolve_strategy(spec, params), params, objectives).auto_stop_frac
     runs = apply_global_halt(
         sorted(runs, key=lambda r: r.start),
         auto_stop,
