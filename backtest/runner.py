@@ -1,9 +1,10 @@
 """Run a strategy over planned segments, in-process or on Ray actors, and merge the results in order.
 
-A `SegmentRunner` loads the strategy once and runs tasks (groups of segments). On Ray, a pool of long-lived worker
-actors holds one runner per run; market arrays and features travel once through the object store. Tasks are handed
-out as actors free up, and the results are merged by segment start, so the outcome is identical for any number of
-workers.
+A `SegmentRunner` loads the strategy once and runs tasks (groups of segments). On Ray, worker actors (one CPU each,
+stopped after the run unless the caller keeps them for the next one) hold one runner per run; market arrays and
+features travel once through the object store. Tasks are handed out as actors free up. Results are put in segment
+order, the drawdown halt is made global (`apply_global_halt`), and the segments are chained by `merge_runs`, so the
+outcome is identical for any number of workers.
 """
 
 from __future__ import annotations
