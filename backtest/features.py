@@ -37,9 +37,11 @@ FEATURE_NAMES: tuple[str, ...] = (
 
 
 @njit(cache=True)
-def _rolling_std(x, window):  # pragma: no cover - compiled
+def _rolling_mean_std(x, window):  # pragma: no cover - compiled
+    """Mean and population std of each full trailing window (NaN before the window fills), in one pass."""
     n = x.shape[0]
-    out = np.full(n, np.nan)
+    mean = np.full(n, np.nan)
+    std = np.full(n, np.nan)
     for t in range(window - 1, n):
         s = 0.0
         for i in range(t - window + 1, t + 1):
@@ -48,20 +50,9 @@ def _rolling_std(x, window):  # pragma: no cover - compiled
         v = 0.0
         for i in range(t - window + 1, t + 1):
             v += (x[i] - m) * (x[i] - m)
-        out[t] = np.sqrt(v / window)
-    return out
-
-
-@njit(cache=True)
-def _rolling_mean(x, window):  # pragma: no cover - compiled
-    n = x.shape[0]
-    out = np.full(n, np.nan)
-    for t in range(window - 1, n):
-        s = 0.0
-        for i in range(t - window + 1, t + 1):
-            s += x[i]
-        out[t] = s / window
-    return out
+        mean[t] = m
+        std[t] = np.sqrt(v / window)
+    return mean, std
 
 
 @njit(cache=True)
@@ -185,14 +176,13 @@ def compute_features(bars: pd.DataFrame, trading: TradingConfig) -> np.ndarray:
     for w in VOL_WINDOWS:
         vol = np.full(n, np.nan)
         if n > 1:
-            vol[1:] = _rolling_std(r1_filled[1:], w)
+            vol[1:] = _rolling_mean_std(r1_filled[1:], w)[1]
         cols.append(vol)
     cols.append((rsi(c, trading.rsi_period) - 50.0) / 50.0)
     cols.append(macd(c, trading.macd_fast, trading.macd_slow, trading.macd_signal)[2] / c)
     cols.append(atr(h, lo, c, trading.atr_stop.period) / c)
     lv = np.log1p(np.maximum(v, 0.0))
-    mean = _rolling_mean(lv, VOLUME_WINDOW)
-    std = _rolling_std(lv, VOLUME_WINDOW)
+    mean, std = _rolling_mean_std(lv, VOLUME_WINDOW)
     with np.errstate(invalid="ignore", divide="ignore"):
         cols.append(np.where(std > 1e-12, (lv - mean) / std, 0.0))
     cols.append((h - lo) / c)

@@ -10,22 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest.config import Objectives
 from backtest.metrics import compute_metrics
 from backtest.objectives import check_objectives
 from backtest.report import headline, write_report
 from backtest.report.plots import envelope
 from backtest.sim.result import EXIT_REASONS
 from tests.backtest.test_metrics import make_result, make_trades
-
-OBJ = Objectives(
-    monthly_return_min=15.0,
-    sharpe_min=1.5,
-    drawdown_max=5.0,
-    auto_stop_drawdown=4.0,
-    profit_factor_min=1.3,
-    min_real_days=30,
-)
+from tests.backtest.test_objectives import OBJ
 
 
 def _result(n: int = 3000, n_trades: int = 12, provenance: dict | None = None, halts=(1500,)):
