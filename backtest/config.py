@@ -340,6 +340,11 @@ def params_from_dict(data: dict[str, Any], source: str = "params") -> Params:
     return _validate(Params, data, source)
 
 
+def objectives_from_dict(data: dict[str, Any], source: str = "objectives") -> Objectives:
+    """Validate an already-parsed objectives mapping (e.g. passed to a remote env)."""
+    return _validate(Objectives, data, source)
+
+
 def with_overrides(params: Params, overrides: list[str]) -> Params:
     """A new validated Params with `section.key=value` overrides applied."""
     return params_from_dict(apply_overrides(params.model_dump(mode="json"), overrides))

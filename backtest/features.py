@@ -36,90 +36,207 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
-@njit(cache=True)
-def _rolling_mean_std(x, window):  # pragma: no cover - compiled
-    """Mean and population std of each full trailing window (NaN before the window fills), in one pass."""
-    n = x.shape[0]
-    mean = np.full(n, np.nan)
-    std = np.full(n, np.nan)
-    for t in range(window - 1, n):
-        s = 0.0
-        for i in range(t - window + 1, t + 1):
-            s += x[i]
-        m = s / window
-        v = 0.0
-        for i in range(t - window + 1, t + 1):
-            v += (x[i] - m) * (x[i] - m)
-        mean[t] = m
-        std[t] = np.sqrt(v / window)
-    return mean, std
+# --- one kernel, two callers -----------------------------------------------------------------------------------
+# Every indicator is a `*_step` function over a small state vector: `compute_features` (whole series) and
+# `FeatureStream` (one closed bar at a time, live) both call `_feature_step`, so they give bit-identical rows.
+
+# indicator state fields
+_RSI_PREV, _RSI_GAIN, _RSI_LOSS = 0, 1, 2
+_EMA_FAST, _EMA_SLOW, _MACD_SIG = 3, 4, 5
+_ATR_PREV, _ATR_SUM, _ATR = 6, 7, 8
+_N = 9  # bars seen
+# latest indicator values, float64, NaN during warm-up (the rules strategy reads these)
+_RSI_VALUE, _MACD_LINE, _MACD_SIGNAL, _MACD_HIST, _MACD_HIST_PREV, _ATR_VALUE = 10, 11, 12, 13, 14, 15
+N_STATE = 16
+LC_RING = max(RETURN_HORIZONS) + 1  # log closes kept for the return horizons
+WIN_RING = max(*VOL_WINDOWS, VOLUME_WINDOW)  # one-bar returns and log volumes kept for the rolling windows
 
 
-@njit(cache=True)
-def _ema(x, span, first):  # pragma: no cover - compiled
-    """EMA with alpha = 2 / (span + 1), seeded with x[first]; NaN before `first`."""
-    n = x.shape[0]
-    out = np.full(n, np.nan)
-    if first >= n:
-        return out
-    a = 2.0 / (span + 1.0)
-    e = x[first]
-    out[first] = e
-    for t in range(first + 1, n):
-        e = a * x[t] + (1.0 - a) * e
-        out[t] = e
-    return out
-
-
-@njit(cache=True)
-def _rsi(close, period):  # pragma: no cover - compiled
-    n = close.shape[0]
-    out = np.full(n, np.nan)
+@njit(cache=True, inline="always")
+def rsi_step(st, n, c, period):  # pragma: no cover - compiled
+    """Wilder RSI after bar n (0-based) with close c: seeded with the mean gain/loss of the first `period` changes."""
+    if n == 0:
+        st[_RSI_PREV] = c
+        st[_RSI_GAIN] = 0.0
+        st[_RSI_LOSS] = 0.0
+        return np.nan
+    d = c - st[_RSI_PREV]
+    st[_RSI_PREV] = c
     if n <= period:
-        return out
-    gain = 0.0
-    loss = 0.0
-    for t in range(1, period + 1):
-        d = close[t] - close[t - 1]
         if d > 0:
-            gain += d
+            st[_RSI_GAIN] += d
         else:
-            loss -= d
-    gain /= period
-    loss /= period
-    for t in range(period, n):
-        if t > period:
-            d = close[t] - close[t - 1]
-            g = d if d > 0 else 0.0
-            lo = -d if d < 0 else 0.0
-            gain = (gain * (period - 1) + g) / period
-            loss = (loss * (period - 1) + lo) / period
-        if loss == 0.0:
-            out[t] = 100.0 if gain > 0.0 else 50.0
-        else:
-            out[t] = 100.0 - 100.0 / (1.0 + gain / loss)
+            st[_RSI_LOSS] -= d
+        if n < period:
+            return np.nan
+        st[_RSI_GAIN] /= period
+        st[_RSI_LOSS] /= period
+    else:
+        g = d if d > 0 else 0.0
+        lo = -d if d < 0 else 0.0
+        st[_RSI_GAIN] = (st[_RSI_GAIN] * (period - 1) + g) / period
+        st[_RSI_LOSS] = (st[_RSI_LOSS] * (period - 1) + lo) / period
+    gain, loss = st[_RSI_GAIN], st[_RSI_LOSS]
+    if loss == 0.0:
+        return 100.0 if gain > 0.0 else 50.0
+    return 100.0 - 100.0 / (1.0 + gain / loss)
+
+
+@njit(cache=True, inline="always")
+def ema_step(st, k, n, x, span, first):  # pragma: no cover - compiled
+    """EMA in st[k] with alpha = 2 / (span + 1), seeded with x at bar `first`; NaN before it."""
+    if n < first:
+        return np.nan
+    if n == first:
+        st[k] = x
+    else:
+        a = 2.0 / (span + 1.0)
+        st[k] = a * x + (1.0 - a) * st[k]
+    return st[k]
+
+
+@njit(cache=True, inline="always")
+def macd_step(st, n, c, fast, slow, signal):  # pragma: no cover - compiled
+    """(line, signal, histogram) after bar n; NaN before slow - 1 (line) and slow + signal - 2 (signal, hist)."""
+    ef = ema_step(st, _EMA_FAST, n, c, float(fast), 0)
+    es = ema_step(st, _EMA_SLOW, n, c, float(slow), 0)
+    line = ef - es if n >= slow - 1 else np.nan
+    sig = ema_step(st, _MACD_SIG, n, line, float(signal), slow - 1)
+    if n < slow + signal - 2:
+        sig = np.nan
+    return line, sig, line - sig
+
+
+@njit(cache=True, inline="always")
+def atr_step(st, n, h, lo, c, period):  # pragma: no cover - compiled
+    """Wilder ATR after bar n: mean true range of the first `period` bars, then (prev * (period - 1) + TR) / period."""
+    if n == 0:
+        tr = h - lo
+    else:
+        pc = st[_ATR_PREV]
+        tr = max(h - lo, abs(h - pc), abs(lo - pc))
+    st[_ATR_PREV] = c
+    if n < period:
+        if n == 0:
+            st[_ATR_SUM] = 0.0
+        st[_ATR_SUM] += tr
+        if n < period - 1:
+            return np.nan
+        st[_ATR] = st[_ATR_SUM] / period
+    else:
+        st[_ATR] = (st[_ATR] * (period - 1) + tr) / period
+    return st[_ATR]
+
+
+@njit(cache=True, inline="always")
+def _window_mean_std(ring, n, w):  # pragma: no cover - compiled
+    """Mean and population std of the last w values pushed (value j at ring[j % len]); n values pushed so far."""
+    size = ring.shape[0]
+    s = 0.0
+    for j in range(n - w, n):
+        s += ring[j % size]
+    m = s / w
+    v = 0.0
+    for j in range(n - w, n):
+        d = ring[j % size] - m
+        v += d * d
+    return m, np.sqrt(v / w)
+
+
+@njit(cache=True, inline="always")
+def _finite32(x):  # pragma: no cover - compiled
+    return np.float32(x) if np.isfinite(x) else np.float32(0.0)
+
+
+@njit(cache=True)
+def _feature_step(st, lc, r1, lv, ts_ms, h, lo, c, v, rsi_p, fast, slow, signal, atr_p, out):  # pragma: no cover
+    """Push one closed bar; write its feature row (float32, warm-up 0) into `out` and the raw indicators into st."""
+    n = int(st[_N])
+    log_c = np.log(c)
+    lc[n % LC_RING] = log_c
+    k = 0
+    for hz in RETURN_HORIZONS:
+        out[k] = _finite32(log_c - lc[(n - hz) % LC_RING]) if n >= hz else np.float32(0.0)
+        k += 1
+    # one-bar log return r1[n] (pushed from bar 1 on: bar j's return sits at ring index j - 1)
+    if n >= 1:
+        r1[(n - 1) % WIN_RING] = log_c - lc[(n - 1) % LC_RING]
+    for w in VOL_WINDOWS:
+        out[k] = _finite32(_window_mean_std(r1, n, w)[1]) if n >= w else np.float32(0.0)
+        k += 1
+    r = rsi_step(st, n, c, rsi_p)
+    st[_RSI_VALUE] = r
+    out[k] = _finite32((r - 50.0) / 50.0)
+    k += 1
+    line, sig, hist = macd_step(st, n, c, fast, slow, signal)
+    st[_MACD_HIST_PREV] = st[_MACD_HIST] if n > 0 else np.nan
+    st[_MACD_LINE], st[_MACD_SIGNAL], st[_MACD_HIST] = line, sig, hist
+    out[k] = _finite32(hist / c)
+    k += 1
+    a = atr_step(st, n, h, lo, c, atr_p)
+    st[_ATR_VALUE] = a
+    out[k] = _finite32(a / c)
+    k += 1
+    lvn = np.log1p(max(v, 0.0))
+    lv[n % WIN_RING] = lvn
+    z = 0.0
+    if n >= VOLUME_WINDOW - 1:
+        m, sd = _window_mean_std(lv, n + 1, VOLUME_WINDOW)
+        if sd > 1e-12:
+            z = (lvn - m) / sd
+    out[k] = _finite32(z)
+    k += 1
+    out[k] = _finite32((h - lo) / c)
+    k += 1
+    sec = ts_ms // 1000
+    tod = 2.0 * np.pi * (sec % 86400) / 86400.0
+    dow = 2.0 * np.pi * (((sec // 86400) + 3) % 7) / 7.0
+    out[k] = _finite32(np.sin(tod))
+    out[k + 1] = _finite32(np.cos(tod))
+    out[k + 2] = _finite32(np.sin(dow))
+    out[k + 3] = _finite32(np.cos(dow))
+    st[_N] = n + 1
+
+
+@njit(cache=True)
+def _feature_series(ts, h, lo, c, v, rsi_p, fast, slow, signal, atr_p, n_feat):  # pragma: no cover - compiled
+    n = c.shape[0]
+    out = np.empty((n, n_feat), dtype=np.float32)
+    st = np.full(N_STATE, np.nan)
+    st[_N] = 0.0
+    lc = np.zeros(LC_RING)
+    r1 = np.zeros(WIN_RING)
+    lv = np.zeros(WIN_RING)
+    for t in range(n):
+        _feature_step(st, lc, r1, lv, ts[t], h[t], lo[t], c[t], v[t], rsi_p, fast, slow, signal, atr_p, out[t])
     return out
 
 
 @njit(cache=True)
-def _atr(high, low, close, period):  # pragma: no cover - compiled
+def _rsi_series(close, period):  # pragma: no cover - compiled
+    st = np.zeros(N_STATE)
+    out = np.empty(close.shape[0])
+    for t in range(close.shape[0]):
+        out[t] = rsi_step(st, t, close[t], period)
+    return out
+
+
+@njit(cache=True)
+def _macd_series(close, fast, slow, signal):  # pragma: no cover - compiled
+    st = np.zeros(N_STATE)
     n = close.shape[0]
-    out = np.full(n, np.nan)
-    if n < period:
-        return out
-    tr = np.empty(n)
-    tr[0] = high[0] - low[0]
-    for t in range(1, n):
-        pc = close[t - 1]
-        tr[t] = max(high[t] - low[t], abs(high[t] - pc), abs(low[t] - pc))
-    s = 0.0
-    for t in range(period):
-        s += tr[t]
-    a = s / period
-    out[period - 1] = a
-    for t in range(period, n):
-        a = (a * (period - 1) + tr[t]) / period
-        out[t] = a
+    line, sig, hist = np.empty(n), np.empty(n), np.empty(n)
+    for t in range(n):
+        line[t], sig[t], hist[t] = macd_step(st, t, close[t], fast, slow, signal)
+    return line, sig, hist
+
+
+@njit(cache=True)
+def _atr_series(high, low, close, period):  # pragma: no cover - compiled
+    st = np.zeros(N_STATE)
+    out = np.empty(close.shape[0])
+    for t in range(close.shape[0]):
+        out[t] = atr_step(st, t, high[t], low[t], close[t], period)
     return out
 
 
@@ -128,7 +245,7 @@ def rsi(close: np.ndarray, period: int) -> np.ndarray:
 
     A window with neither gains nor losses reads 50.
     """
-    return _rsi(np.asarray(close, dtype=np.float64), int(period))
+    return _rsi_series(np.ascontiguousarray(close, dtype=np.float64), int(period))
 
 
 def macd(close: np.ndarray, fast: int, slow: int, signal: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -137,12 +254,7 @@ def macd(close: np.ndarray, fast: int, slow: int, signal: int) -> tuple[np.ndarr
     EMAs are seeded with the first value; macd is NaN before index slow - 1, signal and histogram before
     slow + signal - 2 (the same conventions as `ta.trend.MACD`).
     """
-    c = np.asarray(close, dtype=np.float64)
-    line = _ema(c, float(fast), 0) - _ema(c, float(slow), 0)
-    line[: slow - 1] = np.nan
-    sig = _ema(np.nan_to_num(line), float(signal), slow - 1)
-    sig[: slow + signal - 2] = np.nan
-    return line, sig, line - sig
+    return _macd_series(np.ascontiguousarray(close, dtype=np.float64), int(fast), int(slow), int(signal))
 
 
 def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int) -> np.ndarray:
@@ -151,51 +263,95 @@ def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int) -> np
     The first bar's true range is high - low; NaN before index period - 1.
     """
     f = np.float64
-    return _atr(np.asarray(high, f), np.asarray(low, f), np.asarray(close, f), int(period))
+    arr = [np.ascontiguousarray(x, dtype=f) for x in (high, low, close)]
+    return _atr_series(*arr, int(period))
 
 
-def _lag_log_return(log_c: np.ndarray, k: int) -> np.ndarray:
-    out = np.full(log_c.shape[0], np.nan)
-    out[k:] = log_c[k:] - log_c[:-k]
-    return out
+def _timestamps_ms(timestamps: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(timestamps):
+        return timestamps.dt.as_unit("ms").to_numpy(dtype="datetime64[ms]").view(np.int64)
+    return timestamps.to_numpy(dtype=np.int64)
+
+
+def _periods(trading: TradingConfig) -> tuple[int, int, int, int, int]:
+    return (
+        int(trading.rsi_period),
+        int(trading.macd_fast),
+        int(trading.macd_slow),
+        int(trading.macd_signal),
+        int(trading.atr_stop.period),
+    )
 
 
 def compute_features(bars: pd.DataFrame, trading: TradingConfig) -> np.ndarray:
     """Feature matrix float32 [T, len(FEATURE_NAMES)] for `bars` (bar schema), causal, warm-up rows 0."""
-    o = bars["open"].to_numpy(dtype=np.float64)
-    h = bars["high"].to_numpy(dtype=np.float64)
-    lo = bars["low"].to_numpy(dtype=np.float64)
-    c = bars["close"].to_numpy(dtype=np.float64)
-    v = bars["volume"].to_numpy(dtype=np.float64)
-    n = len(c)
-    del o
-    log_c = np.log(c)
-    r1 = _lag_log_return(log_c, 1)
-    cols = [_lag_log_return(log_c, k) for k in RETURN_HORIZONS]
-    r1_filled = np.nan_to_num(r1)
-    for w in VOL_WINDOWS:
-        vol = np.full(n, np.nan)
-        if n > 1:
-            vol[1:] = _rolling_mean_std(r1_filled[1:], w)[1]
-        cols.append(vol)
-    cols.append((rsi(c, trading.rsi_period) - 50.0) / 50.0)
-    cols.append(macd(c, trading.macd_fast, trading.macd_slow, trading.macd_signal)[2] / c)
-    cols.append(atr(h, lo, c, trading.atr_stop.period) / c)
-    lv = np.log1p(np.maximum(v, 0.0))
-    mean, std = _rolling_mean_std(lv, VOLUME_WINDOW)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cols.append(np.where(std > 1e-12, (lv - mean) / std, 0.0))
-    cols.append((h - lo) / c)
-    if pd.api.types.is_datetime64_any_dtype(bars["timestamp"]):
-        ts = bars["timestamp"].dt.as_unit("ms").to_numpy(dtype="datetime64[ms]").view(np.int64)
-    else:
-        ts = bars["timestamp"].to_numpy(dtype=np.int64)
-    sec = ts // 1000
-    tod = 2 * np.pi * (sec % 86400) / 86400.0
-    dow = 2 * np.pi * (((sec // 86400) + 3) % 7) / 7.0
-    cols += [np.sin(tod), np.cos(tod), np.sin(dow), np.cos(dow)]
-    out = np.stack(cols, axis=1)
-    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+    f = np.float64
+    cols = [np.ascontiguousarray(bars[k].to_numpy(dtype=f)) for k in ("high", "low", "close", "volume")]
+    ts = np.ascontiguousarray(_timestamps_ms(bars["timestamp"]))
+    return _feature_series(ts, *cols, *_periods(trading), len(FEATURE_NAMES))
+
+
+class FeatureStream:
+    """`compute_features` one closed bar at a time (live trading): the same kernel, so the same rows, bit for bit.
+
+    Also exposes the float64 indicator values of the last bar (`rsi`, `macd_hist`, `macd_hist_prev`, `atr`) for
+    strategies that decide on indicators rather than on normalised features.
+    """
+
+    def __init__(self, trading: TradingConfig) -> None:
+        self.periods = _periods(trading)
+        self._st = np.full(N_STATE, np.nan)
+        self._st[_N] = 0.0
+        self._lc = np.zeros(LC_RING)
+        self._r1 = np.zeros(WIN_RING)
+        self._lv = np.zeros(WIN_RING)
+        self._row = np.zeros(len(FEATURE_NAMES), dtype=np.float32)
+
+    @property
+    def n_bars(self) -> int:
+        return int(self._st[_N])
+
+    def push(self, ts_ms: int, high: float, low: float, close: float, volume: float) -> np.ndarray:
+        """Feature row float32 [F] of the bar that just closed (a copy)."""
+        _feature_step(
+            self._st,
+            self._lc,
+            self._r1,
+            self._lv,
+            int(ts_ms),
+            float(high),
+            float(low),
+            float(close),
+            float(volume),
+            *self.periods,
+            self._row,
+        )
+        return self._row.copy()
+
+    def push_bars(self, bars: pd.DataFrame) -> np.ndarray:
+        """Push many closed bars in order; their rows [T, F]."""
+        ts = _timestamps_ms(bars["timestamp"])
+        cols = [bars[k].to_numpy(dtype=np.float64) for k in ("high", "low", "close", "volume")]
+        out = np.empty((len(bars), len(FEATURE_NAMES)), dtype=np.float32)
+        for t in range(len(bars)):
+            out[t] = self.push(int(ts[t]), cols[0][t], cols[1][t], cols[2][t], cols[3][t])
+        return out
+
+    @property
+    def rsi(self) -> float:
+        return float(self._st[_RSI_VALUE])
+
+    @property
+    def macd_hist(self) -> float:
+        return float(self._st[_MACD_HIST])
+
+    @property
+    def macd_hist_prev(self) -> float:
+        return float(self._st[_MACD_HIST_PREV])
+
+    @property
+    def atr(self) -> float:
+        return float(self._st[_ATR_VALUE])
 
 
 @dataclass
@@ -207,7 +363,9 @@ class NormStats:
     names: tuple[str, ...]
 
     def apply(self, x: np.ndarray) -> np.ndarray:
+        """float32 standardised features, NaN -> 0, clipped to +/- NORM_CLIP (the one place features are clipped)."""
         z = (np.asarray(x, dtype=np.float64) - self.mean) / self.std
+        z = np.nan_to_num(z, nan=0.0, posinf=NORM_CLIP, neginf=-NORM_CLIP)
         return np.clip(z, -NORM_CLIP, NORM_CLIP).astype(np.float32)
 
     def to_dict(self) -> dict:

@@ -18,7 +18,7 @@ import numpy as np
 
 from backtest.config import Objectives, Params, with_overrides
 from backtest.segments import group_segments, plan_segments
-from backtest.sim import BatchSimulator, Market, SegmentRun, SimParams, merge_runs, run_signals
+from backtest.sim import POSITION_STATE_DIM, BatchSimulator, Market, SegmentRun, SimParams, merge_runs, run_signals
 from backtest.sim.result import BacktestResult
 from backtest.strategies.base import PolicyStrategy, SignalStrategy
 from backtest.strategies.observation import build_observation
@@ -44,16 +44,15 @@ def run_policy(
     starts = np.array([s for s, _ in segments], dtype=np.int64)
     ends = np.array([e for _, e in segments], dtype=np.int64)
     policy.reset(len(segments))
-    flat = np.zeros((len(segments), 4), dtype=np.float32)
+    flat = np.zeros((len(segments), POSITION_STATE_DIM), dtype=np.float32)
     w = min(warmup, int(starts.min()))
     for j in range(w):
-        bars = starts - w + j
-        policy.act(build_observation(features[bars], flat), bars)
+        policy.act(build_observation(features[starts - w + j], flat))
     batch = BatchSimulator(market, params, starts, ends, None if peaks is None else np.asarray(peaks, dtype=float))
     last = market.n_bars - 1
     while not batch.done:
         bars = np.minimum(batch.t, last)
-        actions = policy.act(build_observation(features[bars], batch.position_state()), bars)
+        actions = policy.act(build_observation(features[bars], batch.position_state()))
         batch.step(actions)
     return batch.runs()
 
@@ -61,7 +60,7 @@ def run_policy(
 def execution_params(strategy: Strategy, params: Params, objectives: Objectives) -> SimParams:
     """Simulator parameters for a strategy: its execution overrides applied; no drawdown halt if it opts out."""
     sim_params = SimParams.from_config(with_overrides(params, strategy_overrides(strategy)), objectives)
-    if not getattr(strategy, "uses_drawdown_halt", True):
+    if not strategy.uses_drawdown_halt:
         sim_params = sim_params._replace(auto_stop_frac=0.0)
     return sim_params
 
@@ -128,8 +127,7 @@ class SegmentRunner:
             self.features = None
         else:
             self.signals = None
-            self.strategy.bind_close(market.close)
-            self.features = np.ascontiguousarray(self.strategy.prepare_features(features), dtype=np.float32)
+            self.features = np.ascontiguousarray(self.strategy.prepare(market.close, features), dtype=np.float32)
 
     @property
     def name(self) -> str:

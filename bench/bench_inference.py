@@ -26,11 +26,11 @@ import torch
 
 from backtest.config import load_params
 from backtest.features import FEATURE_NAMES
+from backtest.sim import POSITION_STATE_DIM
 from rl.algos import model_config
 from rl.inference import FastPolicy
 from rl.modules import LSTMActorCriticModule, LSTMDuelingQModule
 
-POSITION_STATE_DIM = 4
 RLLIB_SAMPLE_BARS = 200
 
 
@@ -85,9 +85,9 @@ def time_full_backtest(params, days: float) -> tuple[float, float, int]:
     spent = [0.0]
     inner = strategy.act
 
-    def timed_act(obs, idx):
+    def timed_act(obs):
         t0 = time.perf_counter()
-        out = inner(obs, idx)
+        out = inner(obs)
         spent[0] += time.perf_counter() - t0
         return out
 

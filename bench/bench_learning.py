@@ -65,10 +65,9 @@ def ensemble_metrics(checkpoints: list[Path], prepared: Prepared, params: Params
     from rl.evaluate import simulate_policy
 
     members = [RLPolicyStrategy.from_checkpoint(c, params) for c in checkpoints]
-    rules = RulesStrategy(params.trading).signals
+    rules = RulesStrategy(params.trading)
     ens = EnsembleStrategy(members, params.trading.signal_threshold, rules, feature_names=members[0].feature_names)
-    ens.bind_close(prepared.market.close)
-    features = ens.prepare_features(prepared.raw_features)
+    features = ens.prepare(prepared.market.close, prepared.raw_features)
     runs = simulate_policy(ens, features, prepared.market, params, prepared.splits.span(split))
     return compute_metrics(merge_runs(prepared.market, runs, params.backtest.initial_equity, strategy="ensemble"))
 

@@ -33,7 +33,7 @@ class HeavyPolicy(PolicyStrategy):
     def reset(self, batch: int) -> None:
         pass
 
-    def act(self, obs: np.ndarray, bars: np.ndarray) -> np.ndarray:
+    def act(self, obs: np.ndarray) -> np.ndarray:
         x = obs
         for w in self.w[:-1]:
             x = np.tanh(x @ w)

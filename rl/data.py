@@ -1,7 +1,6 @@
 """Data for RL: load bars, compute causal features, split by time, fit normalisation on the training span only.
 
-Splits are contiguous and never shuffled: train = [0, a), validation = [a, b), test = [b, T) with
-a = floor(T * train_fraction), b = floor(T * (train_fraction + validation_fraction)).
+Splits are by time (`rl.splits`).
 
 `prepare` caches its result per process (keyed by params, source, days) so every env on a worker and the trainer's
 validation share one copy; a remote worker recomputes the same deterministic arrays.
@@ -18,30 +17,7 @@ import numpy as np
 
 from backtest.config import Params
 from rl.obs import normalise_features
-
-
-@dataclass(frozen=True)
-class Splits:
-    """[start, end) bar ranges of the three time splits."""
-
-    train: tuple[int, int]
-    validation: tuple[int, int]
-    test: tuple[int, int]
-
-    def span(self, name: str) -> tuple[int, int]:
-        return getattr(self, name)
-
-    def to_dict(self) -> dict[str, list[int]]:
-        return {"train": list(self.train), "validation": list(self.validation), "test": list(self.test)}
-
-
-def split_spans(n_bars: int, train_fraction: float, validation_fraction: float) -> Splits:
-    """Contiguous train / validation / test ranges by time."""
-    a = int(n_bars * train_fraction)
-    b = int(n_bars * (train_fraction + validation_fraction))
-    if not 0 < a < b < n_bars:
-        raise ValueError(f"{n_bars} bars cannot be split {train_fraction}/{validation_fraction}: spans would be empty")
-    return Splits(train=(0, a), validation=(a, b), test=(b, n_bars))
+from rl.splits import Splits, split_spans
 
 
 @dataclass
@@ -92,12 +68,10 @@ def prepare(params: Params, source: str | None = None, days: float | None = None
 
 
 def share_real(prepared: Prepared, span: tuple[int, int]) -> float | None:
-    """Share of real bars (bar `source` in REAL_SOURCES) in a span; the dataset-wide figure if bars lack `source`."""
-    from backtest.data.schema import REAL_SOURCES
+    """Share of real bars in a span of the prepared data (`rl.splits.share_real`)."""
+    from rl.splits import share_real as span_share
 
-    bars = prepared.bars
-    if "source" in getattr(bars, "columns", []):
-        sources = bars["source"].iloc[span[0] : span[1]].astype(str)
-        return float(sources.isin(REAL_SOURCES).mean()) if len(sources) else None
+    if "source" in getattr(prepared.bars, "columns", []):
+        return span_share(prepared.bars, span) if span[1] > span[0] else None
     value = prepared.provenance.get("share_real")
     return None if value is None else float(value)

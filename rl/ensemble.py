@@ -4,37 +4,34 @@ Per bar and segment, each member gives an action and a confidence margin (PPO: p
 and second action; DQN: Q-value gap between its best and second action; rl/inference.py):
 
 1. A member whose margin is below `trading.signal_threshold` abstains.
-2. No member confident -> the RSI/MACD rules strategy's decision at that bar (causal, computed once up front).
+2. No member confident -> the RSI/MACD rules strategy's decision at that bar (causal).
 3. Otherwise the action with the most confident votes wins.
 4. A tie between different actions (e.g. PPO says BUY, DQN says SELL) is broken by `tie_break`:
    "hold" (default) -> HOLD, the conservative choice; "confident" -> the action of the member with the largest
    margin (note: PPO and DQN margins are in different units, so this favours whichever scale is larger).
 
-The manifest (`ensemble.json`) names the members and may set "tie_break" and "fallback" ("rules" or "hold").
-Each member normalises features with its own checkpoint's statistics; the engine's observation carries the first
-member's features, so the others' observations are rebuilt from their own prepared features and the same position
-state.
+The manifest (`ensemble.json`, loaded by `rl.policy.load_ensemble`) names the members and may set "tie_break" and
+"fallback" ("rules" or "hold").
+
+The ensemble's observation row is every member's prepared features side by side, then the fallback action, then
+(appended by the driver) the position state: `act` needs nothing but the observation and the members' recurrent
+state, so the batched backtest (`prepare` over the series) and the bar-by-bar live path (`extend`, with the rules
+running as a `signal_stream`) feed it identically.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from backtest.config import Params
-from backtest.strategies.base import HOLD, PolicyStrategy
+from backtest.sim import HOLD, POSITION_STATE_DIM
+from backtest.strategies.base import PolicyStrategy, SignalStrategy
 from backtest.strategies.observation import build_observation
-from rl import checkpoint as ck
 
 TIE_BREAKS = ("hold", "confident")
 FALLBACKS = ("rules", "hold")
 N_ACTIONS = 3
-POSITION_STATE_DIM = 4
-RulesFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (close [T], raw features [T, F]) -> int8 actions [T]
 
 
 def combine(
@@ -61,7 +58,7 @@ def combine(
 
 
 class EnsembleStrategy(PolicyStrategy):
-    """Members with `prepare_features`, `reset`, `act_with_margin`; see the module docstring for the vote."""
+    """Members with `prepare`, `extend`, `reset`, `act_with_margin`; see the module docstring for the vote."""
 
     name = "rl-ensemble"
 
@@ -69,80 +66,75 @@ class EnsembleStrategy(PolicyStrategy):
         self,
         members: list[Any],
         threshold: float,
-        rules: RulesFn | None,
+        rules: SignalStrategy | None,
         tie_break: str = "hold",
         feature_names: list[str] | None = None,
+        member_names: list[str] | None = None,
     ) -> None:
         if not members:
             raise ValueError("an ensemble needs at least one member")
         if tie_break not in TIE_BREAKS:
             raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {tie_break!r}")
         self.members = members
+        self.member_names = member_names or [getattr(m, "kind", f"m{i}") for i, m in enumerate(members)]
         self.threshold = float(threshold)
         self.rules = rules
         self.tie_break = tie_break
         self.feature_names = feature_names
-        self._close: np.ndarray | None = None
-        self._features: list[np.ndarray] = []
-        self._fallback: np.ndarray | None = None
+        self._widths: list[int] = []
+        self._rules_stream: Any = None
 
-    @classmethod
-    def from_manifest(cls, path: str | Path, params: Params) -> EnsembleStrategy:
-        from rl.policy import RLPolicyStrategy
-
-        path = Path(path)
-        manifest_path = path if path.is_file() else path / ck.MANIFEST_FILE
-        manifest = json.loads(manifest_path.read_text())
-        base = manifest_path.parent
-        members = [RLPolicyStrategy.from_checkpoint(base / rel, params) for rel in manifest["members"].values()]
-        fallback = manifest.get("fallback", "rules")
-        if fallback not in FALLBACKS:
-            raise ValueError(f"{manifest_path}: fallback must be one of {FALLBACKS}, got {fallback!r}")
-        rules = None
-        if fallback == "rules":
-            from backtest.strategies.rules import RulesStrategy
-
-            rules = RulesStrategy(params.trading).signals
-        return cls(
-            members,
-            params.trading.signal_threshold,
-            rules,
-            tie_break=manifest.get("tie_break", "hold"),
-            feature_names=members[0].feature_names,
-        )
-
-    def bind_close(self, close: np.ndarray) -> None:
-        """Give the rules fallback the real close prices of the series about to be backtested."""
-        self._close = np.asarray(close, dtype=np.float64)
-
-    def prepare_features(self, features: np.ndarray) -> np.ndarray:
-        self._features = [m.prepare_features(features) for m in self.members]
-        n = len(features)
+    # --- observation rows: [member 0 features | member 1 features | ... | fallback action] ------------------------
+    def prepare(self, close: np.ndarray, features: np.ndarray) -> np.ndarray:
+        parts = [np.asarray(m.prepare(close, features), dtype=np.float32) for m in self.members]
+        self._widths = [p.shape[1] for p in parts]
         if self.rules is None:
-            self._fallback = np.full(n, HOLD, dtype=np.int8)
+            fallback = np.full(len(features), HOLD, dtype=np.int8)
         else:
-            if self._close is None or len(self._close) != n:
-                raise ValueError("the rules fallback needs the series' closes: call bind_close(close) first")
-            self._fallback = np.asarray(self.rules(self._close, features), dtype=np.int8)
-        return self._features[0]
+            fallback = np.asarray(self.rules.signals(close, features), dtype=np.int8)
+            self._rules_stream = self.rules.signal_stream()
+            self._rules_stream.warm_up(close, features)
+        return np.concatenate([*parts, fallback[:, None].astype(np.float32)], axis=1)
+
+    def extend(self, close: float, features_row: np.ndarray) -> np.ndarray:
+        if not self._widths:
+            raise RuntimeError("call prepare(history) before extend")
+        parts = [np.asarray(m.extend(close, features_row), dtype=np.float32) for m in self.members]
+        fallback = HOLD if self._rules_stream is None else self._rules_stream.push(close, features_row)
+        return np.concatenate([*parts, np.asarray([fallback], dtype=np.float32)])
 
     def reset(self, batch: int) -> None:
         for m in self.members:
             m.reset(batch)
 
-    def act_members(self, obs: np.ndarray, bars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every member's (actions, margins), stacked [M, B]."""
+    def _split(self, obs: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        if not self._widths:
+            raise RuntimeError("call prepare before act")
         position = obs[:, -POSITION_STATE_DIM:]
+        rows, k = [], 0
+        for w in self._widths:
+            rows.append(build_observation(obs[:, k : k + w], position))
+            k += w
+        return rows, obs[:, k].astype(np.int8), position
+
+    def act_members(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every member's (actions, margins) stacked [M, B], and the fallback [B]."""
+        rows, fallback, _ = self._split(obs)
         acts, margins = [], []
-        for i, member in enumerate(self.members):
-            member_obs = obs if i == 0 else build_observation(self._features[i][bars], position)
-            a, m = member.act_with_margin(member_obs, bars)
+        for member, member_obs in zip(self.members, rows):
+            a, m = member.act_with_margin(member_obs)
             acts.append(a)
             margins.append(m)
-        return np.stack(acts), np.stack(margins)
+        return np.stack(acts), np.stack(margins), fallback
 
-    def act(self, obs: np.ndarray, bars: np.ndarray) -> np.ndarray:
-        if self._fallback is None:
-            raise RuntimeError("call prepare_features before act")
-        acts, margins = self.act_members(obs, bars)
-        return combine(acts, margins, self.threshold, self._fallback[bars], self.tie_break)
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        return self.act_explained(obs)[0]
+
+    def act_explained(self, obs: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        acts, margins, fallback = self.act_members(obs)
+        out = combine(acts, margins, self.threshold, fallback, self.tie_break)
+        detail: dict[str, np.ndarray] = {"fallback": fallback}
+        for name, a, m in zip(self.member_names, acts, margins):
+            detail[f"{name}_action"] = a
+            detail[f"{name}_margin"] = m
+        return out, detail

@@ -13,7 +13,8 @@ The drawdown auto-stop (`objectives.auto_stop_drawdown`) is off in training epis
 the halt within a few hundred bars, so most of each episode would teach nothing. Fills, fees and PnL are
 unchanged; validation and test backtests run with the halt on, as every backtest does.
 
-env_config: params (dict dump of Params), source, days, span ("train" | "validation" | "test"), seed, auto_stop.
+env_config: params (dict dump of Params), objectives (dict dump; default configs/objectives.yaml), source, days,
+span ("train" | "validation" | "test"), seed, auto_stop.
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from backtest.config import Params, load_objectives, params_from_dict
+from backtest.config import Params, load_objectives, objectives_from_dict, params_from_dict
+from backtest.sim import POSITION_STATE_DIM
 from rl.data import Prepared, prepare
 from rl.obs import observation
 from rl.reward import RewardShaper
 
 N_ACTIONS = 3
-POSITION_STATE_DIM = 4
 
 
 class TradingEnv(gym.Env):
@@ -52,7 +53,8 @@ class TradingEnv(gym.Env):
 
         from backtest.sim import SimParams, Simulator
 
-        sim_params = SimParams.from_config(self.params, load_objectives())
+        objectives = objectives_from_dict(config["objectives"]) if "objectives" in config else load_objectives()
+        sim_params = SimParams.from_config(self.params, objectives)
         if not config.get("auto_stop", False):
             sim_params = sim_params._replace(auto_stop_frac=0.0)
         self.sim = Simulator(self.prepared.market, sim_params)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from backtest.config import Params, load_objectives
+from backtest.config import Objectives, Params, load_objectives
 from backtest.strategies.base import PolicyStrategy
 
 
@@ -35,12 +35,19 @@ def as_strategy(policy: Any) -> PolicyStrategy:
     return RLPolicyStrategy(policy, norm=None, feature_names=[], name=f"rl-{policy.kind}")
 
 
-def simulate_policy(policy: Any, features: np.ndarray, market: Any, params: Params, span: tuple[int, int]):
+def simulate_policy(
+    policy: Any,
+    features: np.ndarray,
+    market: Any,
+    params: Params,
+    span: tuple[int, int],
+    objectives: Objectives | None = None,
+):
     """Run `policy` (FastPolicy or PolicyStrategy) on every segment of `span` in lockstep; the SegmentRuns."""
     from backtest.runner import run_policy
     from backtest.sim import SimParams
 
-    sp = SimParams.from_config(params, load_objectives())
+    sp = SimParams.from_config(params, objectives or load_objectives())
     segments = span_segments(span, params.backtest.chunk_size)
     return run_policy(market, features, sp, as_strategy(policy), segments, params.backtest.warmup_bars)
 
@@ -53,18 +60,23 @@ def run_policy_span(
     span: tuple[int, int],
     strategy: str = "policy",
     provenance: dict[str, Any] | None = None,
+    objectives: Objectives | None = None,
 ):
     """Backtest `policy` over `span`; returns the merged BacktestResult."""
     from backtest.sim import merge_runs
 
-    runs = simulate_policy(policy, features, market, params, span)
+    runs = simulate_policy(policy, features, market, params, span, objectives)
     return merge_runs(market, runs, params.backtest.initial_equity, strategy=strategy, provenance=provenance)
 
 
-def evaluate(policy: Any, prepared: Any, params: Params, split: str = "validation") -> dict[str, Any]:
+def evaluate(
+    policy: Any, prepared: Any, params: Params, split: str = "validation", objectives: Objectives | None = None
+) -> dict[str, Any]:
     """Headline metrics of `policy` on one split of `prepared` data (see backtest/metrics.py for definitions)."""
     from backtest.metrics import compute_metrics
 
     span = prepared.splits.span(split)
-    result = run_policy_span(policy, prepared.features, prepared.market, params, span, provenance=prepared.provenance)
+    result = run_policy_span(
+        policy, prepared.features, prepared.market, params, span, provenance=prepared.provenance, objectives=objectives
+    )
     return compute_metrics(result)

@@ -11,14 +11,10 @@ from typing import Any
 
 import numpy as np
 
-CLIP = 10.0  # normalised features are clipped to +/- CLIP standard deviations; NaN (warm-up rows) becomes 0
-
 
 def normalise_features(raw: np.ndarray, norm: Any) -> np.ndarray:
-    """float32 [T, F]: `norm.apply(raw)`, NaN/inf -> 0, clipped to +/- CLIP."""
-    x = np.asarray(norm.apply(np.asarray(raw, dtype=np.float32)), dtype=np.float32)
-    x = np.nan_to_num(x, nan=0.0, posinf=CLIP, neginf=-CLIP)
-    return np.clip(x, -CLIP, CLIP, out=x)
+    """float32 [T, F]: `norm.apply(raw)` (standardised, NaN -> 0, clipped to +/- NORM_CLIP)."""
+    return norm.apply(np.asarray(raw, dtype=np.float32))
 
 
 def observation(features: np.ndarray, bars: np.ndarray | int, position_state: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Trained RL policies as `PolicyStrategy`s for the backtest engine, and the `aml100.strategies` entry point.
+"""Trained RL policies as `PolicyStrategy`s for the backtest engine and the live trader, and the
+`aml100.strategies` entry point.
 
 `load_strategy(spec, params)` (entry point `rl = rl.policy:load_strategy`) understands:
 - a checkpoint directory (one with `aml100_meta.json`) -> `RLPolicyStrategy`;
@@ -12,6 +13,7 @@ env did in training, and refuses features whose names differ from the ones it wa
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ import torch
 from backtest.config import Params
 from backtest.strategies.base import PolicyStrategy
 from rl import checkpoint as ck
+from rl.ensemble import FALLBACKS, EnsembleStrategy
 from rl.inference import FastPolicy, load_module
 from rl.obs import normalise_features
 
@@ -49,6 +52,8 @@ class RLPolicyStrategy(PolicyStrategy):
     def prepare_features(self, features: np.ndarray) -> np.ndarray:
         from backtest.features import FEATURE_NAMES
 
+        if self.norm is None:  # a bare FastPolicy wrapped for evaluation: features are already prepared
+            return features
         if list(FEATURE_NAMES) != self.feature_names:
             raise ValueError(f"{self.name} was trained on features {self.feature_names}, got {list(FEATURE_NAMES)}")
         return normalise_features(features, self.norm)
@@ -57,12 +62,39 @@ class RLPolicyStrategy(PolicyStrategy):
         torch.set_num_threads(self.policy.threads)
         self.policy.reset(batch)
 
-    def act_with_margin(self, obs: np.ndarray, bars: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def act_with_margin(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(actions int8 [B], confidence margins float32 [B]); see rl/inference.py for the margin definitions."""
         return self.policy.act(obs)
 
-    def act(self, obs: np.ndarray, bars: np.ndarray) -> np.ndarray:
+    def act(self, obs: np.ndarray) -> np.ndarray:
         return self.policy.act(obs)[0]
+
+    def act_explained(self, obs: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        actions, margins = self.policy.act(obs)
+        return actions, {"margin": margins}
+
+
+def load_ensemble(path: str | Path, params: Params) -> EnsembleStrategy:
+    """An `EnsembleStrategy` from a run directory or its `ensemble.json` (members are checkpoint paths)."""
+    from backtest.strategies.rules import RulesStrategy
+
+    path = Path(path)
+    manifest_path = path if path.is_file() else path / ck.MANIFEST_FILE
+    manifest = json.loads(manifest_path.read_text())
+    base = manifest_path.parent
+    names = list(manifest["members"])
+    members = [RLPolicyStrategy.from_checkpoint(base / manifest["members"][n], params) for n in names]
+    fallback = manifest.get("fallback", "rules")
+    if fallback not in FALLBACKS:
+        raise ValueError(f"{manifest_path}: fallback must be one of {FALLBACKS}, got {fallback!r}")
+    return EnsembleStrategy(
+        members,
+        params.trading.signal_threshold,
+        RulesStrategy(params.trading) if fallback == "rules" else None,
+        tie_break=manifest.get("tie_break", "hold"),
+        feature_names=members[0].feature_names,
+        member_names=names,
+    )
 
 
 def resolve(spec: str, runs_dir: str | Path | None = None) -> tuple[str, Path] | None:
@@ -89,9 +121,7 @@ def load_strategy(spec: str, params: Params) -> PolicyStrategy | None:
     kind, path = found
     if kind == "policy":
         return RLPolicyStrategy.from_checkpoint(path, params)
-    from rl.ensemble import EnsembleStrategy
-
-    return EnsembleStrategy.from_manifest(path, params)
+    return load_ensemble(path, params)
 
 
-__all__ = ["RLPolicyStrategy", "load_strategy", "resolve"]
+__all__ = ["RLPolicyStrategy", "load_ensemble", "load_strategy", "resolve"]

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from backtest.cli import add_config_args, load_configs, run_main
-from backtest.config import Params
+from backtest.config import Objectives, Params, load_objectives
 from rl import checkpoint as ck
 from rl.data import Prepared, prepare, share_real
 from rl.device import describe
@@ -122,8 +122,12 @@ def train_one(
     iter_steps: int | None = None,
     log: Callable[[str], None] = print,
     max_seconds: float | None = None,
+    objectives: Objectives | None = None,
 ) -> Path:
-    """Train one algorithm; returns the best checkpoint directory (with its metadata)."""
+    """Train one algorithm; returns the best checkpoint directory (with its metadata).
+
+    `objectives` (default configs/objectives.yaml) set the simulator's drawdown halt in validation backtests.
+    """
     from ray.rllib.utils.metrics import EPISODE_RETURN_MEAN, NUM_ENV_STEPS_SAMPLED_LIFETIME
 
     from rl.algos import BUILDERS, iteration_steps
@@ -131,7 +135,14 @@ def train_one(
     seed = params.rl.seed if seed is None else seed
     seed_everything(seed)
     prepared = prepare(params, source, days)
-    env_config = {"params": params.model_dump(mode="json"), "source": source, "days": days, "seed": seed}
+    objectives = objectives or load_objectives()
+    env_config = {
+        "params": params.model_dump(mode="json"),
+        "objectives": objectives.model_dump(mode="json"),
+        "source": source,
+        "days": days,
+        "seed": seed,
+    }
     steps = iteration_steps(params, iter_steps)
     config = BUILDERS[algo](params, env_config, seed, steps)
     ensure_ray()
@@ -147,7 +158,8 @@ def train_one(
             ret = _result_value(result, EPISODE_RETURN_MEAN)
             threads = torch.get_num_threads()
             try:
-                metrics = evaluate(FastPolicy(trainer.get_module(), params.trading.min_q_diff), prepared, params)
+                policy = FastPolicy(trainer.get_module(), params.trading.min_q_diff)
+                metrics = evaluate(policy, prepared, params, objectives=objectives)
             finally:
                 torch.set_num_threads(threads)
             score = validation_score(metrics, params)
@@ -174,6 +186,7 @@ def train_one(
                     iteration=it,
                     validation=metrics,
                     validation_score=score,
+                    objectives=objectives.model_dump(mode="json"),
                 )
                 ck.write_json(best_dir / ck.META_FILE, meta)
             else:
@@ -223,7 +236,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    params = load_configs(args)[0]
+    params, objectives = load_configs(args)
     timesteps = args.timesteps or params.rl.epochs * (args.iter_steps or params.rl.episode_bars)
     ensure_ray(args.address)
     algo = args.algo or params.rl.algo
@@ -242,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
             seed,
             args.iter_steps,
             max_seconds=None if args.minutes is None else args.minutes * 60.0,
+            objectives=objectives,
         )
         for name in names
     }

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from backtest.strategies.registry import resolve_strategy
     from cluster import connect
-    from rl.registry import list_table
+    from rl.registry.views import list_table
     from rl.tuning.pipeline import SweepOptions, run_sweep
     from rl.tuning.space import load_space
 

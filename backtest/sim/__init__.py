@@ -1,15 +1,25 @@
 """The one trading simulator. See docs/ARCHITECTURE.md for its exact semantics."""
 
-from backtest.sim.engine import POSITION_STATE_NAMES, BatchSimulator, SegmentRun, Simulator, StepEvent, run_signals
-from backtest.sim.kernel import BUY, HOLD, SELL
+from backtest.sim.engine import (
+    POSITION_STATE_DIM,
+    POSITION_STATE_NAMES,
+    BatchSimulator,
+    SegmentRun,
+    Simulator,
+    StepEvent,
+    run_signals,
+)
+from backtest.sim.kernel import ACTION_NAMES, BUY, HOLD, SELL, action_orders, size_fraction
 from backtest.sim.market import Market
 from backtest.sim.merge import merge_runs
 from backtest.sim.params import SimParams
 from backtest.sim.result import BacktestResult
 
 __all__ = [
+    "ACTION_NAMES",
     "BUY",
     "HOLD",
+    "POSITION_STATE_DIM",
     "POSITION_STATE_NAMES",
     "SELL",
     "BacktestResult",
@@ -19,6 +29,8 @@ __all__ = [
     "SimParams",
     "Simulator",
     "StepEvent",
+    "action_orders",
     "merge_runs",
     "run_signals",
+    "size_fraction",
 ]

@@ -18,6 +18,8 @@ from backtest.sim.params import SimParams
 from backtest.sim.result import EXIT_REASONS, TRADE_COLUMNS, BacktestResult
 
 POSITION_STATE_NAMES = ("side", "unrealised_pnl", "hours_held", "equity_change")
+POSITION_STATE_DIM = K.N_POSITION_STATE
+assert len(POSITION_STATE_NAMES) == POSITION_STATE_DIM
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ class Simulator:
         self.acct = np.zeros(K.N_ACCT)
         self.slots = np.zeros((params.max_positions, K.N_SLOT))
         self.trades_buf = np.zeros((0, K.N_TRADE))
-        self._pos = np.zeros(4)
+        self._pos = np.zeros(POSITION_STATE_DIM)
         self._start = 0
         self._end = 0
 
@@ -128,7 +130,7 @@ class Simulator:
         return bool(self.acct[K.A_HALTED])
 
     def position_state(self) -> np.ndarray:
-        """float32 [4]: `POSITION_STATE_NAMES` at the current close."""
+        """float32 [POSITION_STATE_DIM]: `POSITION_STATE_NAMES` at the current close."""
         K.position_state(self.acct, self.slots, self.market.close, self.params.bar_ms, self._pos)
         return self._pos.astype(np.float32)
 
@@ -289,7 +291,7 @@ class BatchSimulator:
         self.slots = np.zeros((b, params.max_positions, K.N_SLOT))
         cap = int((ends - starts).max()) + params.max_positions
         self.trades = np.zeros((b, cap, K.N_TRADE))
-        self._pos_state = np.zeros((b, 4))
+        self._pos_state = np.zeros((b, POSITION_STATE_DIM))
         length = int((ends - starts).max())
         self._eq = np.zeros((b, length))
         self._posq = np.zeros((b, length))
@@ -312,7 +314,7 @@ class BatchSimulator:
         return not bool(self.active.any())
 
     def position_state(self) -> np.ndarray:
-        """float32 [B, 4]: `POSITION_STATE_NAMES` for every segment at its current close."""
+        """float32 [B, POSITION_STATE_DIM]: `POSITION_STATE_NAMES` for every segment at its current close."""
         K.batch_position_state(self.accts, self.slots, self.market.close, self.params.bar_ms, self._pos_state)
         return self._pos_state.astype(np.float32)
 

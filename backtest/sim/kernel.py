@@ -19,7 +19,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-HOLD, BUY, SELL = 0, 1, 2
+HOLD, BUY, SELL = 0, 1, 2  # the three actions every strategy speaks
+ACTION_NAMES = ("HOLD", "BUY", "SELL")
+N_POSITION_STATE = 4  # side, unrealised PnL / equity, hours held, equity change since start (`position_state`)
 
 
 def kernel_jit(**options):
@@ -104,6 +106,51 @@ def latency_ms(seed: int, bar: int, lo: float, hi: float) -> float:
     return lo + (hi - lo) * u
 
 
+@kernel_jit(inline="always")
+def action_orders(action, side_open, n_open, halted, max_positions):
+    """The action interpreter: what an action decided at a close does at the next open, as (close_side, open_side):
+    close every position of side `close_side`, or open one of side `open_side` (0 = nothing).
+
+    HOLD does nothing. BUY closes every short if short (no reversal in the same bar), else opens a long when fewer
+    than `max_positions` are open and the drawdown halt has not fired; SELL mirrors it. `side_open` is the side of
+    the open positions (+1, -1, or 0 when flat). The simulator, the RL env (through it) and the live trader all ask
+    this one function, so an action means the same thing everywhere.
+    """
+    if action == BUY:
+        want = 1.0
+    elif action == SELL:
+        want = -1.0
+    else:
+        return 0.0, 0.0
+    if n_open > 0 and side_open == -want:
+        return -want, 0.0
+    if not halted and n_open < max_positions:
+        return 0.0, want
+    return 0.0, 0.0
+
+
+@kernel_jit(inline="always")
+def size_fraction(n_trades, n_wins, sum_win, sum_loss, p):
+    """Margin fraction of equity for a new position: fixed, or capped fractional Kelly once enough trades closed.
+
+    Kelly f = W - (1 - W) / R from the win rate W and the ratio R of average win to average loss (as returns on
+    equity), times `kelly_fraction`, capped at `kelly_cap`; 0 means no entry.
+    """
+    if not p.kelly_on or n_trades < p.kelly_min_trades:
+        return p.size_frac
+    nloss = n_trades - n_wins
+    if n_wins == 0.0:
+        return 0.0
+    if nloss == 0.0 or sum_loss == 0.0:
+        return p.kelly_cap
+    w = n_wins / n_trades
+    ratio = (sum_win / n_wins) / (sum_loss / nloss)
+    f = (w - (1.0 - w) / ratio) * p.kelly_fraction
+    if f <= 0.0:
+        return 0.0
+    return min(f, p.kelly_cap)
+
+
 @kernel_jit()
 def init_account(acct, slots, start, end, initial_equity, peak):
     """Flat account standing at the close of bar `start`; `peak` seeds the drawdown halt (>= initial_equity)."""
@@ -121,22 +168,7 @@ def init_account(acct, slots, start, end, initial_equity, peak):
 
 @kernel_jit(inline="always")
 def _size_frac(acct, p):
-    """Margin fraction for a new position: fixed, or capped fractional Kelly once enough trades closed."""
-    n = acct[A_NTRADES]
-    if not p.kelly_on or n < p.kelly_min_trades:
-        return p.size_frac
-    nwin = acct[A_NWIN]
-    nloss = n - nwin
-    if nwin == 0.0:
-        return 0.0
-    if nloss == 0.0 or acct[A_SUMLOSS] == 0.0:
-        return p.kelly_cap
-    w = nwin / n
-    ratio = (acct[A_SUMWIN] / nwin) / (acct[A_SUMLOSS] / nloss)
-    f = (w - (1.0 - w) / ratio) * p.kelly_fraction
-    if f <= 0.0:
-        return 0.0
-    return min(f, p.kelly_cap)
+    return size_fraction(acct[A_NTRADES], acct[A_NWIN], acct[A_SUMWIN], acct[A_SUMLOSS], p)
 
 
 @kernel_jit(inline="always")
@@ -283,19 +315,19 @@ def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, action, p):
         px = o * (1.0 + want * slip) + want * drift
         fill_ms = bar_open_ms + lat
         n_open = 0
-        n_opposite = 0
+        side_open = 0.0
         for k in range(nk):
             side = slots[k, S_SIDE]
             if side != 0.0:
                 n_open += 1
-                if side != want:
-                    n_opposite += 1
-        if n_opposite > 0:
+                side_open = side
+        close_side, open_side = action_orders(action, side_open, n_open, acct[A_HALTED] != 0.0, p.max_positions)
+        if close_side != 0.0:
             for k in range(nk):
-                if slots[k, S_SIDE] == -want:
+                if slots[k, S_SIDE] == close_side:
                     _close_slot(acct, slots, k, px, p.taker_frac, i, fill_ms, R_SIGNAL, trades)
-        elif acct[A_HALTED] == 0.0 and n_open < p.max_positions:
-            _open_slot(acct, slots, want, px, i, fill_ms, atr[t], p)
+        elif open_side != 0.0:
+            _open_slot(acct, slots, open_side, px, i, fill_ms, atr[t], p)
 
     # 5. take-profit and stop-loss inside the bar (time within the bar is unknown: recorded as mid-bar)
     mid_ms = bar_open_ms + 0.5 * p.bar_ms

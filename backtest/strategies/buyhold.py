@@ -25,5 +25,5 @@ class BuyHoldStrategy(SignalStrategy):
         "trading.atr_stop.enabled=false",
     )
 
-    def signals(self, bars_close: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
-        return np.full(len(bars_close), BUY, dtype=np.int8)
+    def signals(self, close: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
+        return np.full(len(close), BUY, dtype=np.int8)

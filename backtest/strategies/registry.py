@@ -12,14 +12,12 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from backtest.config import Params
-from backtest.strategies.base import PolicyStrategy, SignalStrategy
+from backtest.strategies.base import PolicyStrategy, SignalStrategy, Strategy
 from backtest.strategies.buyhold import BuyHoldStrategy
 from backtest.strategies.rules import RulesStrategy
 
 BUILTIN = ("rules", "buyhold")
 ENTRY_POINT_GROUP = "aml100.strategies"
-
-Strategy = SignalStrategy | PolicyStrategy
 
 
 class StrategyError(ValueError):
@@ -61,4 +59,4 @@ def _import_strategy(spec: str, params: Params) -> Strategy:
 
 def strategy_overrides(strategy: Strategy) -> list[str]:
     """Execution overrides a strategy asks for (e.g. buy-and-hold has no stops)."""
-    return list(getattr(strategy, "param_overrides", ()))
+    return list(strategy.param_overrides)

@@ -22,13 +22,14 @@ from backtest.atomic import atomic_write_json
 from backtest.config import Objectives, Params, load_params
 from rl.gate import GateVerdict, gate_check
 from rl.registry import Registry
+from rl.splits import splits_for
 from rl.tuning.execution_sweep import execution_trainable, run_folds
 from rl.tuning.register import load_market, register_result
 from rl.tuning.report import write_sweep_report
 from rl.tuning.space import SearchSpace, apply_config, tune_space
 from rl.tuning.stats import deflated_sharpe
 from rl.tuning.sweep import LevelResult, run_level
-from rl.tuning.walkforward import backtest_split, fold_windows, selection_span, slice_span, split_spans
+from rl.tuning.walkforward import backtest_split, fold_windows, selection_span, slice_span
 
 BUILTIN_SPECS = ("rules", "buyhold")
 
@@ -74,7 +75,7 @@ def _execution_level(opts, space, params, objectives, spec, data, log) -> tuple[
     from ray import tune
 
     bars, market, features, provenance = data
-    splits = split_spans(market.n_bars, params)
+    splits = splits_for(market.n_bars, params)
     windows = fold_windows(selection_span(splits, spec not in BUILTIN_SPECS), space.score.folds)
     slices = [slice_span(bars, market, features, provenance, w, params.backtest.warmup_bars) for w in windows]
     dims = space.dimensions("execution")
@@ -150,7 +151,7 @@ def run_sweep(
             raise RuntimeError("the learning winner saved no checkpoint")
         best = apply_config(best, lr.best_config, list(space.dimensions("learning")))
         spec, kind = lr.best_checkpoint, space.learning.algo
-        split = split_spans(market.n_bars, params)
+        split = splits_for(market.n_bars, params)
         slices = [
             slice_span(bars, market, features, provenance, w, params.backtest.warmup_bars)
             for w in fold_windows(split.validation, space.score.folds)

@@ -1,6 +1,6 @@
 """Walk-forward spans and scores: where a trial is judged, how folds are aggregated, and the one-off test backtest.
 
-Time splits come from `rl.train_fraction` / `rl.validation_fraction` (`rl.data.split_spans`): train | validation |
+Time splits come from `rl.train_fraction` / `rl.validation_fraction` (`rl.splits`): train | validation |
 test. The SELECTION span is what trials are scored on: the validation span for trained policies (their training
 span is in-sample), and train + validation for a fixed rules strategy (nothing was fitted on it). The selection span
 is cut into `folds` consecutive windows; each window's backtest runs through `backtest.runner.run_backtest` on a
@@ -25,24 +25,7 @@ from backtest.config import Objectives, Params
 from backtest.sim import Market
 from backtest.sim.result import BacktestResult
 from rl.gate import scaled_min_trades
-
-
-@dataclass(frozen=True)
-class Splits:
-    """[start, end) bar ranges of train / validation / test (same rule as rl.data.split_spans)."""
-
-    train: tuple[int, int]
-    validation: tuple[int, int]
-    test: tuple[int, int]
-
-
-def split_spans(n_bars: int, params: Params) -> Splits:
-    """Contiguous train / validation / test ranges by time (the rl.data rule, without importing torch)."""
-    a = int(n_bars * params.rl.train_fraction)
-    b = int(n_bars * (params.rl.train_fraction + params.rl.validation_fraction))
-    if not 0 < a < b < n_bars:
-        raise ValueError(f"{n_bars} bars cannot be split {params.rl.train_fraction}/{params.rl.validation_fraction}")
-    return Splits(train=(0, a), validation=(a, b), test=(b, n_bars))
+from rl.splits import Splits, share_real, splits_for
 
 
 def selection_span(splits: Splits, trained: bool) -> tuple[int, int]:
@@ -87,13 +70,10 @@ def slice_span(
         if isinstance(getattr(market, f.name), np.ndarray)
     }
     sliced = dataclasses.replace(market, **arrays)
-    source = bars["source"].iloc[lo:hi]
-    from backtest.data.schema import REAL_SOURCES
-
     ts = bars["timestamp"]
     prov = {
         **provenance,
-        "share_real": float(source.isin(list(REAL_SOURCES)).mean()) if len(source) else 0.0,
+        "share_real": share_real(bars, window),
         "n_bars": hi - lo,
         "start": pd.Timestamp(ts.iloc[lo]).isoformat(),
         "end": pd.Timestamp(ts.iloc[hi - 1]).isoformat(),
@@ -148,7 +128,7 @@ def backtest_split(
     """Backtest `spec` on one time split ("test" by default) and compute its metrics and trade minimum."""
     from backtest.metrics import compute_metrics
 
-    window = getattr(split_spans(market.n_bars, params), split)
+    window = splits_for(market.n_bars, params).span(split)
     data = slice_span(bars, market, features, provenance, window, params.backtest.warmup_bars)
     result = backtest_window(spec, params, objectives, data)
     metrics = compute_metrics(result)

@@ -118,7 +118,7 @@ class ThresholdPolicy(PolicyStrategy):
     def reset(self, batch: int) -> None:
         self.calls = 0
 
-    def act(self, obs: np.ndarray, bars: np.ndarray) -> np.ndarray:
+    def act(self, obs: np.ndarray) -> np.ndarray:
         self.calls += 1
         ret1, side, upnl = obs[:, 0], obs[:, -4], obs[:, -3]
         out = np.full(len(obs), HOLD, dtype=np.int8)
@@ -144,7 +144,7 @@ def test_policy_lockstep_batch_matches_the_step_api_segment_by_segment(small):
         single.reset(1)
         while not sim.done:
             obs = build_observation(features[sim.t][None], sim.position_state()[None])
-            sim.step(int(single.act(obs, np.array([sim.t]))[0]))
+            sim.step(int(single.act(obs)[0]))
         np.testing.assert_array_equal(sim.result().equity, run.equity)
 
 

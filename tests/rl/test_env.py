@@ -8,8 +8,9 @@ from gymnasium.utils.env_checker import check_env
 
 from backtest.config import params_from_dict
 from backtest.sim import BUY, HOLD, SELL
-from rl.data import prepare, split_spans
+from rl.data import prepare
 from rl.env import TradingEnv
+from rl.splits import split_spans
 
 
 @pytest.fixture()
@@ -97,3 +98,11 @@ def test_vectorised_copies_draw_different_episodes(env_config):
         env = TradingEnv(EnvContext(env_config, worker_index=1, vector_index=vector_index))
         starts.add(env.reset()[1]["start"])
     assert len(starts) == 3
+
+
+def test_the_env_uses_the_objectives_it_is_given_not_the_default_file(env_config):
+    from backtest.config import load_objectives
+
+    objectives = load_objectives(overrides=["auto_stop_drawdown=1.5"])
+    env = TradingEnv({**env_config, "objectives": objectives.model_dump(mode="json"), "auto_stop": True})
+    assert env.sim.params.auto_stop_frac == pytest.approx(0.015)

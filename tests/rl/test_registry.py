@@ -8,6 +8,7 @@ import pytest
 
 from rl import registry as reg_mod
 from rl.registry import Registry, RegistryError, write_index
+from rl.registry.__main__ import main as registry_main
 
 COIN = "xyz:XYZ100"
 PASSING = {
@@ -71,12 +72,12 @@ def test_cli_refuses_failing_and_records_override(tmp_path, capsys):
     reg = Registry(tmp_path)
     bad = _add(reg, FAILING)
     root = ["--root", str(tmp_path)]
-    assert reg_mod.main([*root, "promote", bad["id"]]) == 1
+    assert registry_main([*root, "promote", bad["id"]]) == 1
     out = capsys.readouterr().out
     assert "FAIL" in out and "sharpe" in out
     assert reg.get(bad["id"])["status"] == "candidate"
-    assert reg_mod.main([*root, "promote", bad["id"], "--override"]) == 2  # no reason
-    assert reg_mod.main([*root, "promote", bad["id"], "--override", "--reason", "paper trial"]) == 0
+    assert registry_main([*root, "promote", bad["id"], "--override"]) == 2  # no reason
+    assert registry_main([*root, "promote", bad["id"], "--override", "--reason", "paper trial"]) == 0
     entry = reg.get(bad["id"])
     assert entry["status"] == "promoted"
     last = entry["history"][-1]
@@ -89,14 +90,14 @@ def test_cli_for_live_needs_real_days(tmp_path, capsys):
     synth = _add(reg, {**PASSING, "real_days": 0.0})
     real = _add(reg, PASSING)
     root = ["--root", str(tmp_path)]
-    assert reg_mod.main([*root, "promote", synth["id"], "--for-live"]) == 1
+    assert registry_main([*root, "promote", synth["id"], "--for-live"]) == 1
     assert "days of real data" in capsys.readouterr().out
-    assert reg_mod.main([*root, "promote", synth["id"]]) == 0  # fine for paper use
-    assert reg_mod.main([*root, "promote", real["id"], "--for-live"]) == 0
+    assert registry_main([*root, "promote", synth["id"]]) == 0  # fine for paper use
+    assert registry_main([*root, "promote", real["id"], "--for-live"]) == 0
     assert reg.get(synth["id"])["status"] == "retired"
-    assert reg_mod.main([*root, "list"]) == 0
+    assert registry_main([*root, "list"]) == 0
     listing = capsys.readouterr().out
     assert real["id"] in listing and "promoted" in listing
-    assert reg_mod.main([*root, "show", real["id"]]) == 0
-    assert reg_mod.main([*root, "retire", real["id"]]) == 0
+    assert registry_main([*root, "show", real["id"]]) == 0
+    assert registry_main([*root, "retire", real["id"]]) == 0
     assert reg.promoted(COIN) is None

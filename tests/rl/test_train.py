@@ -79,8 +79,7 @@ def test_ensemble_loads_from_its_manifest_and_backtests(runs, tiny_params):
     ens = load_strategy(str(path), tiny_params)
     assert isinstance(ens, EnsembleStrategy) and sorted(m.kind for m in ens.members) == ["dqn", "ppo"]
     prepared = prepare(tiny_params, "synthetic", 3.0)
-    ens.bind_close(prepared.market.close)
-    features = ens.prepare_features(prepared.raw_features)
+    features = ens.prepare(prepared.market.close, prepared.raw_features)
     runs_ = simulate_policy(ens, features, prepared.market, tiny_params, prepared.splits.validation)
     decided = np.concatenate([r.actions[r.actions >= 0] for r in runs_])
     assert len(decided) > 0 and set(decided.tolist()) <= {0, 1, 2}
@@ -105,3 +104,40 @@ def test_same_seed_and_config_give_the_same_policy(runs, tmp_path):
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("spec", ["ppo", "dqn", "ensemble"])
+def test_trained_policies_bar_by_bar_take_the_batched_backtests_actions(runs, spec, tiny_params):
+    """The live path (StrategyStream, batch of one, state carried) equals the lockstep backtest (three segments)."""
+    from backtest.config import load_objectives
+    from backtest.data.load import load_dataset
+    from backtest.domain import frame_bars
+    from backtest.features import compute_features
+    from backtest.runner import run_policy
+    from backtest.sim import Market, SimParams, Simulator
+    from backtest.strategies.stream import StrategyStream
+
+    kind, path = resolve(spec, runs) if spec == "ensemble" else ("policy", ck.latest(runs, spec))
+    bars = load_dataset(tiny_params, "synthetic", 3.0).bars
+    market = Market.from_bars(bars, tiny_params)
+    sp = SimParams.from_config(tiny_params, load_objectives())
+    start, end, warm = 700, 1500, tiny_params.backtest.warmup_bars
+
+    live = load_strategy(str(path), tiny_params)
+    stream = StrategyStream(live, tiny_params.trading, warm)
+    stream.warm_up(bars.iloc[:start])
+    sim = Simulator(market, sp)
+    sim.reset(start, end)
+    actions, details = [], []
+    for bar in frame_bars(bars.iloc[start : end - 1]):
+        d = stream.on_bar(bar, sim.position_state())
+        actions.append(d.action)
+        details.append(d.detail)
+        sim.step(d.action)
+
+    batched = load_strategy(str(path), tiny_params)
+    features = batched.prepare(market.close, compute_features(bars, tiny_params.trading))
+    runs_ = run_policy(market, features, sp, batched, [(start, end), (300, 900), (1200, 2000)], warm)
+    np.testing.assert_array_equal(np.array(actions, dtype=np.int8), runs_[0].actions[:-1])
+    np.testing.assert_array_equal(sim.result().equity, runs_[0].equity)
+    assert details[0] and all(np.isfinite(v) for v in details[0].values())

@@ -1,0 +1,170 @@
+"""Model registry on disk: one entry per trained policy, ensemble or tuned rules-parameter set.
+
+The store lives here; the command line (`python -m rl.registry list | show | promote | retire | add`) is
+`rl/registry/__main__.py`. The index is one JSON file (`registry/index.json` at the repository root by default,
+or `$AML100_REGISTRY`), written atomically (temp file + os.replace) under a file lock (`filelock`). Each entry: id,
+kind (ppo | dqn | ensemble | rules-params), coin, checkpoint (path), metadata (config, seed, data span,
+share_real), validation and test figures, min_trades (the test span's trade-density minimum), gate verdict, status
+(candidate | promoted | retired) and the history of status changes (time, from, to, reason, override). At most one
+entry per coin is promoted: promoting one retires the previous, recorded in both histories. The live trader serves
+`promoted(coin)`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from backtest.atomic import atomic_write_json
+from backtest.config import REPO_ROOT
+
+KINDS = ("ppo", "dqn", "ensemble", "rules-params")
+STATUSES = ("candidate", "promoted", "retired")
+INDEX_FILE = "index.json"
+
+
+class RegistryError(ValueError):
+    """An unknown id, an ambiguous prefix or a transition the registry does not allow."""
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("AML100_REGISTRY") or REPO_ROOT / "registry")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def write_index(path: Path, data: Any) -> None:
+    atomic_write_json(path, data)
+
+
+class Registry:
+    """The on-disk index. Every mutating call is read-modify-write under an exclusive lock."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_root()
+        self.index = self.root / INDEX_FILE
+
+    # -- storage -------------------------------------------------------------------------------------------------
+    def _read(self) -> dict[str, Any]:
+        if not self.index.is_file():
+            return {"version": 1, "entries": []}
+        return json.loads(self.index.read_text())
+
+    @contextmanager
+    def _locked(self) -> Iterator[dict[str, Any]]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.root / ".lock")):
+            data = self._read()
+            yield data
+            write_index(self.index, data)
+
+    # -- queries ---------------------------------------------------------------------------------------------------
+    def entries(self) -> list[dict[str, Any]]:
+        return list(self._read()["entries"])
+
+    def get(self, entry_id: str) -> dict[str, Any]:
+        return _find(self._read()["entries"], entry_id)
+
+    def promoted(self, coin: str) -> dict[str, Any] | None:
+        """The entry promoted for `coin`, or None."""
+        for entry in self._read()["entries"]:
+            if entry["coin"] == coin and entry["status"] == "promoted":
+                return entry
+        return None
+
+    # -- changes ---------------------------------------------------------------------------------------------------
+    def add(
+        self,
+        kind: str,
+        checkpoint: str | Path,
+        coin: str,
+        metadata: dict[str, Any] | None = None,
+        validation: dict[str, Any] | None = None,
+        test: dict[str, Any] | None = None,
+        min_trades: int | None = None,
+        gate: dict[str, Any] | None = None,
+        reason: str = "registered",
+    ) -> dict[str, Any]:
+        """Register a candidate; returns the new entry."""
+        if kind not in KINDS:
+            raise RegistryError(f"kind {kind!r} is not one of {KINDS}")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        entry = {
+            "id": f"{kind}-{stamp}-{uuid.uuid4().hex[:6]}",
+            "kind": kind,
+            "coin": coin,
+            "checkpoint": str(Path(checkpoint).resolve()),
+            "created": _now(),
+            "metadata": metadata or {},
+            "validation": validation or {},
+            "test": test or {},
+            "min_trades": min_trades,
+            "gate": gate,
+            "status": "candidate",
+            "history": [{"at": _now(), "from": None, "to": "candidate", "reason": reason, "override": False}],
+        }
+        with self._locked() as data:
+            data["entries"].append(entry)
+        return entry
+
+    def set_gate(self, entry_id: str, gate: dict[str, Any]) -> dict[str, Any]:
+        with self._locked() as data:
+            entry = _find(data["entries"], entry_id)
+            entry["gate"] = gate
+        return entry
+
+    def promote(
+        self, entry_id: str, reason: str, override: bool = False, for_live: bool = False
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Mark promoted (the gate must have been consulted by the caller); retires the coin's previous one."""
+        with self._locked() as data:
+            entry = _find(data["entries"], entry_id)
+            if entry["status"] == "promoted":
+                raise RegistryError(f"{entry['id']} is already promoted")
+            previous = next(
+                (e for e in data["entries"] if e["coin"] == entry["coin"] and e["status"] == "promoted"), None
+            )
+            if previous is not None:
+                _transition(previous, "retired", f"superseded by {entry['id']}")
+            _transition(entry, "promoted", reason, override=override, for_live=for_live)
+        return entry, previous
+
+    def retire(self, entry_id: str, reason: str = "retired by hand") -> dict[str, Any]:
+        with self._locked() as data:
+            entry = _find(data["entries"], entry_id)
+            if entry["status"] == "retired":
+                raise RegistryError(f"{entry['id']} is already retired")
+            _transition(entry, "retired", reason)
+        return entry
+
+
+def _transition(entry: dict[str, Any], status: str, reason: str, override: bool = False, **extra: Any) -> None:
+    entry["history"].append(
+        {"at": _now(), "from": entry["status"], "to": status, "reason": reason, "override": override, **extra}
+    )
+    entry["status"] = status
+
+
+def _find(entries: list[dict[str, Any]], entry_id: str) -> dict[str, Any]:
+    exact = [e for e in entries if e["id"] == entry_id]
+    matches = exact or [e for e in entries if e["id"].startswith(entry_id)]
+    if not matches:
+        raise RegistryError(f"no registry entry {entry_id!r}; see `python -m rl.registry list`")
+    if len(matches) > 1:
+        raise RegistryError(f"{entry_id!r} matches {len(matches)} entries: {', '.join(e['id'] for e in matches)}")
+    return matches[0]
+
+
+def promoted(coin: str, root: str | Path | None = None) -> dict[str, Any] | None:
+    """What the live trader serves for `coin`: the promoted entry, or None."""
+    return Registry(root).promoted(coin)
