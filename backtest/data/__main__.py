@@ -19,7 +19,7 @@ from backtest.data.hyperliquid import fetch_to_store
 from backtest.data.inspect import format_summary, summarize
 from backtest.data.load import data_root, load_dataset
 from backtest.data.recorder import Recorder, SdkFeed, install_stop_signals
-from backtest.data.retry import RetryError
+from backtest.venue.retry import RetryError
 from backtest.data.schema import DataError, validate_bars
 from backtest.data.store import BarStore
 from backtest.data.synth import DEFAULT_START, generate_bars

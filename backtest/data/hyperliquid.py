@@ -2,7 +2,8 @@
 
 The API keeps only the most recent 5000 candles per coin and interval (1m is about 3.5 days), so a fetch reports
 how far back it could actually go; longer history comes from `recorder.py`. Requests are paced by a
-`WeightBudget` (candleSnapshot: 20 weight plus 1 per 60 candles) and retried by `retry.call_with_retry`.
+`WeightBudget` (candleSnapshot: 20 weight plus 1 per 60 candles) and retried by `call_with_retry`, both from the
+venue adapter (`backtest/venue/`).
 """
 
 from __future__ import annotations
@@ -14,27 +15,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from hyperliquid.info import Info
 from tqdm import tqdm
 
 from backtest.config import interval_seconds
-from backtest.data.ratelimit import INFO_WEIGHT, WeightBudget, candle_snapshot_weight
-from backtest.data.retry import RetryPolicy, call_with_retry
 from backtest.data.schema import conform, empty_bars, merge_bars, validate_bars
 from backtest.data.store import BarStore
+from backtest.venue.ratelimit import INFO_WEIGHT, WeightBudget, candle_snapshot_weight
+from backtest.venue.retry import RetryPolicy, call_with_retry
+from backtest.venue.sdk import make_info
 
 API_CANDLE_LIMIT = 5000
 log = logging.getLogger(__name__)
-
-
-def make_info(base_url: str, dex: str, timeout_s: float, skip_ws: bool = True, policy: RetryPolicy | None = None):
-    """An SDK `Info` for `base_url` that knows the coins of `dex` (HIP-3 needs perp_dexs=["", dex])."""
-    perp_dexs = ["", dex] if dex else None
-    return call_with_retry(
-        lambda: Info(base_url, skip_ws=skip_ws, perp_dexs=perp_dexs, timeout=timeout_s),
-        what=f"connecting to {base_url}",
-        policy=policy,
-    )
 
 
 def candles_to_bars(rows: list[dict[str, Any]], source: str) -> pd.DataFrame:

@@ -7,7 +7,8 @@ nothing arrived for `stale_after_s`, it closes the client, builds a fresh one (w
 since the newest stored bar over REST (labelled "hyperliquid"), logging what it recovered. `stop` (wired to
 SIGINT/SIGTERM by `install_stop_signals`) ends the loop after writing every closed bar it holds.
 
-The network side is a `FeedClient` made by an injectable factory, so the loop is testable without a network.
+The network side is a `FeedClient` made by an injectable factory, so the loop is testable without a network; the
+client, the candle assembly and the retry policy come from the venue adapter (`backtest/venue/feed.py`).
 """
 
 from __future__ import annotations
@@ -20,76 +21,18 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 
 from backtest.config import interval_seconds
-from backtest.data.hyperliquid import candles_to_bars, fetch_candles, make_info
-from backtest.data.ratelimit import WeightBudget
-from backtest.data.retry import RetryPolicy, call_with_retry
+from backtest.data.hyperliquid import candles_to_bars, fetch_candles
 from backtest.data.store import BarStore
+from backtest.venue.feed import CandleAssembler, FeedClient, SdkFeed
+from backtest.venue.ratelimit import WeightBudget
+from backtest.venue.retry import RetryPolicy, call_with_retry
 
 log = logging.getLogger(__name__)
-
-
-class FeedClient(Protocol):
-    """What the recorder needs from a connection: a candle subscription, liveness, REST candles, close."""
-
-    def subscribe(self, subscription: dict, callback: Callable[[Any], None]) -> int: ...
-    def is_alive(self) -> bool: ...
-    def candles_snapshot(self, name: str, interval: str, startTime: int, endTime: int) -> Any: ...
-    def close(self) -> None: ...
-
-
-class SdkFeed:
-    """`FeedClient` over the SDK's `Info` with its WebSocket (skip_ws=False)."""
-
-    def __init__(self, base_url: str, dex: str, timeout_s: float, policy: RetryPolicy | None = None):
-        self.info = make_info(base_url, dex, timeout_s, skip_ws=False, policy=policy)
-
-    def subscribe(self, subscription: dict, callback: Callable[[Any], None]) -> int:
-        return self.info.subscribe(subscription, callback)
-
-    def is_alive(self) -> bool:
-        ws = self.info.ws_manager
-        return ws is not None and ws.is_alive() and bool(ws.ws.keep_running)
-
-    def candles_snapshot(self, name: str, interval: str, startTime: int, endTime: int) -> Any:
-        return self.info.candles_snapshot(name, interval, startTime, endTime)
-
-    def close(self) -> None:
-        try:
-            self.info.disconnect_websocket()
-        except Exception as exc:  # a dead socket may fail to close; the client is dropped either way
-            log.debug("closing websocket: %s", exc)
-
-
-class CandleAssembler:
-    """Turns a stream of (repeated, updating) candle messages into closed candles."""
-
-    def __init__(self, step_ms: int, close_grace_ms: int = 2000):
-        self.step_ms = step_ms
-        self.grace_ms = close_grace_ms
-        self.current: dict | None = None
-
-    def feed(self, candle: dict) -> list[dict]:
-        """Take one candle message's data; return the candles it closes (the previous one if `t` moved on)."""
-        t = int(candle["t"])
-        if self.current is None or t == int(self.current["t"]):
-            self.current = candle
-            return []
-        if t < int(self.current["t"]):
-            return []  # late update of a candle already closed
-        closed, self.current = self.current, candle
-        return [closed]
-
-    def close_by_time(self, now_ms: int) -> list[dict]:
-        """Close the current candle if its interval ended more than the grace period ago."""
-        if self.current is not None and int(self.current["t"]) + self.step_ms + self.grace_ms <= now_ms:
-            closed, self.current = self.current, None
-            return [closed]
-        return []
 
 
 @dataclass

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from backtest.data.hyperliquid import fetch_candles, fetch_to_store, make_info
-from backtest.data.ratelimit import WeightBudget
-from backtest.data.retry import RetryError, RetryPolicy, call_with_retry
+from backtest.data.hyperliquid import fetch_candles, fetch_to_store
+from backtest.venue.ratelimit import WeightBudget
+from backtest.venue.retry import RetryError, RetryPolicy, call_with_retry
+from backtest.venue.sdk import make_info
 from backtest.data.store import BarStore
 
 from .stub_api import COIN, StubApi, make_candles

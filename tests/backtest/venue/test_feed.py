@@ -9,9 +9,8 @@ import time
 
 from aiohttp import WSMsgType, web
 
-from backtest.data.recorder import SdkFeed
-
-from .stub_api import COIN, StubApi, make_candles
+from backtest.venue.feed import SdkFeed
+from tests.backtest.data.stub_api import COIN, StubApi, make_candles
 
 
 class WsStub:

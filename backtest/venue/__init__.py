@@ -1,0 +1,14 @@
+"""HyperLiquid, client side, in one place: the adapter the data layer and the live trader both use.
+
+It sits under `backtest` so that data flows one way (`backtest` never imports `rl` or `live`; both import this).
+
+| module | job |
+|---|---|
+| `sdk.py` | build the SDK's `Info` / `Exchange` for a base URL and dex (HIP-3 needs `perp_dexs`), venue URLs |
+| `retry.py` | retry with exponential backoff and jitter (429, 5xx, timeouts, connection errors) |
+| `ratelimit.py` | the REST weight budget (1200 a minute) as a token bucket, and each call's weight |
+| `feed.py` | the candle WebSocket with the reconnect the SDK lacks, closed-bar assembly, REST backfill and polling |
+| `wire.py` | wire shapes (JSON, prices as strings) <-> domain objects (`backtest.domain`: Bar, Position, Fill, ...) |
+| `rules.py` | an asset's tick and lot rules: price and size rounding, minimum order value |
+| `quirks.py` | what this venue (and the SDK) can and cannot do, as a capability table |
+"""
