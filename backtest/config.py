@@ -122,6 +122,40 @@ class PaperExchangeConfig(_Section):
     history_bars: int = Field(ge=0, le=100_000)
 
 
+class LiveConfig(_Section):
+    """The live trader (`python -m live.serve`): venue, risk limits, journal, feed and order handling."""
+
+    mode: Literal["paper", "testnet", "mainnet"]
+    testnet_url: str = Field(pattern=r"^https?://")
+    paper_speed: float = Field(gt=0, le=100_000)
+    paper_fund_usd: float = Field(gt=0)
+    journal_dir: str = Field(min_length=1)
+    history_bars: int = Field(ge=2, le=5000)
+    emergency_stop_file: str = Field(min_length=1)
+    daily_loss_limit_pct: float = Field(ge=0, le=100)
+    max_order_notional: float = Field(gt=0)
+    max_leverage: float = Field(gt=0, le=100)
+    flatten_on_stop: bool
+    ioc_slippage_pct: float = Field(gt=0, le=20)
+    stale_feed_seconds: float = Field(gt=0, le=3600)
+    breaker_failures: int = Field(ge=1, le=100)
+    breaker_pause_seconds: float = Field(ge=0, le=86_400)
+    reconcile_every_bars: int = Field(ge=1, le=100_000)
+    order_timeout_s: float = Field(gt=0, le=120)
+    size_multiplier: float = Field(gt=0)
+    size_multiplier_max: float = Field(gt=0, le=10)
+    cpus: float = Field(ge=0, le=64)
+
+    @model_validator(mode="after")
+    def _multiplier_within_cap(self) -> LiveConfig:
+        if self.size_multiplier > self.size_multiplier_max:
+            raise ValueError(
+                f"size_multiplier ({self.size_multiplier}) must not exceed size_multiplier_max "
+                f"({self.size_multiplier_max})"
+            )
+        return self
+
+
 class EdgeConfig(_Section):
     """The planted edge of synthetic data (see backtest/data/synth.py): AR(1) returns and drift in trend regimes."""
 
@@ -226,6 +260,7 @@ class Params(_Section):
     paper_exchange: PaperExchangeConfig
     synth: SynthConfig
     rl: RLConfig
+    live: LiveConfig
 
 
 class Objectives(_Section):

@@ -7,9 +7,10 @@ from backtest.sim.engine import (
     SegmentRun,
     Simulator,
     StepEvent,
+    position_state_of,
     run_signals,
 )
-from backtest.sim.kernel import ACTION_NAMES, BUY, HOLD, SELL, action_orders, size_fraction
+from backtest.sim.kernel import ACTION_NAMES, BUY, HOLD, SELL, action_orders, exit_levels, halt_fires, size_fraction
 from backtest.sim.market import Market
 from backtest.sim.merge import merge_runs
 from backtest.sim.params import SimParams
@@ -30,7 +31,10 @@ __all__ = [
     "Simulator",
     "StepEvent",
     "action_orders",
+    "exit_levels",
+    "halt_fires",
     "merge_runs",
+    "position_state_of",
     "run_signals",
     "size_fraction",
 ]

@@ -71,6 +71,31 @@ def trades_frame(records: np.ndarray, bar_seconds: int) -> pd.DataFrame:
     return df[list(TRADE_COLUMNS)]
 
 
+def position_state_of(
+    legs: list[tuple[float, float, float, int]],
+    close: float,
+    equity: float,
+    start_equity: float,
+    bar: int,
+    bar_seconds: int,
+) -> np.ndarray:
+    """`POSITION_STATE_NAMES` for positions held outside the simulator (the live trader), by the kernel's own rule.
+
+    `legs` are (side, qty, entry price, entry bar); `equity` is marked at `close`; bars are any consistent index
+    (the live trader uses bar open time // bar length).
+    """
+    acct = np.zeros(K.N_ACCT)
+    slots = np.zeros((max(1, len(legs)), K.N_SLOT))
+    base = min([bar, *(int(e) for *_, e in legs)])  # index the kernel's close array from the oldest entry bar
+    for k, (side, qty, entry, entry_bar) in enumerate(legs):
+        slots[k, K.S_SIDE], slots[k, K.S_QTY], slots[k, K.S_ENTRY] = side, qty, entry
+        slots[k, K.S_ENTRY_BAR] = entry_bar - base
+    acct[K.A_EQUITY], acct[K.A_START_EQ], acct[K.A_T] = equity, start_equity, float(bar - base)
+    out = np.zeros(POSITION_STATE_DIM)
+    K.position_state(acct, slots, np.full(bar - base + 1, close), float(bar_seconds * 1000), out)
+    return out.astype(np.float32)
+
+
 def _arrays(m: Market) -> tuple:
     return (m.ts, m.open, m.high, m.low, m.close, m.atr, m.funding)
 

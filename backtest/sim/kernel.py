@@ -167,6 +167,22 @@ def init_account(acct, slots, start, end, initial_equity, peak):
 
 
 @kernel_jit(inline="always")
+def halt_fires(equity, peak, auto_stop_frac):
+    """The drawdown halt: equity marked at a close at or below the peak by `auto_stop_frac` (0 disables it)."""
+    return auto_stop_frac > 0.0 and equity <= peak * (1.0 - auto_stop_frac)
+
+
+@kernel_jit(inline="always")
+def exit_levels(side, entry_px, atr_t, p):
+    """(take-profit, stop-loss) levels of a position entered at `entry_px`, fixed at entry: TP = entry * (1 + side *
+    tp), SL = entry - side * entry * sl, or with the ATR stop SL distance = multiple * ATR known at the decision."""
+    stop_dist = entry_px * p.sl_frac
+    if p.atr_on and atr_t > 0.0:
+        stop_dist = p.atr_mult * atr_t
+    return entry_px * (1.0 + side * p.tp_frac), entry_px - side * stop_dist
+
+
+@kernel_jit(inline="always")
 def _size_frac(acct, p):
     return size_fraction(acct[A_NTRADES], acct[A_NWIN], acct[A_SUMWIN], acct[A_SUMLOSS], p)
 
@@ -237,15 +253,13 @@ def _open_slot(acct, slots, side, px, bar, time_ms, atr_t, p):
     acct[A_FEES] += fee
     acct[A_STEP_FEES] += fee
     acct[A_STEP_OPENED] = side
-    stop_dist = px * p.sl_frac
-    if p.atr_on and atr_t > 0.0:
-        stop_dist = p.atr_mult * atr_t
+    tp, sl = exit_levels(side, px, atr_t, p)
     slots[k, S_SIDE] = side
     slots[k, S_QTY] = qty
     slots[k, S_ENTRY] = px
     slots[k, S_ENTRY_BAR] = bar
-    slots[k, S_TP] = px * (1.0 + side * p.tp_frac)
-    slots[k, S_SL] = px - side * stop_dist
+    slots[k, S_TP] = tp
+    slots[k, S_SL] = sl
     slots[k, S_FEES] = fee
     slots[k, S_FUNDING] = 0.0
     slots[k, S_EQ_ENTRY] = equity
@@ -360,7 +374,7 @@ def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, action, p):
     acct[A_EQUITY] = equity
     if equity > acct[A_PEAK]:
         acct[A_PEAK] = equity
-    elif acct[A_HALTED] == 0.0 and p.auto_stop_frac > 0.0 and equity <= acct[A_PEAK] * (1.0 - p.auto_stop_frac):
+    elif acct[A_HALTED] == 0.0 and halt_fires(equity, acct[A_PEAK], p.auto_stop_frac):
         acct[A_HALTED] = 1.0
         acct[A_HALT_BAR] = i
     acct[A_T] = i

@@ -153,3 +153,20 @@ def test_the_action_interpreter(action, side, n_open, halted, expected):
 
 def test_adding_to_a_position_below_max_positions():
     assert action_orders(BUY, 1.0, 1, False, 2) == (0.0, 1.0)
+
+
+def test_position_state_of_outside_legs_equals_the_simulators(small):
+    from backtest.sim import position_state_of
+
+    params, bars, _, market = small
+    sim = Simulator(market, SimParams.from_config(params, load_objectives()))
+    sim.reset(100, 400)
+    sim.step(BUY)
+    for _ in range(3):
+        sim.step(HOLD)
+    slot = sim.slots[sim.slots[:, 0] != 0][0]
+    legs = [(float(slot[0]), float(slot[1]), float(slot[2]), int(slot[3]))]
+    got = position_state_of(legs, float(market.close[sim.t]), sim.equity, sim.initial_equity, sim.t, 60)
+    np.testing.assert_array_equal(got, sim.position_state())
+    flat = position_state_of([], 100.0, 9000.0, 10000.0, 12345, 60)
+    np.testing.assert_allclose(flat, [0, 0, 0, -0.1], atol=1e-7)

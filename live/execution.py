@@ -1,0 +1,273 @@
+"""Orders on the venue through the SDK's `Exchange`: client order ids, lookup before any resend, the weight budget.
+
+Every order carries a client order id derived from (policy, bar, leg) by the caller (`backtest.venue.wire.cloid_for`),
+is journalled before it is sent, and its answer after. When a call times out, fails with a 5xx or 429 or loses its
+connection, the order is looked up by its cloid before anything is resent; a resend reuses the same cloid, which the
+venue refuses to place twice. Every call reports success or failure to `on_call` (the circuit breaker) and waits for
+its weight in the REST budget. Two actions are never signed in the same millisecond (the nonce is the time in ms).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from backtest.domain import AccountState, Fill, OpenOrder, OrderStatus
+from backtest.venue.ratelimit import WeightBudget
+from backtest.venue.retry import RetryPolicy, describe_error, is_retryable
+from backtest.venue.rules import AssetRules
+from backtest.venue.wire import (
+    OrderAck,
+    parse_account,
+    parse_cancel_response,
+    parse_fills,
+    parse_open_orders,
+    parse_order_response,
+    parse_order_status,
+)
+from live.journal import Journal
+
+log = logging.getLogger(__name__)
+TRIGGER_LIMIT_SLIPPAGE = 0.10  # a market trigger's limit price: 10 % through the trigger, like the venue's UI
+W_EXCHANGE, W_LIGHT, W_HEAVY = 1, 2, 20  # REST weights: an order action; clearinghouseState/orderStatus; other info
+
+
+@dataclass(frozen=True)
+class OrderIntent:
+    """One order the trader wants: an IOC ("market") order or a reduce-only TP/SL trigger."""
+
+    cloid: str
+    is_buy: bool
+    size: float
+    limit_px: float
+    reduce_only: bool = False
+    trigger_px: float | None = None
+    tpsl: str | None = None  # "tp" | "sl" for triggers
+    leg: str = ""
+    reason: str = ""  # open | close | max_hold | emergency | stop | tp | sl | reconcile
+    decision_px: float | None = None  # the bar close the decision was taken at (for slippage)
+    bar_ms: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return "trigger" if self.trigger_px is not None else "ioc"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None and v != ""}
+
+
+class ExchangeUnavailable(RuntimeError):
+    """A read from the venue kept failing (the message says which and the last error)."""
+
+
+class Execution:
+    """The trader's hands on the venue for one coin and account."""
+
+    def __init__(
+        self,
+        exchange: Any,
+        info: Any,
+        account: str,
+        coin: str,
+        dex: str,
+        rules: AssetRules,
+        journal: Journal,
+        on_call: Callable[[bool], None] = lambda ok: None,
+        budget: WeightBudget | None = None,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.exchange, self.info = exchange, info
+        self.account, self.coin, self.dex, self.rules = account, coin, dex, rules
+        self.journal = journal
+        self.on_call = on_call
+        self.budget = budget or WeightBudget()
+        self.policy = policy or RetryPolicy(max_attempts=4, base_delay_s=0.25, max_delay_s=4.0)
+        self.sleep = sleep
+        self._last_action_ms = 0
+        self.stats = {"orders": 0, "resends": 0, "lookups": 0, "found_by_lookup": 0, "errors": 0}
+
+    # --- reads ------------------------------------------------------------------------------------------------
+    def _read(self, what: str, weight: int, fn: Callable[[], Any]) -> Any:
+        last: BaseException | None = None
+        for attempt in range(self.policy.max_attempts):
+            self.budget.acquire(weight)
+            try:
+                out = fn()
+                self.on_call(True)
+                return out
+            except Exception as exc:
+                self.on_call(False)
+                last = exc
+                if not is_retryable(exc):
+                    break
+                if attempt + 1 < self.policy.max_attempts:
+                    self.sleep(self.policy.delay(attempt))
+        raise ExchangeUnavailable(f"{what} failed: {describe_error(last) if last else 'unknown error'}")
+
+    def account_state(self) -> AccountState:
+        return parse_account(
+            self._read("clearinghouseState", W_LIGHT, lambda: self.info.user_state(self.account, self.dex))
+        )
+
+    def open_orders(self) -> list[OpenOrder]:
+        rows = self._read("frontendOpenOrders", W_HEAVY, lambda: self.info.frontend_open_orders(self.account, self.dex))
+        return [o for o in parse_open_orders(rows) if o.coin == self.coin]
+
+    def fills_since(self, start_ms: int) -> list[Fill]:
+        rows = self._read("userFillsByTime", W_HEAVY, lambda: self.info.user_fills_by_time(self.account, int(start_ms)))
+        return [f for f in parse_fills(rows) if f.coin == self.coin]
+
+    def order_status(self, cloid: str) -> OrderStatus:
+        from hyperliquid.utils.types import Cloid
+
+        self.stats["lookups"] += 1
+        answer = self._read(
+            f"orderStatus {cloid}", W_LIGHT, lambda: self.info.query_order_by_cloid(self.account, Cloid(cloid))
+        )
+        return parse_order_status(answer)
+
+    # --- orders -----------------------------------------------------------------------------------------------
+    def _space_nonce(self) -> None:
+        while int(time.time() * 1000) <= self._last_action_ms:
+            time.sleep(0.0005)
+        self._last_action_ms = int(time.time() * 1000)
+
+    def _send(self, intent: OrderIntent) -> Any:
+        from hyperliquid.utils.types import Cloid
+
+        if intent.trigger_px is not None:
+            order_type: dict[str, Any] = {
+                "trigger": {"triggerPx": intent.trigger_px, "isMarket": True, "tpsl": intent.tpsl or "sl"}
+            }
+        else:
+            order_type = {"limit": {"tif": "Ioc"}}
+        self._space_nonce()
+        self.budget.acquire(W_EXCHANGE)
+        return self.exchange.order(
+            self.coin,
+            intent.is_buy,
+            intent.size,
+            intent.limit_px,
+            order_type,
+            reduce_only=intent.reduce_only,
+            cloid=Cloid(intent.cloid),
+        )
+
+    def _ack_from_status(self, intent: OrderIntent, st: OrderStatus) -> OrderAck:
+        """What a looked-up order amounts to (its fills give the average price of what filled)."""
+        if st.status in ("open", "triggered"):
+            return OrderAck("resting", oid=st.oid, cloid=intent.cloid)
+        if st.filled_size > 0 or st.status == "filled":
+            fills = [f for f in self._recent_fills() if f.oid == st.oid or f.cloid == intent.cloid]
+            size = sum(f.size for f in fills) or st.filled_size
+            avg = sum(f.size * f.px for f in fills) / size if fills and size > 0 else None
+            return OrderAck("filled", oid=st.oid, cloid=intent.cloid, filled_size=size, avg_px=avg)
+        return OrderAck("error", oid=st.oid, cloid=intent.cloid, error=f"order {st.status}")
+
+    def _recent_fills(self) -> list[Fill]:
+        try:
+            return self.fills_since(int(time.time() * 1000) - 3_600_000 * 24)
+        except ExchangeUnavailable:
+            return []
+
+    def submit(self, intent: OrderIntent) -> OrderAck:
+        """Place `intent` once: journal, send, and on a lost answer look it up by cloid before resending."""
+        self.stats["orders"] += 1
+        self.journal.write("order", order_type=intent.kind, **intent.to_dict())
+        last_error = ""
+        for attempt in range(self.policy.max_attempts):
+            if attempt > 0:
+                try:
+                    st = self.order_status(intent.cloid)
+                except ExchangeUnavailable as exc:
+                    last_error = str(exc)
+                    self.sleep(self.policy.delay(attempt))
+                    continue
+                if st.found:
+                    self.stats["found_by_lookup"] += 1
+                    ack = self._ack_from_status(intent, st)
+                    self._journal_ack(intent, ack, attempt, via="lookup")
+                    return ack
+                self.stats["resends"] += 1
+                self.journal.write("order_resend", cloid=intent.cloid, attempt=attempt, after=last_error)
+            try:
+                response = self._send(intent)
+            except Exception as exc:
+                self.on_call(False)
+                last_error = describe_error(exc)
+                if not is_retryable(exc):
+                    ack = OrderAck("error", cloid=intent.cloid, error=last_error)
+                    self._journal_ack(intent, ack, attempt)
+                    return ack
+                log.warning("order %s: %s; looking it up before any resend", intent.cloid, last_error)
+                self.journal.write("order_unanswered", cloid=intent.cloid, attempt=attempt, error=last_error)
+                self.sleep(self.policy.delay(attempt))
+                continue
+            self.on_call(True)
+            ack = parse_order_response(response)[0]
+            if not ack.ok and "uplicate" in (ack.error or "") and "cloid" in (ack.error or "").lower():
+                # an earlier attempt landed after all: the venue refused a second copy; report the first
+                try:
+                    ack = self._ack_from_status(intent, self.order_status(intent.cloid))
+                except ExchangeUnavailable as exc:
+                    ack = OrderAck("error", cloid=intent.cloid, error=str(exc))
+            self._journal_ack(intent, ack, attempt)
+            return ack
+        ack = OrderAck(
+            "error", cloid=intent.cloid, error=f"no answer after {self.policy.max_attempts} tries: {last_error}"
+        )
+        self._journal_ack(intent, ack, self.policy.max_attempts)
+        return ack
+
+    def _journal_ack(self, intent: OrderIntent, ack: OrderAck, attempt: int, via: str = "response") -> None:
+        if not ack.ok:
+            self.stats["errors"] += 1
+        fields: dict[str, Any] = {"cloid": intent.cloid, "status": ack.kind, "attempt": attempt, "via": via}
+        if ack.oid is not None:
+            fields["oid"] = ack.oid
+        if ack.kind == "filled":
+            fields.update(filled=ack.filled_size, avg_px=ack.avg_px)
+            if intent.decision_px and ack.avg_px:
+                sign = 1 if intent.is_buy else -1
+                fields["slippage_bps"] = round(sign * (ack.avg_px - intent.decision_px) / intent.decision_px * 1e4, 3)
+        if ack.error:
+            fields["error"] = ack.error
+        self.journal.write("ack", **fields)
+
+    def cancel(self, cloid: str, reason: str = "") -> bool:
+        """Cancel by cloid; True when cancelled or already gone."""
+        from hyperliquid.utils.types import Cloid
+
+        for attempt in range(self.policy.max_attempts):
+            try:
+                self._space_nonce()
+                self.budget.acquire(W_EXCHANGE)
+                errors = parse_cancel_response(self.exchange.cancel_by_cloid(self.coin, Cloid(cloid)))
+                self.on_call(True)
+                err = errors[0] if errors else None
+                self.journal.write("cancel", cloid=cloid, reason=reason, error=err)
+                return err is None or "never placed" in err or "already canceled" in err
+            except Exception as exc:
+                self.on_call(False)
+                if not is_retryable(exc):
+                    self.journal.write("cancel", cloid=cloid, reason=reason, error=describe_error(exc))
+                    return False
+                self.sleep(self.policy.delay(attempt))
+        self.journal.write("cancel", cloid=cloid, reason=reason, error="no answer")
+        return False
+
+    # --- prices -----------------------------------------------------------------------------------------------
+    def ioc_price(self, is_buy: bool, ref_px: float, slippage_frac: float) -> float:
+        """An IOC limit `slippage_frac` through `ref_px`, on the tick (rounded away from the book's side)."""
+        px = ref_px * (1 + slippage_frac) if is_buy else ref_px * (1 - slippage_frac)
+        return self.rules.round_price(px, up=is_buy)
+
+    def trigger_prices(self, is_buy: bool, level: float) -> tuple[float, float]:
+        """(trigger price on the tick, its market limit price) for a reduce-only trigger at `level`."""
+        trig = self.rules.round_price(level)
+        limit = trig * (1 + TRIGGER_LIMIT_SLIPPAGE) if is_buy else trig * (1 - TRIGGER_LIMIT_SLIPPAGE)
+        return trig, self.rules.round_price(limit, up=is_buy)

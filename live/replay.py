@@ -1,0 +1,192 @@
+"""Replay a live session through the backtester: same bars, same strategy, same parameters -> same decisions.
+
+The journal holds every bar the trader saw (its warm-up history, then each closed bar) and every decision. `replay`
+rebuilds that bar series, runs `backtest.runner.run_backtest` over it as one continuous segment that starts at the
+trader's first decision (its warm-up = the history), and compares the two bar for bar. Fills differ only by the
+documented execution differences (docs/LIVE.md); the report measures them from the journal.
+
+    python -m live.replay [--root runs/live/<coin>/<account>] [--strategy SPEC] [--session -1]
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backtest.config import Objectives, Params, with_overrides
+from backtest.sim import ACTION_NAMES
+from live.journal import read_records
+
+
+@dataclass
+class Session:
+    """One run of the trader (from a `start` record to the next): its bars and decisions."""
+
+    start: dict[str, Any]
+    history: pd.DataFrame
+    bars: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    fills: list[dict[str, Any]] = field(default_factory=list)
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    acks: list[dict[str, Any]] = field(default_factory=list)
+    trades: list[dict[str, Any]] = field(default_factory=list)
+
+    def frame(self) -> pd.DataFrame:
+        """History + live bars in the bar schema."""
+        live = pd.DataFrame(
+            {
+                "timestamp": pd.to_datetime([b["bar"] for b in self.bars], unit="ms", utc=True),
+                "open": [b["o"] for b in self.bars],
+                "high": [b["h"] for b in self.bars],
+                "low": [b["l"] for b in self.bars],
+                "close": [b["c"] for b in self.bars],
+                "volume": [b.get("v", 0.0) for b in self.bars],
+                "trades": 0,
+                "source": [b.get("source", "unknown") for b in self.bars],
+            }
+        )
+        return pd.concat([self.history, live], ignore_index=True)
+
+
+def sessions(root: str | Path) -> list[Session]:
+    """Every session in the journal under `root`, oldest first."""
+    out: list[Session] = []
+    lists = {"bar": "bars", "decision": "decisions", "fill": "fills", "order": "orders", "ack": "acks",
+             "trade": "trades"}  # fmt: skip
+    for rec in read_records(root, kinds={"start", "history", *lists}):
+        kind = rec["kind"]
+        if kind == "start":
+            out.append(Session(rec, pd.DataFrame()))
+        elif not out:
+            continue
+        elif kind == "history":
+            out[-1].history = pd.DataFrame(
+                {
+                    "timestamp": pd.to_datetime(rec["t"], unit="ms", utc=True),
+                    "open": rec["o"],
+                    "high": rec["h"],
+                    "low": rec["l"],
+                    "close": rec["c"],
+                    "volume": rec["v"],
+                    "trades": rec["n"],
+                    "source": rec.get("source", "unknown"),
+                }
+            )
+        else:
+            getattr(out[-1], lists[kind]).append(rec)
+    return [s for s in out if len(s.history)]
+
+
+@dataclass
+class ReplayReport:
+    bars: int
+    live_actions: np.ndarray
+    backtest_actions: np.ndarray
+    live_trades: int
+    backtest_trades: int
+    entry_diff_bps: list[float]  # live entry fill vs the simulator's entry fill, same bar and side, in bps
+    live_slippage_bps: list[float]  # live fills vs the decision price (bar close)
+
+    @property
+    def mismatches(self) -> list[int]:
+        return np.flatnonzero(self.live_actions != self.backtest_actions).tolist()
+
+    @property
+    def identical(self) -> bool:
+        return not self.mismatches
+
+    def table(self) -> str:
+        def stats(xs: list[float]) -> str:
+            if not xs:
+                return "-"
+            a = np.asarray(xs)
+            return f"mean {a.mean():+.2f}, max |x| {np.abs(a).max():.2f} (n={len(a)})"
+
+        lines = [
+            f"bars compared          {self.bars}",
+            f"identical decisions    {self.bars - len(self.mismatches)} / {self.bars}"
+            + ("" if self.identical else f"  (first differences at bars {self.mismatches[:5]})"),
+            f"trades live / backtest {self.live_trades} / {self.backtest_trades}",
+            f"entry fill vs sim, bps {stats(self.entry_diff_bps)}",
+            f"fill vs decision, bps  {stats(self.live_slippage_bps)}",
+        ]
+        return "\n".join(lines)
+
+
+def replay(session: Session, strategy_spec: str, params: Params, objectives: Objectives) -> ReplayReport:
+    """Backtest `strategy_spec` on the session's bars and compare with the journalled decisions."""
+    from backtest.features import compute_features
+    from backtest.runner import run_backtest
+    from backtest.sim import Market
+
+    bars = session.frame()
+    h = len(session.history)
+    p = with_overrides(params, [f"backtest.warmup_bars={h}", f"backtest.chunk_size={len(bars) + 1}"])
+    market = Market.from_bars(bars, p)
+    result = run_backtest(strategy_spec, p, objectives, market, compute_features(bars, p.trading), workers=0)
+    names = {n: i for i, n in enumerate(ACTION_NAMES)}
+    live = np.array([names[d["action"]] for d in session.decisions], dtype=np.int8)
+    bt = result.actions[: len(live)].astype(np.int8)
+    live = live[: len(bt)][bt >= 0]  # the series' last bar has no decision in a backtest (nothing fills after it)
+    bt = bt[bt >= 0]
+    fill_bar = {int(result.timestamps[int(r.entry_bar)]): float(r.entry_price) for r in result.trades.itertuples()}
+    bar_ms = p.backtest.bar_seconds * 1000
+    opens = {o["cloid"]: o for o in session.orders if o.get("reason") == "open" and o.get("bar_ms") is not None}
+    entry_diff, slip = [], []
+    for ack in session.acks:
+        if ack.get("status") != "filled" or ack.get("avg_px") is None:
+            continue
+        if ack.get("slippage_bps") is not None:
+            slip.append(float(ack["slippage_bps"]))
+        o = opens.get(ack.get("cloid"))
+        sim_px = fill_bar.get(int(o["bar_ms"]) + bar_ms) if o else None
+        if sim_px:
+            entry_diff.append((float(ack["avg_px"]) - sim_px) / sim_px * 1e4)
+    return ReplayReport(len(bt), live, bt, len(session.trades), len(result.trades), entry_diff, slip)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from backtest.cli import add_config_args, load_configs
+
+    ap = argparse.ArgumentParser(prog="python -m live.replay", description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--root", type=Path, help="the trader's journal folder (default: the newest under live.journal_dir)"
+    )
+    ap.add_argument("--strategy", default=None, help="strategy spec (default: what the session traded, if loadable)")
+    ap.add_argument("--session", type=int, default=-1, help="which session (default -1: the last)")
+    add_config_args(ap)
+    args = ap.parse_args(argv)
+    params, objectives = load_configs(args)
+    root = args.root or newest_root(params)
+    found = sessions(root)
+    if not found:
+        print(f"no session with a history record in {root}")
+        return 2
+    session = found[args.session]
+    spec = args.strategy or session.start.get("strategy_spec") or "rules"
+    report = replay(session, spec, params, objectives)
+    print(f"session started {pd.Timestamp(session.start['ts'], unit='ms', tz='UTC')}, policy "
+          f"{session.start.get('policy_id')}, strategy {spec}")  # fmt: skip
+    print(report.table())
+    return 0 if report.identical else 1
+
+
+def newest_root(params: Params) -> Path:
+    """The most recently written trader folder under `live.journal_dir`."""
+    from backtest.config import REPO_ROOT
+
+    base = Path(params.live.journal_dir)
+    base = base if base.is_absolute() else REPO_ROOT / base
+    folders = [p.parent for p in base.rglob("status.json")]
+    if not folders:
+        raise SystemExit(f"no trader journal under {base}")
+    return max(folders, key=lambda p: (p / "status.json").stat().st_mtime)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,688 @@
+"""The live trader's engine: every closed bar, decide with the backtest's own strategy code and act on the venue.
+
+Per closed bar (docs/LIVE.md has the full story):
+1. read the account from the venue; mark equity at the bar's close; update the risk state (drawdown halt, daily
+   loss) by the simulator's rules; reconcile when the venue's position differs from the legs, after a reconnect, and
+   every `live.reconcile_every_bars`;
+2. close legs past `trading.max_hold_seconds` (the simulator's max-hold rule);
+3. decide: `StrategyStream.on_bar(bar, position_state)` -- the same features, normalisation, strategy object and
+   recurrent state a backtest uses, with the position state computed by the simulator's kernel;
+4. act: `action_orders` (the simulator's action interpreter) turns the action into a close and/or an open; opens
+   are sized by the simulator's sizing rule times `live.size_multiplier`, capped by the risk limits, sent as IOC
+   orders with deterministic cloids; each fill gets reduce-only TP/SL triggers at the simulator's `exit_levels`.
+Only the newest bar of a batch (after a reconnect backfill) is traded; older ones still pass through the strategy,
+so its state never skips a bar. The emergency-stop file is checked on every loop turn and wins over everything.
+
+No Ray and no threads here: `live.actor` runs this in a Ray actor, tests drive it step by step.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from backtest.config import Objectives, Params
+from backtest.domain import AccountState, Bar, OpenOrder, bars_frame
+from backtest.runner import execution_params
+from backtest.sim import ACTION_NAMES, HOLD, action_orders, exit_levels, position_state_of, size_fraction
+from backtest.strategies.base import Strategy
+from backtest.strategies.stream import Decision, StrategyStream
+from backtest.venue.wire import cloid_for
+from live import risk
+from live.execution import ExchangeUnavailable, Execution, OrderIntent
+from live.journal import Journal
+from live.positions import Leg, TradeStats, net_size, side_of
+from live.reconcile import reconcile
+from live.venue import VenueSession
+
+log = logging.getLogger(__name__)
+STATE_VERSION = 1
+
+
+@dataclass
+class TraderIdentity:
+    """Who trades what where: shown in status and journalled at start."""
+
+    mode: str
+    coin: str
+    account: str
+    policy_id: str
+    strategy: str
+    base_url: str
+
+
+class Trader:
+    """One coin on one account. `start()`, then `step()` repeatedly (or `run(stop_event)`), then `shutdown()`."""
+
+    def __init__(
+        self,
+        identity: TraderIdentity,
+        params: Params,
+        objectives: Objectives,
+        strategy: Strategy,
+        venue: VenueSession,
+        journal: Journal,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.id = identity
+        self.params, self.objectives = params, objectives
+        self.venue = venue
+        self.journal = journal
+        self.clock = clock
+        self.bar_s = params.backtest.bar_seconds
+        self.bar_ms = self.bar_s * 1000
+        self.limits = risk.RiskLimits.from_config(params, objectives)
+        self.risk = risk.RiskState()
+        self.legs: list[Leg] = []
+        self.stats = TradeStats()
+        self.size_multiplier = params.live.size_multiplier
+        self.start_equity: float | None = None
+        self.rebase_bar: int | None = None
+        self.last_fill_ms = 0
+        self.seen_tids: deque[int] = deque(maxlen=2000)
+        self.history: list[Bar] = []
+        self.recent_decisions: deque[dict] = deque(maxlen=20)
+        self.recent_orders: deque[dict] = deque(maxlen=20)
+        self.alerts: deque[dict] = deque(maxlen=50)
+        self.counts = {"bars": 0, "decisions": 0, "orders": 0, "fills": 0, "reconciles": 0, "diffs": 0}
+        self.last_bar: Bar | None = None
+        self.last_equity: float | None = None
+        self.started_ms = int(clock() * 1000)
+        self.stopped = False
+        self._need_reconcile = True
+        self._since_reconcile = 0
+        self._requests: deque[tuple[str, dict]] = deque()
+        self._fills_cache: list = []
+        self._fills_due = False
+        self._lock = threading.RLock()
+        self._set_strategy(strategy, identity.policy_id)
+        self.exec = Execution(
+            venue.exchange,
+            venue.info,
+            venue.account,
+            venue.coin,
+            venue.dex,
+            venue.rules,
+            journal,
+            on_call=self._on_call,
+            budget=venue.feed.budget,
+        )
+
+    # --- strategy -------------------------------------------------------------------------------------------------
+    def _set_strategy(self, strategy: Strategy, policy_id: str) -> None:
+        self.strategy = strategy
+        self.id.policy_id = policy_id
+        self.id.strategy = strategy.name
+        self.sim = execution_params(strategy, self.params, self.objectives)
+        self.stream = StrategyStream(strategy, self.params.trading, self.params.backtest.warmup_bars)
+
+    def _bar_index(self, bar_ms: int) -> int:
+        return int(bar_ms // self.bar_ms)
+
+    # --- lifecycle ------------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Resume saved state, warm the strategy on history, reconcile with the venue, connect the feed."""
+        saved = self.journal.read_state()
+        self.journal.write(
+            "start",
+            mode=self.id.mode,
+            coin=self.id.coin,
+            account=self.id.account,
+            policy_id=self.id.policy_id,
+            strategy=self.id.strategy,
+            base_url=self.id.base_url,
+            pid=os.getpid(),
+            resumed=saved is not None,
+        )
+        if saved is not None:
+            self._load_state(saved)
+        history = self.venue.feed.history(self.params.live.history_bars)
+        if len(history) < 2:
+            raise RuntimeError(f"the venue returned {len(history)} closed bars of {self.id.coin}; need at least 2")
+        self.history = list(history)
+        self.stream.warm_up(bars_frame(history))
+        self.last_bar = history[-1]
+        self.journal.write(
+            "history",
+            bars=len(history),
+            source=history[-1].source,
+            t=[b.time_ms for b in history],
+            o=[b.open for b in history],
+            h=[b.high for b in history],
+            l=[b.low for b in history],
+            c=[b.close for b in history],
+            v=[b.volume for b in history],
+            n=[b.trades for b in history],
+        )
+        self._resolve_pending(saved)
+        self._reconcile("start")
+        self.venue.feed.start(after_ms=history[-1].time_ms)
+        self._write_status()
+
+    def shutdown(self, flatten: bool) -> None:
+        """Stop trading: optionally close every position and cancel every order first; journal it."""
+        with self._lock:
+            if self.stopped:
+                return
+            if flatten:
+                self.flatten("stop")
+            self.stopped = True
+            self.journal.write("stop", flatten=flatten, legs=len(self.legs))
+            self._save_state()
+            self._write_status()
+            self.venue.feed.close()
+            self.journal.close()
+
+    def run(self, stop: threading.Event, poll_s: float = 0.5) -> None:
+        """Trade until `stop` is set or a stop request arrives; the caller started the trader."""
+        while not stop.is_set() and not self.stopped:
+            try:
+                self.step(poll_s)
+            except Exception as exc:  # keep the loop alive: journal, back off, go on (the venue is the truth)
+                log.exception("trader step failed")
+                self._alert("error", {"error": f"{type(exc).__name__}: {exc}"})
+                time.sleep(min(5.0, poll_s * 4))
+
+    # --- requests from outside (actor methods, control files) ----------------------------------------------------
+    def request(self, kind: str, **kw: Any) -> None:
+        """Queue a request handled between two bars: stop, size, swap."""
+        self._requests.append((kind, kw))
+
+    def _handle_requests(self) -> None:
+        while self._requests:
+            kind, kw = self._requests.popleft()
+            if kind == "stop":
+                self.shutdown(bool(kw.get("flatten", True)))
+            elif kind == "size":
+                self.set_size_multiplier(float(kw["multiplier"]), kw.get("reason", ""))
+            elif kind == "swap":
+                self.swap(kw["strategy"], kw["policy_id"], kw.get("reason", ""))
+
+    def set_size_multiplier(self, value: float, reason: str = "") -> float:
+        cap = self.params.live.size_multiplier_max
+        new = min(max(value, 0.0), cap)
+        if not math.isfinite(new):
+            raise ValueError(f"size multiplier must be finite, got {value}")
+        old, self.size_multiplier = self.size_multiplier, new
+        self.journal.write("size", old=old, new=new, cap=cap, reason=reason)
+        self._save_state()
+        return new
+
+    def swap(self, strategy: Strategy, policy_id: str, reason: str = "") -> None:
+        """Hot swap between two bars: the new strategy is warmed on every bar this trader has seen; legs, orders
+        and risk state carry over."""
+        with self._lock:
+            old = self.id.policy_id
+            self._set_strategy(strategy, policy_id)
+            self.stream.warm_up(bars_frame(self.history))
+            self.journal.write("swap", old=old, new=policy_id, strategy=strategy.name, reason=reason,
+                               warm_bars=len(self.history))  # fmt: skip
+            self._alert("swap", {"old": old, "new": policy_id})
+            self._save_state()
+            self._write_status()
+
+    # --- the loop -------------------------------------------------------------------------------------------------
+    def step(self, timeout_s: float = 0.5) -> list[Decision]:
+        """One turn: requests, emergency stop, new closed bars (each decided; the newest traded), status."""
+        decisions: list[Decision] = []
+        with self._lock:
+            self._handle_requests()
+            if self.stopped:
+                return decisions
+            self._check_emergency()
+        bars = self.venue.feed.poll(timeout_s)
+        with self._lock:
+            if self.stopped:
+                return decisions
+            for ev in self.venue.feed.drain_events():
+                self.journal.write("feed", event=ev.kind, **ev.detail)
+                if ev.kind in ("reconnected", "lost"):
+                    self._need_reconcile = True
+                    self._alert("feed_" + ev.kind, ev.detail)
+            for i, bar in enumerate(bars):
+                decisions.append(self.on_bar(bar, actionable=i == len(bars) - 1))
+            if not bars and self._need_reconcile and self.venue.feed.health().connected:
+                self._reconcile("reconnect")
+            self._write_status()
+        return decisions
+
+    def _check_emergency(self) -> None:
+        present = risk.emergency_file_present(self.limits.emergency_stop_file)
+        self.risk, events = risk.on_emergency(self.risk, present)
+        for ev in events:
+            self.journal.write("risk", event=ev.kind, file=self.limits.emergency_stop_file)
+            self._alert(ev.kind, {"file": self.limits.emergency_stop_file})
+        if present and (self.legs or events):
+            self.flatten("emergency")
+
+    def on_bar(self, bar: Bar, actionable: bool = True) -> Decision:
+        """Everything that happens at one bar close (see the module docstring)."""
+        t = self._bar_index(bar.time_ms)
+        self.counts["bars"] += 1
+        self.history.append(bar)
+        self.last_bar = bar
+        self.journal.write("bar", bar=bar.time_ms, o=bar.open, h=bar.high, l=bar.low, c=bar.close, v=bar.volume,
+                           source=bar.source, actionable=actionable)  # fmt: skip
+        acct = self._account()
+        equity = self._equity_at_close(acct, bar.close) if acct is not None else self.last_equity
+        if equity is not None:
+            self.last_equity = equity
+            if self.start_equity is None:
+                self.start_equity, self.rebase_bar = equity, t
+            now_ms = int(self.clock() * 1000)
+            self.risk, events = risk.on_bar_close(self.risk, equity, now_ms, self.limits)
+            for ev in events:
+                self.journal.write("risk", event=ev.kind, **ev.detail)
+                self._alert(ev.kind, ev.detail)
+        if acct is not None and actionable:
+            venue_pos = acct.positions.get(self.id.coin)
+            moved = abs((venue_pos.size if venue_pos else 0.0) - net_size(self.legs)) > self._lot / 2
+            self._since_reconcile += 1
+            if moved or self._need_reconcile or self._since_reconcile >= self.params.live.reconcile_every_bars:
+                self._reconcile("position" if moved else ("reconnect" if self._need_reconcile else "periodic"),
+                                acct=acct)  # fmt: skip
+        if actionable and not self.risk.emergency:
+            self._max_hold_exits(bar, t)
+        pos_state = self._position_state(bar.close, equity, t)
+        decision = self.stream.on_bar(bar, pos_state)
+        self.counts["decisions"] += 1
+        blocked = risk.opens_blocked(self.risk, int(self.clock() * 1000))
+        rec = {"bar": bar.time_ms, "action": decision.action_name, "policy_id": self.id.policy_id,
+               "close": bar.close, "executed": actionable and acct is not None, "blocked": blocked,
+               "position_state": [round(float(x), 8) for x in pos_state], **decision.detail}  # fmt: skip
+        self.journal.write("decision", **rec)
+        self.recent_decisions.append(rec)
+        if actionable and acct is not None and equity is not None and not self.risk.emergency:
+            self._act(decision.action, bar, t, equity, blocked)
+        self._rebase(t, equity)
+        if self._fills_due:
+            self._sync_fills()
+        self._save_state()
+        return decision
+
+    # --- helpers: account, position state ------------------------------------------------------------------------
+    @property
+    def _lot(self) -> float:
+        return 10.0**-self.venue.rules.sz_decimals
+
+    def _account(self) -> AccountState | None:
+        try:
+            return self.exec.account_state()
+        except ExchangeUnavailable as exc:
+            self._alert("exchange_unavailable", {"error": str(exc)})
+            self.journal.write("error", where="account", error=str(exc))
+            return None
+
+    def _equity_at_close(self, acct: AccountState, close: float) -> float:
+        """The venue's cash plus the position marked at the bar's close (the simulator's equity at a close)."""
+        pos = acct.positions.get(self.id.coin)
+        if pos is None:
+            return acct.equity
+        return acct.equity - pos.unrealized_pnl + pos.size * (close - pos.entry_px)
+
+    def _position_state(self, close: float, equity: float | None, t: int) -> np.ndarray:
+        legs = [(float(lg.side), lg.size, lg.entry_px, lg.entry_bar) for lg in self.legs]
+        eq = equity if equity is not None else 1.0
+        start = self.start_equity or eq
+        return position_state_of(legs, close, eq, start, t, self.bar_s)
+
+    def _rebase(self, t: int, equity: float | None) -> None:
+        """Restart the 'equity change since start' input every `backtest.chunk_size` bars when flat, as backtest
+        segments (and training episodes) do, so the policy never sees a span far longer than it was trained on."""
+        if equity is None or self.legs or self.rebase_bar is None:
+            return
+        if t - self.rebase_bar >= self.params.backtest.chunk_size:
+            self.start_equity, self.rebase_bar = equity, t
+            self.journal.write("rebase", bar_index=t, equity=equity)
+
+    # --- acting -----------------------------------------------------------------------------------------------------
+    def _max_hold_exits(self, bar: Bar, t: int) -> None:
+        hold = self.sim.hold_bars
+        if hold <= 0:
+            return
+        due = [lg for lg in self.legs if (t + 1) - lg.entry_bar >= hold]
+        if due:
+            self._close_legs(due, "max_hold", bar, t)
+
+    def _act(self, action: int, bar: Bar, t: int, equity: float, blocked: str | None) -> None:
+        if action == HOLD:
+            return
+        close_side, open_side = action_orders(
+            action, float(side_of(self.legs)), len(self.legs), blocked is not None, self.limits.max_positions
+        )
+        if close_side != 0:
+            self._close_legs([lg for lg in self.legs if lg.side == close_side], "signal", bar, t)
+        elif open_side != 0:
+            self._open_leg(int(open_side), bar, t, equity)
+        elif blocked and action != HOLD and not self.legs:
+            self.journal.write("skip", bar=bar.time_ms, action=ACTION_NAMES[action], why=blocked)
+
+    def _open_leg(self, side: int, bar: Bar, t: int, equity: float) -> None:
+        p = self.sim
+        frac = size_fraction(self.stats.n_trades, self.stats.n_wins, self.stats.sum_win, self.stats.sum_loss, p)
+        notional = equity * frac * self.size_multiplier * p.leverage
+        size = notional / bar.close if bar.close > 0 else 0.0
+        pos_notional = abs(net_size(self.legs)) * bar.close
+        size, cut = risk.cap_open_size(size, bar.close, equity, pos_notional, len(self.legs), self.limits)
+        size = self.venue.rules.round_size(size)
+        if cut:
+            self.journal.write("risk", event="size_capped", why=cut, size=size)
+        if size <= 0 or not self.venue.rules.meets_minimum(size, bar.close):
+            self.journal.write("skip", bar=bar.time_ms, why="size below the venue minimum", size=size)
+            return
+        is_buy = side > 0
+        cloid = cloid_for(self.id.policy_id, bar.time_ms, "entry")
+        intent = OrderIntent(
+            cloid=cloid,
+            is_buy=is_buy,
+            size=size,
+            limit_px=self.exec.ioc_price(is_buy, bar.close, self.params.live.ioc_slippage_pct / 100.0),
+            reason="open",
+            leg=cloid,
+            decision_px=bar.close,
+            bar_ms=bar.time_ms,
+        )
+        ack = self._submit(intent)
+        if ack.kind != "filled" or not ack.filled_size or not ack.avg_px:
+            return
+        atr_t = self.stream.features.atr if p.atr_on else 0.0
+        tp, sl = exit_levels(float(side), ack.avg_px, atr_t if math.isfinite(atr_t) else 0.0, p)
+        leg = Leg(cloid, side, ack.filled_size, ack.avg_px, t + 1, equity, float(tp), float(sl))
+        self.legs.append(leg)
+        self._save_state()  # before the triggers: a crash now leaves a leg whose triggers reconciliation places
+        self._place_triggers(leg, ("tp", "sl"))
+        self._fills_due = True
+
+    def _close_legs(self, legs: list[Leg], reason: str, bar: Bar | None, t: int | None) -> None:
+        if not legs:
+            return
+        size = self.venue.rules.round_size(sum(lg.size for lg in legs))
+        side = legs[0].side
+        is_buy = side < 0
+        ref = bar.close if bar is not None else (self.venue.feed.mid or legs[0].entry_px)
+        key = bar.time_ms if bar is not None else int(self.clock() * 1000)
+        intent = OrderIntent(
+            cloid=cloid_for(self.id.policy_id, key, "close", *sorted(lg.leg_id for lg in legs)),
+            is_buy=is_buy,
+            size=size,
+            limit_px=self.exec.ioc_price(is_buy, ref, self.params.live.ioc_slippage_pct / 100.0),
+            reduce_only=True,
+            reason=reason,
+            leg=",".join(lg.leg_id for lg in legs),
+            decision_px=ref,
+            bar_ms=bar.time_ms if bar is not None else None,
+        )
+        ack = self._submit(intent)
+        for lg in legs:
+            for kind in ("tp", "sl"):
+                self.exec.cancel(lg.trigger_cloid(kind), reason=f"{reason}: leg closed")
+        if ack.kind == "filled" and ack.avg_px:
+            closed = ack.filled_size >= size - self._lot / 2
+            if closed:
+                for lg in legs:
+                    self._record_trade(lg, ack.avg_px, reason)
+                self.legs = [lg for lg in self.legs if lg not in legs]
+        self._need_reconcile = ack.kind != "filled"
+        self._fills_due = True
+
+    def flatten(self, reason: str) -> None:
+        """Close everything on the coin and cancel every order (emergency stop, stop)."""
+        self._close_legs(list(self.legs), reason, self.last_bar, None)
+        acct = self._account()
+        pos = acct.positions.get(self.id.coin) if acct else None
+        if pos is not None and abs(pos.size) > self._lot / 2:  # the venue still has something: close it all
+            is_buy = pos.size < 0
+            ref = self.venue.feed.mid or (self.last_bar.close if self.last_bar else pos.entry_px)
+            intent = OrderIntent(
+                cloid=cloid_for(self.id.policy_id, int(self.clock() * 1000), "flatten"),
+                is_buy=is_buy,
+                size=self.venue.rules.round_size(abs(pos.size)),
+                limit_px=self.exec.ioc_price(is_buy, ref, self.params.live.ioc_slippage_pct / 100.0),
+                reduce_only=True,
+                reason=reason,
+            )
+            self._submit(intent)
+            self.legs = []
+        try:
+            for o in self.exec.open_orders():
+                if o.cloid:
+                    self.exec.cancel(o.cloid, reason=reason)
+        except ExchangeUnavailable as exc:
+            self.journal.write("error", where="flatten", error=str(exc))
+        self._sync_fills()
+        self.journal.write("flatten", reason=reason)
+
+    def _record_trade(self, leg: Leg, exit_px: float, reason: str) -> None:
+        gross = leg.side * leg.size * (exit_px - leg.entry_px)
+        ret = gross / leg.eq_entry if leg.eq_entry > 0 else 0.0
+        self.stats.record(ret)
+        trade = {"leg": leg.leg_id, "side": leg.side, "size": leg.size, "entry_px": leg.entry_px,
+                 "exit_px": exit_px, "gross_pnl": gross, "return_pct": ret * 100, "reason": reason}  # fmt: skip
+        self.stats.recent = [*self.stats.recent[-49:], trade]
+        self.journal.write("trade", **trade)
+
+    def _place_triggers(self, leg: Leg, kinds: tuple[str, ...]) -> None:
+        for kind in kinds:
+            level = leg.tp_px if kind == "tp" else leg.sl_px
+            is_buy = leg.side < 0
+            trig, limit = self.exec.trigger_prices(is_buy, level)
+            self._submit(
+                OrderIntent(
+                    cloid=leg.trigger_cloid(kind),
+                    is_buy=is_buy,
+                    size=leg.size,
+                    limit_px=limit,
+                    reduce_only=True,
+                    trigger_px=trig,
+                    tpsl=kind,
+                    leg=leg.leg_id,
+                    reason=kind,
+                )
+            )
+
+    def _submit(self, intent: OrderIntent):
+        ack = self.exec.submit(intent)
+        self.counts["orders"] += 1
+        rec = {**intent.to_dict(), "status": ack.kind, "avg_px": ack.avg_px, "filled": ack.filled_size,
+               "error": ack.error, "ts": int(self.clock() * 1000)}  # fmt: skip
+        self.recent_orders.append(rec)
+        if not ack.ok:
+            self._alert("order_error", {"cloid": intent.cloid, "error": ack.error})
+        return ack
+
+    # --- reconciliation and fills -------------------------------------------------------------------------------
+    def _adopt(self, side: int, size: float, entry_px: float, bar: int) -> Leg:
+        atr_t = self.stream.features.atr if self.sim.atr_on else 0.0
+        tp, sl = exit_levels(float(side), entry_px, atr_t if math.isfinite(atr_t) else 0.0, self.sim)
+        leg_id = cloid_for(self.id.policy_id, "adopted", bar, side, size)
+        eq = self.last_equity or 0.0
+        return Leg(leg_id, side, size, entry_px, bar, eq, float(tp), float(sl), adopted=True)
+
+    def _reconcile(self, why: str, acct: AccountState | None = None) -> None:
+        try:
+            acct = acct or self.exec.account_state()
+            orders: list[OpenOrder] = self.exec.open_orders()
+        except ExchangeUnavailable as exc:
+            self.journal.write("error", where="reconcile", error=str(exc))
+            self._need_reconcile = True
+            return
+        t = self._bar_index(self.last_bar.time_ms) + 1 if self.last_bar else 0
+        result = reconcile(self.legs, acct.positions.get(self.id.coin), orders, t, self._lot, self._adopt)
+        self.counts["reconciles"] += 1
+        self._since_reconcile = 0
+        self._need_reconcile = False
+        self._sync_fills()
+        for lg in result.closed:
+            fills = [f for f in self._fills_cache if f.cloid in (lg.tp_cloid, lg.sl_cloid)]
+            if fills:
+                px = sum(f.px * f.size for f in fills) / sum(f.size for f in fills)
+                self._record_trade(lg, px, "tp" if fills[-1].cloid == lg.tp_cloid else "sl")
+        self.legs = result.legs
+        for o in result.cancel:
+            if o.cloid:
+                self.exec.cancel(o.cloid, reason="reconcile: orphan")
+        by_leg: dict[str, list[str]] = {}
+        for lg, kind in result.place:
+            by_leg.setdefault(lg.leg_id, []).append(kind)
+        for lg in result.legs:
+            if lg.leg_id in by_leg:
+                self._place_triggers(lg, tuple(by_leg[lg.leg_id]))
+        venue_pos = acct.positions.get(self.id.coin)
+        self.journal.write(
+            "reconcile",
+            why=why,
+            venue_size=venue_pos.size if venue_pos else 0.0,
+            local_size=net_size(self.legs),
+            diffs=result.diffs,
+            cancelled=len(result.cancel),
+            placed=len(result.place),
+        )
+        if result.diffs:
+            self.counts["diffs"] += len(result.diffs)
+            self._alert("reconcile_diff", {"why": why, "diffs": result.diffs})
+
+    def _sync_fills(self) -> None:
+        """Journal every fill of ours the trader has not journalled yet (the venue's list is the truth)."""
+        try:
+            fills = self.exec.fills_since(max(0, self.last_fill_ms - 60_000))
+        except ExchangeUnavailable as exc:
+            self.journal.write("error", where="fills", error=str(exc))
+            return
+        self._fills_cache = fills
+        self._fills_due = False
+        seen = set(self.seen_tids)
+        for f in fills:
+            if f.tid in seen:
+                continue
+            self.seen_tids.append(f.tid)
+            self.counts["fills"] += 1
+            self.last_fill_ms = max(self.last_fill_ms, f.time_ms)
+            self.journal.write("fill", coin=f.coin, oid=f.oid, cloid=f.cloid, side="B" if f.is_buy else "A",
+                               size=f.size, px=f.px, fee=f.fee, closed_pnl=f.closed_pnl, time=f.time_ms, tid=f.tid,
+                               dir=f.direction, crossed=f.crossed)  # fmt: skip
+
+    def _resolve_pending(self, saved: dict | None) -> None:
+        """Orders journalled before a crash without an answer: look each up by cloid (never resend: the bar that
+        decided them has passed); reconciliation then repairs the legs."""
+        if saved is None:
+            return
+        from live.journal import read_records
+
+        acked = set()
+        sent: dict[str, dict] = {}
+        for rec in read_records(self.journal.root, since_ms=saved.get("saved_ms", 0) - 600_000,
+                                kinds={"order", "ack"}):  # fmt: skip
+            if rec["kind"] == "order":
+                sent[rec["cloid"]] = rec
+            else:
+                acked.add(rec["cloid"])
+        for cloid in sent:
+            if cloid in acked:
+                continue
+            try:
+                st = self.exec.order_status(cloid)
+            except ExchangeUnavailable as exc:
+                self.journal.write("error", where="resolve_pending", cloid=cloid, error=str(exc))
+                continue
+            self.journal.write("ack", cloid=cloid, status=st.status if st.found else "never_placed", via="restart",
+                               oid=st.oid, filled=st.filled_size)  # fmt: skip
+
+    # --- persistence and status ---------------------------------------------------------------------------------
+    def _save_state(self) -> None:
+        self.journal.write_state(
+            {
+                "version": STATE_VERSION,
+                "saved_ms": int(self.clock() * 1000),
+                "policy_id": self.id.policy_id,
+                "legs": [lg.to_dict() for lg in self.legs],
+                "risk": self.risk.to_dict(),
+                "stats": self.stats.to_dict(),
+                "size_multiplier": self.size_multiplier,
+                "start_equity": self.start_equity,
+                "rebase_bar": self.rebase_bar,
+                "last_fill_ms": self.last_fill_ms,
+                "seen_tids": list(self.seen_tids),
+                "counts": self.counts,
+            }
+        )
+
+    def _load_state(self, saved: dict) -> None:
+        if saved.get("version") != STATE_VERSION:
+            self.journal.write("error", where="state", error=f"state version {saved.get('version')}: starting fresh")
+            return
+        self.legs = [Leg.from_dict(d) for d in saved.get("legs", [])]
+        self.risk = risk.RiskState.from_dict(saved.get("risk", {}))
+        self.stats = TradeStats.from_dict(saved.get("stats", {}))
+        self.size_multiplier = float(saved.get("size_multiplier", self.size_multiplier))
+        self.start_equity = saved.get("start_equity")
+        self.rebase_bar = saved.get("rebase_bar")
+        self.last_fill_ms = int(saved.get("last_fill_ms", 0))
+        self.seen_tids.extend(saved.get("seen_tids", []))
+        self.counts.update(saved.get("counts", {}))
+
+    def _on_call(self, ok: bool) -> None:
+        now = int(self.clock() * 1000)
+        self.risk, events = risk.on_exchange_call(self.risk, ok, now, self.limits)
+        for ev in events:
+            self.journal.write("risk", event=ev.kind, **ev.detail)
+            self._alert(ev.kind, ev.detail)
+
+    def _alert(self, kind: str, detail: dict) -> None:
+        self.alerts.append({"ts": int(self.clock() * 1000), "kind": kind, **detail})
+
+    def status(self) -> dict[str, Any]:
+        """What the trader is doing now (also written to status.json after every step)."""
+        with self._lock:
+            now = int(self.clock() * 1000)
+            pos = net_size(self.legs)
+            return {
+                "mode": self.id.mode,
+                "coin": self.id.coin,
+                "account": self.id.account,
+                "base_url": self.id.base_url,
+                "policy_id": self.id.policy_id,
+                "strategy": self.id.strategy,
+                "pid": os.getpid(),
+                "started_ms": self.started_ms,
+                "updated_ms": now,
+                "running": not self.stopped,
+                "position": {
+                    "size": pos,
+                    "side": side_of(self.legs),
+                    "legs": [lg.to_dict() for lg in self.legs],
+                },
+                "equity": self.last_equity,
+                "start_equity": self.start_equity,
+                "size_multiplier": self.size_multiplier,
+                "risk": {
+                    **self.risk.to_dict(),
+                    "drawdown_pct": (100 * (1 - self.last_equity / self.risk.peak))
+                    if self.last_equity and self.risk.peak
+                    else 0.0,
+                    "halt_level_pct": self.limits.auto_stop_frac * 100,
+                    "opens_blocked": risk.opens_blocked(self.risk, now),
+                    "breaker_open": risk.breaker_open(self.risk, now),
+                    "emergency_stop_file": self.limits.emergency_stop_file,
+                },
+                "last_bar": None
+                if self.last_bar is None
+                else {"time_ms": self.last_bar.time_ms, "close": self.last_bar.close, "source": self.last_bar.source},
+                "feed": self.venue.feed.health().to_dict(),
+                "counts": dict(self.counts),
+                "trades": {"n": self.stats.n_trades, "wins": self.stats.n_wins},
+                "last_decisions": list(self.recent_decisions)[-10:],
+                "last_orders": list(self.recent_orders)[-10:],
+                "alerts": list(self.alerts)[-10:],
+            }
+
+    def _write_status(self) -> None:
+        self.journal.write_status(self.status())

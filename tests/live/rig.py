@@ -1,0 +1,129 @@
+"""A rehearsal rig: a manual-clock paper exchange in this process and a Trader against it, bar by bar.
+
+The paper exchange replays each 1m bar as 4 points (open, low/high, high/low, close). `advance()` moves the replay to
+the close of the current bar and then one point on, to the next bar's open: the candle of the new bar closes the
+previous one, the trader decides at that close and its orders fill at the new bar's open, as in the simulator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from backtest.config import Objectives, Params, load_objectives, load_params
+from backtest.data.synth import generate_bars
+from backtest.strategies.base import Strategy
+from backtest.venue.ratelimit import WeightBudget
+from live.journal import Journal
+from live.keys import Redactor, paper_wallet
+from live.paper_exchange.config import FaultConfig, PaperExchangeConfig
+from live.paper_exchange.server import ServerHandle, start_in_thread
+from live.trader import Trader, TraderIdentity
+from live.venue import connect_venue
+
+COIN, DEX = "xyz:XYZ100", "xyz"
+
+# simulator costs that the paper exchange reproduces: half-spread = slippage, one taker fee, no latency, no funding
+MATCHED = [
+    "backtest.slippage_pct=0.05",
+    "backtest.commission_pct=0.05",
+    "backtest.latency_ms=[0, 0]",
+    "backtest.funding_rate_hourly=0.0",
+]
+
+
+def synthetic_bars(n: int, params: Params, seed: int = 11) -> pd.DataFrame:
+    start = pd.Timestamp("2026-03-02 00:00", tz="UTC")
+    return generate_bars(n, params.synth, start=start, interval_s=60, seed=seed)
+
+
+def matched_paper_config(params: Params, history: int, **kw) -> PaperExchangeConfig:
+    bt = params.backtest
+    return PaperExchangeConfig(
+        port=0,
+        speed=0.0,
+        history_bars=history,
+        spread_bps=2 * bt.slippage_pct * 100,
+        taker_fee=bt.commission_pct / 100,
+        maker_fee=bt.maker_commission_pct / 100,
+        hip3_fee_multiplier=1.0,
+        funding_rate_hourly=0.0,
+        **kw,
+    )
+
+
+@dataclass
+class Rig:
+    params: Params
+    objectives: Objectives
+    bars: pd.DataFrame
+    server: ServerHandle
+    trader: Trader
+    root: Path
+    history: int
+    decisions: list = field(default_factory=list)
+
+    @property
+    def exchange(self):
+        return self.server.exchange
+
+    def advance(self, timeout: float = 5.0) -> list:
+        """Close the current bar and open the next; let the trader handle the close. Returns its decisions."""
+        px = self.server.exchange
+        self.server.step(3 - px.feed.point)  # to the close of the current bar
+        self.server.step(1)  # the next bar opens: its candle closes the previous one
+        got: list = []
+        for _ in range(int(timeout / 0.05)):
+            got += self.trader.step(0.05)
+            if got:
+                break
+        self.decisions += got
+        return got
+
+    def stop(self) -> None:
+        if not self.trader.stopped:
+            self.trader.shutdown(flatten=False)
+        self.server.stop()
+
+
+def make_rig(
+    tmp: Path,
+    strategy_factory,
+    overrides: list[str] | None = None,
+    n_bars: int = 1500,
+    history: int = 600,
+    faults: FaultConfig | None = None,
+    bars: pd.DataFrame | None = None,
+    fund: float = 10_000.0,
+    state_path: str | None = None,
+    time_scale: float = 1.0,
+) -> Rig:
+    params = load_params(
+        overrides=[
+            *MATCHED,
+            f"backtest.warmup_bars={history}",
+            "backtest.chunk_size=100000",
+            f"live.history_bars={history}",
+            f"live.journal_dir={tmp / 'live'}",
+            f"live.emergency_stop_file={tmp / 'EMERGENCY_STOP'}",
+            "live.order_timeout_s=2.0",
+            *(overrides or []),
+        ]
+    )
+    objectives = load_objectives()
+    bars = synthetic_bars(n_bars, params) if bars is None else bars
+    signer = paper_wallet(COIN, 1)
+    cfg = matched_paper_config(params, history, fund=((signer.account.lower(), fund),), faults=faults or FaultConfig(),
+                               state_path=state_path)  # fmt: skip
+    server = start_in_thread(cfg, bars=bars)
+    venue = connect_venue(server.url, COIN, DEX, signer, params.live.order_timeout_s, stale_after_s=30.0,
+                          time_scale=time_scale, source="paper")  # fmt: skip
+    venue.feed.budget = WeightBudget(capacity=1e9)  # bars pass far faster than real time here: no REST budget
+    journal = Journal(tmp / "live", redactor=Redactor.for_signer(signer))
+    strategy: Strategy = strategy_factory(params)
+    ident = TraderIdentity("paper", COIN, signer.account, "test-policy", strategy.name, server.url)
+    trader = Trader(ident, params, objectives, strategy, venue, journal)
+    trader.start()
+    return Rig(params, objectives, bars, server, trader, tmp / "live", history)
