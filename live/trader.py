@@ -58,6 +58,7 @@ class TraderIdentity:
     policy_id: str
     strategy: str
     base_url: str
+    strategy_spec: str = ""  # what loads the strategy again (rules, a checkpoint or manifest path), for replays
 
 
 class Trader:
@@ -139,6 +140,7 @@ class Trader:
             account=self.id.account,
             policy_id=self.id.policy_id,
             strategy=self.id.strategy,
+            strategy_spec=self.id.strategy_spec,
             base_url=self.id.base_url,
             pid=os.getpid(),
             resumed=saved is not None,
@@ -205,7 +207,7 @@ class Trader:
             elif kind == "size":
                 self.set_size_multiplier(float(kw["multiplier"]), kw.get("reason", ""))
             elif kind == "swap":
-                self.swap(kw["strategy"], kw["policy_id"], kw.get("reason", ""))
+                self.swap(kw["strategy"], kw["policy_id"], kw.get("reason", ""), kw.get("spec", ""))
 
     def set_size_multiplier(self, value: float, reason: str = "") -> float:
         cap = self.params.live.size_multiplier_max
@@ -217,15 +219,16 @@ class Trader:
         self._save_state()
         return new
 
-    def swap(self, strategy: Strategy, policy_id: str, reason: str = "") -> None:
+    def swap(self, strategy: Strategy, policy_id: str, reason: str = "", spec: str = "") -> None:
         """Hot swap between two bars: the new strategy is warmed on every bar this trader has seen; legs, orders
         and risk state carry over."""
         with self._lock:
             old = self.id.policy_id
             self._set_strategy(strategy, policy_id)
+            self.id.strategy_spec = spec or self.id.strategy_spec
             self.stream.warm_up(bars_frame(self.history))
-            self.journal.write("swap", old=old, new=policy_id, strategy=strategy.name, reason=reason,
-                               warm_bars=len(self.history))  # fmt: skip
+            self.journal.write("swap", old=old, new=policy_id, strategy=strategy.name, strategy_spec=spec,
+                               reason=reason, warm_bars=len(self.history))  # fmt: skip
             self._alert("swap", {"old": old, "new": policy_id})
             self._save_state()
             self._write_status()
@@ -297,7 +300,8 @@ class Trader:
         self.counts["decisions"] += 1
         blocked = risk.opens_blocked(self.risk, int(self.clock() * 1000))
         rec = {"bar": bar.time_ms, "action": decision.action_name, "policy_id": self.id.policy_id,
-               "close": bar.close, "executed": actionable and acct is not None, "blocked": blocked,
+               "close": bar.close, "equity": equity, "position": net_size(self.legs),
+               "executed": actionable and acct is not None, "blocked": blocked,
                "position_state": [round(float(x), 8) for x in pos_state], **decision.detail}  # fmt: skip
         self.journal.write("decision", **rec)
         self.recent_decisions.append(rec)
@@ -651,6 +655,7 @@ class Trader:
                 "base_url": self.id.base_url,
                 "policy_id": self.id.policy_id,
                 "strategy": self.id.strategy,
+                "strategy_spec": self.id.strategy_spec,
                 "pid": os.getpid(),
                 "started_ms": self.started_ms,
                 "updated_ms": now,
