@@ -18,6 +18,7 @@ No Ray and no threads here: `live.actor` runs this in a Ray actor, tests drive i
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -46,6 +47,7 @@ from live.venue import VenueSession
 
 log = logging.getLogger(__name__)
 STATE_VERSION = 1
+CONTROL_FILE = "control.json"
 
 
 @dataclass
@@ -104,6 +106,7 @@ class Trader:
         self._requests: deque[tuple[str, dict]] = deque()
         self._fills_cache: list = []
         self._fills_due = False
+        self._control_id: str | None = None
         self._lock = threading.RLock()
         self._set_strategy(strategy, identity.policy_id)
         self.exec = Execution(
@@ -133,6 +136,9 @@ class Trader:
     def start(self) -> None:
         """Resume saved state, warm the strategy on history, reconcile with the venue, connect the feed."""
         saved = self.journal.read_state()
+        stale = self.journal.root / CONTROL_FILE
+        if stale.exists():  # a request addressed to an earlier run of this trader
+            stale.unlink()
         self.journal.write(
             "start",
             mode=self.id.mode,
@@ -199,6 +205,24 @@ class Trader:
         """Queue a request handled between two bars: stop, size, swap."""
         self._requests.append((kind, kw))
 
+    def _check_control(self) -> None:
+        """Requests left by `python -m live.serve stop` (or any tool) in `<journal>/control.json`."""
+        path = self.journal.root / CONTROL_FILE
+        try:
+            req = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return
+        path.unlink(missing_ok=True)
+        if not isinstance(req, dict) or req.get("id") in (None, self._control_id):
+            return
+        self._control_id = req["id"]
+        self.journal.write("control", **{k: v for k, v in req.items() if k != "strategy"})
+        cmd = req.get("cmd")
+        if cmd == "stop":
+            self.request("stop", flatten=bool(req.get("flatten", True)))
+        elif cmd == "size":
+            self.request("size", multiplier=float(req["multiplier"]), reason=str(req.get("reason", "")))
+
     def _handle_requests(self) -> None:
         while self._requests:
             kind, kw = self._requests.popleft()
@@ -238,6 +262,7 @@ class Trader:
         """One turn: requests, emergency stop, new closed bars (each decided; the newest traded), status."""
         decisions: list[Decision] = []
         with self._lock:
+            self._check_control()
             self._handle_requests()
             if self.stopped:
                 return decisions
@@ -435,6 +460,7 @@ class Trader:
                 for lg in legs:
                     self._record_trade(lg, ack.avg_px, reason)
                 self.legs = [lg for lg in self.legs if lg not in legs]
+                self._save_state()
         self._need_reconcile = ack.kind != "filled"
         self._fills_due = True
 
@@ -616,6 +642,7 @@ class Trader:
                 "last_fill_ms": self.last_fill_ms,
                 "seen_tids": list(self.seen_tids),
                 "counts": self.counts,
+                "control_id": self._control_id,
             }
         )
 
@@ -632,6 +659,7 @@ class Trader:
         self.last_fill_ms = int(saved.get("last_fill_ms", 0))
         self.seen_tids.extend(saved.get("seen_tids", []))
         self.counts.update(saved.get("counts", {}))
+        self._control_id = saved.get("control_id")
 
     def _on_call(self, ok: bool) -> None:
         now = int(self.clock() * 1000)

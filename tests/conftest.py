@@ -37,3 +37,30 @@ def params() -> Params:
 @pytest.fixture(scope="session")
 def objectives() -> Objectives:
     return load_objectives()
+
+
+# Small, fast RL settings shared by the RL and live tests: 3 days of synthetic bars, a tiny LSTM, short episodes.
+TINY = [
+    "backtest.days=3",
+    "backtest.chunk_size=400",
+    "backtest.warmup_bars=20",
+    "rl.lstm_hidden=16",
+    "rl.fcnet_hiddens=[16]",
+    "rl.episode_bars=200",
+    "rl.batch_size=4",
+    "rl.max_seq_len=8",
+    "rl.epochs=2",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(ray_session, tmp_path_factory):
+    """A tiny PPO + DQN training (with its ensemble manifest), once per test session."""
+    from rl.train import main
+
+    out = tmp_path_factory.mktemp("runs")
+    argv = ["--algo", "ensemble", "--timesteps", "256", "--iter-steps", "128", "--data", "synthetic", "--days", "3"]
+    for item in TINY:
+        argv += ["--set", item]
+    assert main([*argv, "--out", str(out)]) == 0
+    return out

@@ -123,7 +123,7 @@ def make_rig(
     venue.feed.budget = WeightBudget(capacity=1e9)  # bars pass far faster than real time here: no REST budget
     journal = Journal(tmp / "live", redactor=Redactor.for_signer(signer))
     strategy: Strategy = strategy_factory(params)
-    ident = TraderIdentity("paper", COIN, signer.account, "test-policy", strategy.name, server.url)
+    ident = TraderIdentity("paper", COIN, signer.account.lower(), "test-policy", strategy.name, server.url, "rules")
     trader = Trader(ident, params, objectives, strategy, venue, journal)
     trader.start()
     return Rig(params, objectives, bars, server, trader, tmp / "live", history)

@@ -5,18 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backtest.config import Params, load_params
-
-TINY = [
-    "backtest.days=3",
-    "backtest.chunk_size=400",
-    "backtest.warmup_bars=20",
-    "rl.lstm_hidden=16",
-    "rl.fcnet_hiddens=[16]",
-    "rl.episode_bars=200",
-    "rl.batch_size=4",
-    "rl.max_seq_len=8",
-    "rl.epochs=2",
-]
+from tests.conftest import TINY
 
 
 @pytest.fixture(scope="session")

@@ -19,13 +19,8 @@ from .conftest import TINY
 
 
 @pytest.fixture(scope="module")
-def runs(ray_session, tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs")
-    argv = ["--algo", "ensemble", "--timesteps", "256", "--iter-steps", "128", "--data", "synthetic", "--days", "3"]
-    for item in TINY:
-        argv += ["--set", item]
-    assert main([*argv, "--out", str(out)]) == 0
-    return out
+def runs(tiny_runs):
+    return tiny_runs
 
 
 @pytest.mark.parametrize("algo", ["ppo", "dqn"])

@@ -1,0 +1,84 @@
+"""The live trader as a long-lived Ray actor: builds the trader, runs its loop on a thread, answers control calls.
+
+Named `live-<coin>` in the `aml100` namespace (one per coin on a cluster); detached when it runs on a cluster that
+`ray start` started, so the command that started it may exit. It reserves `live.cpus` CPUs, so a sweep on the same
+cluster can never take them. Control: `status()`, `stop(flatten)`, `set_size_multiplier(x)`, `swap(spec, id)`.
+
+A paper exchange that `live.serve` starts for a paper run lives in its own actor (`PaperExchangeHost`), so that
+stopping or crashing the trader never takes the exchange, its accounts and its orders with it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from live.service import ServiceSettings, acquire_trader_lock, build_trader
+
+
+class LiveTraderActor:
+    """Ray actor body (wrapped with `ray.remote` by `remote_class`)."""
+
+    def __init__(self, settings: dict[str, Any], journal_dir: str | None = None) -> None:
+        self.settings = ServiceSettings.from_dict(settings)
+        self.lock = acquire_trader_lock(self.settings, journal_dir)
+        self.trader = build_trader(self.settings, journal_dir)
+        self.trader.start()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self.trader.run, args=(self._stop,), name="live-trader", daemon=True)
+        self._thread.start()
+
+    def ping(self) -> str:
+        return "ok"
+
+    def status(self) -> dict[str, Any]:
+        return self.trader.status()
+
+    def stop(self, flatten: bool = True, timeout_s: float = 60.0) -> dict[str, Any]:
+        """Flatten (if asked) and stop between two bars; returns the final status."""
+        self.trader.request("stop", flatten=flatten)
+        deadline = time.monotonic() + timeout_s
+        while not self.trader.stopped and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self._stop.set()
+        self._thread.join(10)
+        return self.trader.status()
+
+    def set_size_multiplier(self, value: float, reason: str = "") -> float:
+        with self.trader._lock:
+            return self.trader.set_size_multiplier(value, reason)
+
+    def swap(self, spec: str, policy_id: str, reason: str = "", params: dict[str, Any] | None = None) -> dict:
+        """Load `spec` here and hot-swap it in between two bars; returns the status after the swap."""
+        from backtest.config import params_from_dict
+        from backtest.strategies.registry import resolve_strategy
+
+        p = params_from_dict(params) if params else self.trader.params
+        strategy = resolve_strategy(spec, p)
+        self.trader.swap(strategy, policy_id, reason, spec)
+        return self.trader.status()
+
+
+class PaperExchangeHost:
+    """Ray actor body: a paper exchange server on a thread of this actor's process."""
+
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        from live.paper_exchange.config import FaultConfig, PaperExchangeConfig
+        from live.paper_exchange.server import start_in_thread
+
+        faults = FaultConfig(**cfg.pop("faults", {}))
+        fund = tuple(tuple(x) for x in cfg.pop("fund", ()))
+        self.handle = start_in_thread(PaperExchangeConfig(**cfg, fund=fund, faults=faults))
+
+    def url(self) -> str:
+        return self.handle.url
+
+    def stop(self) -> None:
+        self.handle.stop()
+
+
+def remote_class(cls: type, **options: Any) -> Any:
+    import ray
+
+    return ray.remote(**options)(cls)
