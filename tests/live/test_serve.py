@@ -1,0 +1,100 @@
+"""`python -m live.serve` at the door: what it refuses and why; status and stop of a trader; the Ray actor."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from backtest.config import load_objectives, load_params
+from live.serve import format_status, main
+from live.service import prepare_settings
+from live.venue import check_real_venue
+
+from .rig import MATCHED, matched_paper_config, synthetic_bars
+
+
+def test_no_promoted_policy_says_which_command_promotes_one(tmp_path, capsys):
+    code = main(["--registry", str(tmp_path / "empty-registry"), "--in-process", "--set",
+                 f"live.journal_dir={tmp_path}"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "no policy is promoted" in err and "rl.registry promote" in err and "--strategy rules" in err
+
+
+def test_real_venues_need_a_live_gate_a_key_and_for_mainnet_a_confirmation():
+    passed = {"id": "ppo-1", "gate": {"passed": True, "for_live": True}}
+    paper_only = {"id": "ppo-2", "gate": {"passed": True, "for_live": False}}
+    assert check_real_venue("paper", None, False, False) == []
+    assert check_real_venue("testnet", passed, True, False) == []
+    problems = check_real_venue("mainnet", paper_only, False, False)
+    assert len(problems) == 3
+    assert (
+        "gate for live use" in problems[0]
+        and "AML100_PRIVATE_KEY" in problems[1]
+        and "--confirm-mainnet" in problems[2]
+    )
+
+
+def test_mainnet_with_rules_and_no_key_is_refused_before_anything_connects(monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("AML100_PRIVATE_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    code = main(["--mode", "mainnet", "--strategy", "rules", "--set", f"live.journal_dir={tmp_path}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "refusing to trade on mainnet" in err and "no signing key" in err
+    params, objectives = load_params(), load_objectives()
+    with pytest.raises(ValueError, match="paper exchange on this machine"):
+        prepare_settings("paper", "rules", params, objectives, "https://api.hyperliquid.xyz")
+
+
+def test_a_key_never_appears_in_errors(monkeypatch, tmp_path, capsys):
+    secret = "0x" + "a1" * 31 + "zz"  # malformed: the error must not echo it
+    monkeypatch.setenv("AML100_PRIVATE_KEY", secret)
+    from live.keys import load_signer
+
+    with pytest.raises(ValueError) as info:
+        load_signer(dotenv=tmp_path / ".env")
+    assert secret not in str(info.value) and "a1a1" not in str(info.value)
+
+
+def test_status_without_a_trader_says_how_to_start_one(tmp_path, capsys):
+    assert main(["status", "--set", f"live.journal_dir={tmp_path}"]) == 1
+    assert "python -m live.serve" in capsys.readouterr().out
+
+
+def test_the_ray_actor_trades_reports_resizes_swaps_and_stops(ray_session, tmp_path):
+    """The long-lived actor on the session's Ray against a paper exchange in this process."""
+    import ray
+
+    from live.actor import LiveTraderActor, remote_class
+    from live.paper_exchange.server import start_in_thread
+
+    params = load_params(overrides=[*MATCHED, "live.history_bars=300", "backtest.warmup_bars=300",
+                                    f"live.journal_dir={tmp_path}", f"live.emergency_stop_file={tmp_path}/E",
+                                    "trading.rsi_buy_below=45", "trading.rsi_sell_above=55"])  # fmt: skip
+    server = start_in_thread(matched_paper_config(params, 300), bars=synthetic_bars(1000, params))
+    try:
+        settings = prepare_settings("paper", "rules", params, load_objectives(), server.url)
+        actor = remote_class(LiveTraderActor, num_cpus=0).remote(settings.to_dict())
+        st = ray.get(actor.status.remote(), timeout=120)
+        assert st["running"] and st["mode"] == "paper" and st["policy_id"] == "rules"
+        for _ in range(6):
+            server.step(4)
+            time.sleep(0.3)
+        st = ray.get(actor.status.remote())
+        assert st["counts"]["bars"] >= 4
+        assert ray.get(actor.set_size_multiplier.remote(5.0, "test")) == params.live.size_multiplier_max
+        st = ray.get(actor.swap.remote("buyhold", "buyhold", "test swap"))
+        assert st["policy_id"] == "buyhold" and st["strategy"] == "buyhold"
+        for _ in range(3):
+            server.step(4)
+            time.sleep(0.3)
+        final = ray.get(actor.stop.remote(True), timeout=60)
+        assert final["running"] is False and final["position"]["size"] == 0
+        assert "buyhold" in format_status(final)
+        ray.kill(actor)
+        root = next(tmp_path.glob("xyz_XYZ100/*/"))
+        kinds = [json.loads(line)["kind"] for f in root.glob("journal-*.jsonl") for line in f.read_text().splitlines()]
+        assert "swap" in kinds and "size" in kinds and "stop" in kinds
+    finally:
+        server.stop()
