@@ -431,6 +431,7 @@ def _bind(host: str, port: int) -> socket.socket:
         raise ListenError(f"cannot listen on {host}:{port}: unknown host ({exc.strerror})") from None
     family = infos[0][0]
     sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # rebind at once after a kill; a live listener wins
     try:
         sock.bind((host, port))
         sock.listen(1024)
@@ -469,8 +470,14 @@ class ServerHandle:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def step(self, points: int = 1) -> int:
-        """Advance the replay deterministically by `points` path points (4 per bar)."""
-        return self.call(self.exchange.step(points))
+        """Advance the replay deterministically by `points` path points (4 per bar); returns once journaled."""
+
+        async def run() -> int:
+            moved = await self.exchange.step(points)
+            await self.exchange.durable()
+            return moved
+
+        return self.call(run())
 
     def stop(self) -> None:
         if self.thread.is_alive():

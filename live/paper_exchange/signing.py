@@ -32,7 +32,7 @@ _SOURCE_HASH = {True: keccak(b"a"), False: keccak(b"b")}  # mainnet signs source
 
 _USER_DOMAIN_TYPE = keccak(b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
 APPROVE_AGENT_TYPE = (
-    "HyperliquidTransaction:ApproveAgent(string hyperliquidChain,address agentAddress,string agentName,uint64 nonce)"  # noqa: E501
+    "HyperliquidTransaction:ApproveAgent(string hyperliquidChain,address agentAddress,string agentName,uint64 nonce)"
 )
 APPROVE_AGENT_TYPE_HASH = keccak(APPROVE_AGENT_TYPE.encode())
 
