@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import json
 import math
-import random
 
 import pytest
 import requests
 import websocket
 from eth_account import Account
+from hyperliquid.utils.signing import get_timestamp_ms, sign_l1_action
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from hyperliquid.utils.signing import get_timestamp_ms, sign_l1_action
 
 from tests.live.paper_helpers import random_walk_bars, start
 
@@ -69,11 +68,11 @@ def _px(mid: float, k: float) -> str:
     return f"{mid * k:.5g}" if mid * k < 1e5 else str(round(mid * k))
 
 
-def valid_actions(mid: float, oids: list[int]) -> list[dict]:
+def valid_actions(mid: float, oids: list[int], tag: int) -> list[dict]:
     px_lo, px_hi = _px(mid, 0.97), _px(mid, 1.03)
     order = {"a": ASSET, "b": True, "p": px_lo, "s": "0.01", "r": False, "t": {"limit": {"tif": "Gtc"}}}
     ioc = {"a": ASSET, "b": False, "p": _px(mid, 0.95), "s": "0.02", "r": False, "t": {"limit": {"tif": "Ioc"}},
-           "c": "0x" + "%032x" % random.getrandbits(100)}  # fmt: skip
+           "c": f"0x{tag:032x}"}  # fmt: skip
     tp = {"a": ASSET, "b": False, "p": _px(mid, 0.9), "s": "0.01", "r": True,
           "t": {"trigger": {"isMarket": True, "triggerPx": px_hi, "tpsl": "tp"}}}  # fmt: skip
     sl = {**tp, "t": {"trigger": {"isMarket": True, "triggerPx": px_lo, "tpsl": "sl"}}}
@@ -161,9 +160,9 @@ def test_fuzzed_exchange_actions_never_5xx_never_break_invariants_and_refusals_c
     h, wallet, next_nonce = rig
     mid = h.exchange.engine.mark(COIN)
     oids = sorted(h.exchange.engine.open_orders.get(wallet.address.lower(), {}))
-    base = data.draw(st.sampled_from(valid_actions(mid, oids)))
-    action = data.draw(st.one_of(st.just(base), mutated(base)))
     nonce = next_nonce()
+    base = data.draw(st.sampled_from(valid_actions(mid, oids, nonce)))
+    action = data.draw(st.one_of(st.just(base), mutated(base)))
     body = {"action": action, "nonce": nonce, "signature": _sign(wallet, action, nonce), "vaultAddress": None,
             "expiresAfter": None}  # fmt: skip
     if data.draw(st.integers(0, 9)) == 0:
