@@ -126,6 +126,13 @@ def parse_args(argv: list[str] | None = None) -> PaperExchangeConfig:
         "before the reply, and a restart (even after kill -9) replays it",
     )
     p.add_argument(
+        "--journal-sync",
+        choices=("fsync", "write"),
+        default="fsync",
+        help="fsync: every acknowledged action is fdatasync'ed first (survives kill -9 and power loss; default); "
+        "write: written to the OS before the reply (survives kill -9, not a power cut; faster on slow disks)",
+    )
+    p.add_argument(
         "--spread-bps", type=_number(0, 10_000), default=d.spread_bps, help="full bid/ask spread, basis points"
     )
     p.add_argument(
@@ -189,6 +196,7 @@ def parse_args(argv: list[str] | None = None) -> PaperExchangeConfig:
         hip3_fee_multiplier=a.hip3_fee_multiplier,
         funding_rate_hourly=a.funding_rate_hourly,
         state_path=a.state,
+        journal_fsync=a.journal_sync == "fsync",
         fund=tuple(a.fund),
         faults=faults,
     )

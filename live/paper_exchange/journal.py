@@ -22,6 +22,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,8 @@ class Journal:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="journal")
         self._since_snapshot = 0
         self._last_snapshot = time.monotonic()
         self.snapshots = 0
@@ -128,19 +131,27 @@ class Journal:
 
     async def _writer(self) -> None:
         loop = asyncio.get_running_loop()
-        assert self._wake is not None
-        while not self._closing:
-            timeout = max(0.05, self.snapshot_every_s - (time.monotonic() - self._last_snapshot))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            self._wake.clear()
-            if self._snapshot_due() and await self._write_snapshot(loop):
-                continue
-            if self._buf:
-                data, self._buf = b"".join(self._buf), []
-                target = self.seq  # everything queued so far is in `data`
-                await loop.run_in_executor(None, self._write, data)
-                self._release(target)
+        wake = self._wake
+        assert wake is not None
+
+        def tick() -> None:  # wakes the writer now and then, so a quiet server still snapshots on time
+            wake.set()
+            self._timer = loop.call_later(max(0.05, self.snapshot_every_s / 4), tick)
+
+        tick()
+        try:
+            while not self._closing:
+                await wake.wait()
+                wake.clear()
+                if self._snapshot_due() and await self._write_snapshot(loop):
+                    continue
+                if self._buf:
+                    data, self._buf = b"".join(self._buf), []
+                    target = self.seq  # everything queued so far is in `data`
+                    await loop.run_in_executor(self._pool, self._write, data)
+                    self._release(target)
+        finally:
+            self._timer.cancel()
 
     def _snapshot_due(self) -> bool:
         if self._since_snapshot == 0:
@@ -160,7 +171,7 @@ class Journal:
         self._buf = []  # covered by the snapshot
         self._since_snapshot = 0
         self._last_snapshot = time.monotonic()
-        await loop.run_in_executor(None, self._checkpoint, text)
+        await loop.run_in_executor(self._pool, self._checkpoint, text)
         self.snapshots += 1
         self._release(target)
         return True
@@ -200,9 +211,10 @@ class Journal:
         loop = asyncio.get_running_loop()
         if not await self._write_snapshot(loop) and self._buf:
             data, self._buf, target = b"".join(self._buf), [], self.seq
-            await loop.run_in_executor(None, self._write, data)
+            await loop.run_in_executor(self._pool, self._write, data)
             self._release(target)
         self.release_lock()
+        self._pool.shutdown(wait=False)
 
     def checkpoint_now(self) -> None:
         """Synchronous snapshot + truncation (startup, before serving)."""

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 GREETING = "Websocket connection established."
 MAX_MESSAGE = 64 * 1024
+MAX_SUBSCRIPTIONS = 1000  # per connection, as the real API's limit
 
 
 def sub_key(sub: dict[str, Any]) -> str | None:
@@ -32,6 +33,7 @@ class WsHub:
         self.px = px
         self.subs: dict[str, set[web.WebSocketResponse]] = {}
         self.conns: set[web.WebSocketResponse] = set()
+        self.keys_of: dict[web.WebSocketResponse, set[str]] = {}
 
     def has(self, key: str) -> bool:
         return bool(self.subs.get(key))
@@ -58,8 +60,12 @@ class WsHub:
 
     def _forget(self, ws: web.WebSocketResponse) -> None:
         self.conns.discard(ws)
-        for conns in self.subs.values():
-            conns.discard(ws)
+        for key in self.keys_of.pop(ws, ()):
+            conns = self.subs.get(key)
+            if conns is not None:
+                conns.discard(ws)
+                if not conns:
+                    del self.subs[key]
 
     async def drop_all(self) -> int:
         """Close every connection (fault injection); returns how many were dropped."""
@@ -109,9 +115,15 @@ class WsHub:
         if method not in ("subscribe", "unsubscribe") or key is None:
             await self._error(ws, f"Invalid subscription: {text[:200]}")
             return
+        mine = self.keys_of.setdefault(ws, set())
+        if method == "subscribe" and key not in mine and len(mine) >= MAX_SUBSCRIPTIONS:
+            await self._error(ws, f"Too many subscriptions (at most {MAX_SUBSCRIPTIONS} per connection)")
+            return
         await self._send(ws, json.dumps({"channel": "subscriptionResponse", "data": msg}, separators=(",", ":")))
         if method == "unsubscribe":
             self.subs.get(key, set()).discard(ws)
+            mine.discard(key)
             return
         self.subs.setdefault(key, set()).add(ws)
+        mine.add(key)
         await self.px.on_subscribe(ws, key)
