@@ -91,13 +91,13 @@ class HttpApi:
         px, eng, uni = self.px, self.px.engine, self.px.universe
         kind, dex, now = q.kind, q.dex, px.feed.now_ms
         if kind == "meta":
-            return uni.meta(dex)
+            return wire.meta(uni, dex)
         if kind == "spotMeta":
-            return {"universe": [], "tokens": []}
+            return wire.SPOT_META
         if kind == "perpDexs":
-            return uni.perp_dexs(px.cfg.xyz_deployer)
+            return wire.perp_dexs(uni, px.cfg.xyz_deployer)
         if kind == "metaAndAssetCtxs":
-            return [uni.meta(dex), [px.asset_ctx(m) for m in uni.per_dex.get(dex, [])]]
+            return [wire.meta(uni, dex), [px.asset_ctx(m) for m in uni.per_dex.get(dex, [])]]
         if kind == "allMids":
             return px.mids(dex)
         if kind == "candleSnapshot":
@@ -119,7 +119,7 @@ class HttpApi:
         if kind == "orderStatus":
             return px.order_status(q.user, q.oid)
         if kind == "extraAgents":
-            return [{"address": a.address, "name": a.name, "validUntil": None} for a in px.agents_of(q.user)]
+            return wire.extra_agents(px.agents_of(q.user))
         if kind == "userRole":
             if q.user in eng.accounts:
                 return wire.user_role("user")

@@ -225,7 +225,7 @@ class PaperExchange:
         if not hub.conns:
             return
         for key in hub.keys("allMids:"):
-            await hub.send(key, "allMids", {"mids": self.mids(key.split(":", 1)[1])})
+            await hub.send(key, "allMids", wire.all_mids_message(self.mids(key.split(":", 1)[1])))
         for key in hub.keys("l2Book:"):
             coin = key.split(":", 1)[1]
             if coin in self.universe.by_name:
@@ -269,24 +269,16 @@ class PaperExchange:
             elif kind == "order":
                 orders.setdefault(key, []).append(wire.order_update(payload, uni.by_name[payload.coin]))
             elif kind == "liquidation":
-                user_events.append((key, {"liquidation": {"liquidated_user": key, "coin": payload, "time": now}}))
+                user_events.append((key, wire.liquidation_event(key, payload, now)))
             elif kind == "funding":
-                coin, usdc, szi, rate = payload
-                m = uni.by_name[coin]
-                funding = {
-                    "time": now,
-                    "coin": coin,
-                    "usdc": wire.fmt_num(-usdc),
-                    "szi": wire.fmt_num(szi, m.sz_decimals),
-                    "fundingRate": wire.fmt_num(rate, 10),
-                }
-                user_events.append((key, {"funding": funding}))
+                coin, paid, szi, rate = payload
+                user_events.append((key, wire.funding_event(coin, uni.by_name[coin], paid, szi, rate, now)))
             elif kind == "nonUserCancel":
-                user_events.append((key, {"nonUserCancel": [{"coin": payload[0], "oid": payload[1]}]}))
+                user_events.append((key, wire.non_user_cancel_event(*payload)))
         hub = self.hub
         for user, rows in fills.items():
-            await hub.send(f"userFills:{user}", "userFills", {"isSnapshot": False, "user": user, "fills": rows})
-            await hub.send(f"userEvents:{user}", "user", {"fills": rows})
+            await hub.send(f"userFills:{user}", "userFills", wire.user_fills_message(user, rows, snapshot=False))
+            await hub.send(f"userEvents:{user}", "user", wire.fills_event(rows))
         for user, rows in orders.items():
             await hub.send(f"orderUpdates:{user}", "orderUpdates", rows)
         for coin, rows in trades.items():
@@ -300,9 +292,9 @@ class PaperExchange:
         msg: tuple[str, Any] | None = None
         if kind == "userFills":
             rows = wire.fills(self.engine.fills.get(arg, [])[-2000:], self.universe)
-            msg = ("userFills", {"isSnapshot": True, "user": arg, "fills": rows})
+            msg = ("userFills", wire.user_fills_message(arg, rows, snapshot=True))
         elif kind == "allMids":
-            msg = ("allMids", {"mids": self.mids(arg)})
+            msg = ("allMids", wire.all_mids_message(self.mids(arg)))
         elif kind == "l2Book" and arg in self.universe.by_name:
             msg = ("l2Book", self.l2(arg))
         elif kind == "candle":

@@ -28,6 +28,7 @@ from live.paper_exchange.orders import (
     TIFS,
     WAITING,
     Action,
+    Agent,
     ApproveAgent,
     BatchModify,
     Cancel,
@@ -510,6 +511,37 @@ def tape_trade(coin: str, m: Market, up: bool, px: float, sz: float, tid: int, n
 
 
 # --- out: market data -----------------------------------------------------------------------------------------------
+def meta(universe: Universe, dex: str) -> dict[str, Any]:
+    """The `meta` answer for one dex (unknown dex: empty universe, as the real API)."""
+    return {
+        "universe": [
+            {"name": m.name, "szDecimals": m.sz_decimals, "maxLeverage": m.max_leverage, "marginTableId": 0}
+            for m in universe.per_dex.get(dex, [])
+        ],
+        "marginTables": [],
+    }
+
+
+def perp_dexs(universe: Universe, deployer: str) -> list[Any]:
+    """`perpDexs`: element 0 is null (the main dex), then each builder dex."""
+    out: list[Any] = [None]
+    for d in universe.dexes[1:]:
+        out.append(
+            {
+                "name": d,
+                "fullName": d.upper(),
+                "deployer": deployer,
+                "oracleUpdater": None,
+                "feeRecipient": None,
+                "assetToStreamingOiCap": [],
+            }
+        )
+    return out
+
+
+SPOT_META: dict[str, Any] = {"universe": [], "tokens": []}
+
+
 def mids(markets: Iterable[Market], marks: dict[str, float]) -> dict[str, str]:
     return {m.name: fmt_px(marks[m.name], m) for m in markets}
 
@@ -631,6 +663,45 @@ def clearinghouse_state(
         "assetPositions": positions,
         "time": now_ms,
     }
+
+
+def extra_agents(agents: Iterable[Agent]) -> list[dict[str, Any]]:
+    return [{"address": a.address, "name": a.name, "validUntil": None} for a in agents]
+
+
+def liquidation_event(user: str, coin: str, now_ms: int) -> dict[str, Any]:
+    """A `userEvents` ("user" channel) liquidation message body."""
+    return {"liquidation": {"liquidated_user": user, "coin": coin, "time": now_ms}}
+
+
+def funding_event(coin: str, m: Market, paid: float, szi: float, rate: float, now_ms: int) -> dict[str, Any]:
+    """A `userEvents` funding message body; `usdc` is what the account received (negative when it paid)."""
+    return {
+        "funding": {
+            "time": now_ms,
+            "coin": coin,
+            "usdc": fmt_num(-paid),
+            "szi": fmt_num(szi, m.sz_decimals),
+            "fundingRate": fmt_num(rate, 10),
+        }
+    }
+
+
+def fills_event(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A `userEvents` ("user" channel) fills message body."""
+    return {"fills": rows}
+
+
+def all_mids_message(mids_by_coin: dict[str, str]) -> dict[str, Any]:
+    return {"mids": mids_by_coin}
+
+
+def non_user_cancel_event(coin: str, oid: int) -> dict[str, Any]:
+    return {"nonUserCancel": [{"coin": coin, "oid": oid}]}
+
+
+def user_fills_message(user: str, rows: list[dict[str, Any]], snapshot: bool) -> dict[str, Any]:
+    return {"isSnapshot": snapshot, "user": user, "fills": rows}
 
 
 def user_role(role: str, master: str | None = None) -> dict[str, Any]:
