@@ -36,6 +36,7 @@ from live.paper_exchange.state import check_state_path, load_state, state_text
 from live.paper_exchange.ws_api import WsHub
 
 log = logging.getLogger("paper_exchange")
+SHUTDOWN_TIMEOUT_S = 2.0  # in-flight requests get this long to finish (and be journaled) at shutdown
 
 
 class PaperExchange:
@@ -439,7 +440,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 async def _start(px: PaperExchange) -> tuple[web.AppRunner, str]:
     sock = _bind(px.cfg.host, px.cfg.port)  # before the app starts: a busy port must not start the journal
-    runner = web.AppRunner(build_app(px), access_log=None, handle_signals=False)
+    runner = web.AppRunner(build_app(px), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     await web.SockSite(runner, sock).start()
     host, port = sock.getsockname()[:2]
