@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from live.paper_exchange import wire
+from live.paper_exchange.journal import JournalError
 from live.paper_exchange.orders import ApproveAgent, BatchModify, Cancel, PlaceOrders
 from live.paper_exchange.prices import INTERVAL_MS
 from live.paper_exchange.signing import (
@@ -30,7 +31,7 @@ from live.paper_exchange.wire import BAD_JSON, WireError
 if TYPE_CHECKING:
     from live.paper_exchange.server import PaperExchange
 
-__all__ = ["BAD_JSON", "HttpApi", "make_fault_middleware"]
+__all__ = ["BAD_JSON", "HttpApi", "journal_middleware", "make_fault_middleware"]
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
@@ -60,6 +61,16 @@ def make_fault_middleware(px: PaperExchange) -> Any:
         return await handler(request)
 
     return faults
+
+
+@web.middleware
+async def journal_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A failed journal write (disk full, I/O error) stops all service with 503: nothing is acknowledged that is not
+    on disk, and no answer is given from state that could not be made durable."""
+    try:
+        return await handler(request)
+    except JournalError as exc:
+        return web.Response(text=f"Service Unavailable: {exc}", status=503, content_type="text/plain")
 
 
 class HttpApi:

@@ -85,6 +85,7 @@ class Journal:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self.failed: JournalError | None = None  # set when a write failed: nothing more is acknowledged
         self._timer: asyncio.TimerHandle | None = None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="journal")
         self._since_snapshot = 0
@@ -105,6 +106,8 @@ class Journal:
     # --- appending (event loop thread, synchronous) -----------------------------------------------------------
     def append(self, entry: dict[str, Any]) -> int:
         """Queue one entry; returns its sequence number (wait for it with `durable_after`)."""
+        if self.failed is not None:
+            raise self.failed
         self.seq += 1
         entry["q"] = self.seq
         self._buf.append(json.dumps(entry, separators=(",", ":")).encode() + b"\n")
@@ -118,6 +121,8 @@ class Journal:
         seq = self.seq if seq is None else seq
         if self.durable >= seq:
             return
+        if self.failed is not None:
+            raise self.failed
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((seq, fut))
         await fut
@@ -140,7 +145,7 @@ class Journal:
 
         tick()
         try:
-            while not self._closing:
+            while not self._closing and self.failed is None:
                 await wake.wait()
                 wake.clear()
                 if self._snapshot_due() and await self._write_snapshot(loop):
@@ -148,10 +153,23 @@ class Journal:
                 if self._buf:
                     data, self._buf = b"".join(self._buf), []
                     target = self.seq  # everything queued so far is in `data`
-                    await loop.run_in_executor(self._pool, self._write, data)
+                    try:
+                        await loop.run_in_executor(self._pool, self._write, data)
+                    except OSError as exc:
+                        self._fail(exc)
+                        return
                     self._release(target)
         finally:
             self._timer.cancel()
+
+    def _fail(self, exc: OSError) -> None:
+        """A write failed (disk full, I/O error): refuse everything from now on, never acknowledge a lost input."""
+        self.failed = JournalError(f"journal write failed ({exc.strerror or exc}): {self.path}; fix it and restart")
+        log.error("%s", self.failed)
+        for _, fut in self._waiters:
+            if not fut.done():
+                fut.set_exception(self.failed)
+        self._waiters = []
 
     def _snapshot_due(self) -> bool:
         if self._since_snapshot == 0:
@@ -168,10 +186,15 @@ class Journal:
             log.exception("state snapshot refused; the journal keeps every change")
             self._since_snapshot, self._last_snapshot = 0, time.monotonic()
             return False
-        self._buf = []  # covered by the snapshot
+        buf, self._buf = self._buf, []  # covered by the snapshot
         self._since_snapshot = 0
         self._last_snapshot = time.monotonic()
-        await loop.run_in_executor(self._pool, self._checkpoint, text)
+        try:
+            await loop.run_in_executor(self._pool, self._checkpoint, text)
+        except OSError as exc:
+            self._buf = buf + self._buf  # the snapshot did not land: keep journaling what it would have covered
+            log.error("state snapshot failed (%s); the journal keeps every change", exc.strerror or exc)
+            return False
         self.snapshots += 1
         self._release(target)
         return True
@@ -201,6 +224,9 @@ class Journal:
     # --- shutdown ---------------------------------------------------------------------------------------------
     async def close(self) -> None:
         """Stop the writer, write a final snapshot, empty the journal and release the lock."""
+        if self.failed is not None:
+            self.release_lock()
+            return
         if self._task is not None:
             self._closing = True
             assert self._wake is not None

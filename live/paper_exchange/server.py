@@ -24,7 +24,7 @@ from aiohttp import web
 from live.paper_exchange import wire
 from live.paper_exchange.config import PaperExchangeConfig
 from live.paper_exchange.faults import FaultInjector
-from live.paper_exchange.http_api import HttpApi, make_fault_middleware
+from live.paper_exchange.http_api import HttpApi, journal_middleware, make_fault_middleware
 from live.paper_exchange.invariants import problems as invariant_problems
 from live.paper_exchange.journal import Journal, JournalError, journal_path, read_journal
 from live.paper_exchange.markets import Market, Universe
@@ -347,7 +347,11 @@ class PaperExchange:
         while True:
             nxt += period
             await asyncio.sleep(max(0.0, nxt - time.monotonic()))
-            await self.step(1)
+            try:
+                await self.step(1)
+            except JournalError:
+                log.error("replay clock stopped: the journal cannot be written")
+                return
 
     async def _ws_dropper(self) -> None:
         while True:
@@ -406,7 +410,7 @@ def _freeze_startup_heap() -> None:
 
 def build_app(px: PaperExchange) -> web.Application:
     """The aiohttp application: /info, /exchange, /ws and loopback-only /admin/*."""
-    app = web.Application(middlewares=[make_fault_middleware(px)], client_max_size=4 * 1024 * 1024)
+    app = web.Application(middlewares=[journal_middleware, make_fault_middleware(px)], client_max_size=4 * 1024 * 1024)
     app.add_routes([*px.http.routes(), web.get("/ws", px.hub.handler)])
     app.on_startup.append(px.on_startup)
     app.on_shutdown.append(px.on_shutdown)

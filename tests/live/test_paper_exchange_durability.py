@@ -142,3 +142,20 @@ def test_a_second_server_on_the_same_state_file_is_refused(tmp_path):
     finally:
         h.stop()
     start(random_walk_bars(300), state_path=str(path)).stop()  # the lock goes with the server
+
+
+def test_a_failed_journal_write_stops_service_with_503_and_acknowledges_nothing(tmp_path, wallet):
+    h = start(random_walk_bars(300), fund=((wallet.address.lower(), 1e5),), state_path=str(tmp_path / "s.json"))
+    journal = h.exchange.journal
+
+    def disk_full(_data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    journal._write = disk_full
+    body = {"type": "updateLeverage", "asset": ASSET, "isCross": True, "leverage": 3}
+    r = requests.post(h.url + "/exchange", json=_signed(wallet, body, get_timestamp_ms()), timeout=10)
+    assert r.status_code == 503 and "No space left on device" in r.text
+    r = requests.post(h.url + "/info", json={"type": "clearinghouseState", "user": wallet.address}, timeout=10)
+    assert r.status_code == 503
+    assert requests.post(h.url + "/admin/step", json={"points": 1}, timeout=10).status_code == 503
+    h.stop()
