@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from backtest.cli import add_config_args, load_configs, run_main
+from backtest.cli import add_config_args, check_writable_dir, load_configs, run_main
 from backtest.config import REPO_ROOT
 
 
@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         extra.append(f"backtest.max_workers={max(1, args.workers)}")
     params, objectives = load_configs(args, extra)
     workers = 0 if args.workers == 0 else params.backtest.max_workers
+    if not args.no_report:  # the report is written last: find out now, not after the whole run, if it cannot be
+        check_writable_dir(args.out or REPO_ROOT / params.backtest.reports_dir, "--out")
 
     from backtest.data.load import load_dataset
     from backtest.features import compute_features

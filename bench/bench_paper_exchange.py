@@ -12,7 +12,12 @@ Starts `python -m live.paper_exchange` as a separate process on loopback (manual
 2. latency: sequential SDK `Exchange.market_open` calls (untouched SDK objects); each includes the client-side signing
    (eth_account), the `allMids` request and the `order` request. The transport share is reported too.
 
+By default the server runs with `--state` in a temporary folder, i.e. with its write-ahead journal: every action is
+on disk (group-committed, fdatasync) before its answer, which is the durable configuration the live trader is
+rehearsed against. `--no-state` measures the in-memory server (nothing survives a crash).
+
 Usage: .venv/bin/python -m bench.bench_paper_exchange [--actions 16000] [--clients 4] [--latency-calls 300]
+                                                      [--state | --no-state]
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from typing import Any
@@ -73,8 +79,10 @@ def _client(url: str, key: str, first_nonce: int, n: int, trust_env: bool, barri
     results.put((ok, errors, done, time.process_time() - cpu0))
 
 
-def start_server(addresses: list[str]) -> tuple[subprocess.Popen, str]:
+def start_server(addresses: list[str], state: str | None = None, sync: str = "fsync") -> tuple[subprocess.Popen, str]:
     cmd = [sys.executable, "-m", "live.paper_exchange", "--port", "0", "--speed", "0", "--bars", "3000"]
+    if state:
+        cmd += ["--state", state, "--journal-sync", sync]
     for a in addresses:
         cmd += ["--fund", f"{a}:10000000"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -161,10 +169,21 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=4, help="client processes (one wallet and connection each)")
     ap.add_argument("--trust-env", action=argparse.BooleanOptionalAction, default=False)
     ap.add_argument("--latency-calls", type=int, default=300)
+    ap.add_argument(
+        "--state",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the server with a state file and its write-ahead journal (durable acks; default)",
+    )
+    ap.add_argument("--journal-sync", choices=("fsync", "write"), default="fsync", help="the server's --journal-sync")
     a = ap.parse_args()
 
     wallets = [Account.create() for _ in range(a.clients)]
-    proc, url = start_server([w.address.lower() for w in wallets])
+    tmp = tempfile.TemporaryDirectory(prefix="bench-paper-")
+    state = os.path.join(tmp.name, "state.json") if a.state else None
+    proc, url = start_server([w.address.lower() for w in wallets], state, a.journal_sync)
+    how = f"write-ahead journal, --journal-sync {a.journal_sync} before every ack" if state else "in memory"
+    print(f"server: {how}")
     try:
         throughput(url, wallets, a.actions // a.clients + 1, a.trust_env, proc.pid)
         if a.latency_calls > 0:
@@ -172,7 +191,8 @@ def main() -> None:
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     finally:
         proc.terminate()
-        proc.wait(10)
+        proc.wait(30)
+        tmp.cleanup()
 
 
 if __name__ == "__main__":

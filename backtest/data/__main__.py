@@ -13,7 +13,7 @@ import time
 
 import pandas as pd
 
-from backtest.cli import add_config_args, load_configs
+from backtest.cli import add_config_args, check_writable_dir, load_configs
 from backtest.config import ConfigError, Params, interval_seconds
 from backtest.data.hyperliquid import fetch_to_store
 from backtest.data.inspect import format_summary, summarize
@@ -148,7 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        COMMANDS[args.command](args, _params(args))
+        params = _params(args)
+        if args.command in ("fetch", "record", "synth"):  # they write the store: find out now, not after the work
+            check_writable_dir(data_root(params), "--data-dir")
+        COMMANDS[args.command](args, params)
     except (ConfigError, DataError, RetryError) as exc:
         kind = type(exc).__name__
         print(f"error ({kind}): " + " ".join(str(exc).split()), file=sys.stderr)

@@ -68,20 +68,22 @@ def _describe_rows(df: pd.DataFrame, mask: np.ndarray, what: str) -> list[str]:
     return [f"row {i} ({df['timestamp'].iloc[i]}): {what}" for i in idx]
 
 
-def validate_bars(df: pd.DataFrame, name: str = "bars") -> pd.DataFrame:
+def validate_bars(df: pd.DataFrame, name: str = "bars", check_source: bool = True) -> pd.DataFrame:
     """Check the schema invariants and return `df` unchanged; raise DataError naming the first bad rows.
 
-    Invariants: all columns present, no NaN, timestamps strictly increasing (sorted and unique), prices positive,
-    low <= open, close <= high, volume and trades non-negative, source one of SOURCES. Gaps are not errors
+    Invariants: all columns present, no NaN, timestamps strictly increasing (sorted and unique), prices finite and
+    positive, low <= open, close <= high, volume finite and non-negative, trades non-negative, source one of SOURCES
+    (`check_source=False` skips the label, for price files that carry none: the paper exchange). Gaps are not errors
     (see `find_gaps`).
     """
-    missing = [c for c in BAR_COLUMNS if c not in df.columns]
+    columns = BAR_COLUMNS if check_source else BAR_COLUMNS[:-1]
+    missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise DataError(f"{name}: missing columns {missing}; the schema is {list(BAR_COLUMNS)}")
+        raise DataError(f"{name}: missing columns {missing}; the schema is {list(columns)}")
     if len(df) == 0:
         return df
     problems: list[str] = []
-    for col in BAR_COLUMNS:
+    for col in columns:
         isna = df[col].isna().to_numpy()
         if isna.any():
             problems += _describe_rows(df, isna, f"{col} is missing (NaN)")
@@ -97,17 +99,21 @@ def validate_bars(df: pd.DataFrame, name: str = "bars") -> pd.DataFrame:
     problems += _describe_rows(df, unsorted, "timestamp earlier than the row before (not sorted)")
     o, h, lo, c = (df[k].to_numpy(dtype=np.float64) for k in PRICE_COLUMNS)
     for k, arr in zip(PRICE_COLUMNS, (o, h, lo, c)):
-        problems += _describe_rows(df, ~(arr > 0), f"{k} is not positive")
+        problems += _describe_rows(df, ~np.isfinite(arr), f"{k} is not finite (inf)")
+        problems += _describe_rows(df, np.isfinite(arr) & ~(arr > 0), f"{k} is not positive")
     bad_low = (lo > o) | (lo > c)
     bad_high = (h < o) | (h < c)
     for i in np.flatnonzero(bad_low)[:_MAX_REPORTED]:
         problems.append(f"row {i} ({df['timestamp'].iloc[i]}): low {lo[i]} above open {o[i]} or close {c[i]}")
     for i in np.flatnonzero(bad_high)[:_MAX_REPORTED]:
         problems.append(f"row {i} ({df['timestamp'].iloc[i]}): high {h[i]} below open {o[i]} or close {c[i]}")
-    problems += _describe_rows(df, df["volume"].to_numpy() < 0, "volume is negative")
+    vol = df["volume"].to_numpy(dtype=np.float64)
+    problems += _describe_rows(df, ~np.isfinite(vol), "volume is not finite")
+    problems += _describe_rows(df, vol < 0, "volume is negative")
     problems += _describe_rows(df, df["trades"].to_numpy() < 0, "trades is negative")
-    bad_src = ~df["source"].isin(SOURCES).to_numpy()
-    problems += _describe_rows(df, bad_src, f"source not one of {SOURCES}")
+    if check_source:
+        bad_src = ~df["source"].isin(SOURCES).to_numpy()
+        problems += _describe_rows(df, bad_src, f"source not one of {SOURCES}")
     if problems:
         raise DataError(
             f"{name}: invalid bars ({len(df)} rows); first problems: " + "; ".join(problems[: 3 * _MAX_REPORTED])

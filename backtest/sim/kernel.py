@@ -269,6 +269,38 @@ def _open_slot(acct, slots, side, px, bar, time_ms, atr_t, p):
 
 
 @kernel_jit(inline="always")
+def gap_exit(side, o, sl, tp):
+    """The gap rule: R_STOP_LOSS when the open is already through the stop (checked first), R_TAKE_PROFIT when it
+    is through the take-profit, else -1. Both exit at the open. Shared with the paper exchange's matching engine.
+    """
+    if (o <= sl) if side > 0 else (o >= sl):
+        return R_STOP_LOSS
+    if (o >= tp) if side > 0 else (o <= tp):
+        return R_TAKE_PROFIT
+    return -1
+
+
+@kernel_jit(inline="always")
+def intrabar_exit(side, h, lw, sl, tp, stop_first):
+    """The intrabar rule over a range [lw, h]: which level exits, R_STOP_LOSS, R_TAKE_PROFIT or -1.
+
+    When both are touched the stop wins if `stop_first` (the conservative default), else the take-profit. A missing
+    level is passed as +/-inf. Shared with the paper exchange's matching engine.
+    """
+    if side > 0:
+        hit_sl = lw <= sl
+        hit_tp = h >= tp
+    else:
+        hit_sl = h >= sl
+        hit_tp = lw <= tp
+    if hit_sl and (stop_first or not hit_tp):
+        return R_STOP_LOSS
+    if hit_tp:
+        return R_TAKE_PROFIT
+    return -1
+
+
+@kernel_jit(inline="always")
 def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, action, p):
     """Advance one account from the close of bar t to the close of bar t + 1, with `action` decided at t."""
     t = int(acct[A_T])
@@ -308,11 +340,10 @@ def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, action, p):
         side = slots[k, S_SIDE]
         if side == 0.0:
             continue
-        through_sl = (o <= slots[k, S_SL]) if side > 0 else (o >= slots[k, S_SL])
-        through_tp = (o >= slots[k, S_TP]) if side > 0 else (o <= slots[k, S_TP])
-        if through_sl:
+        gap = gap_exit(side, o, slots[k, S_SL], slots[k, S_TP])
+        if gap == R_STOP_LOSS:
             _close_slot(acct, slots, k, o * (1.0 - side * slip), p.taker_frac, i, bar_open_ms, R_STOP_LOSS, trades)
-        elif through_tp:
+        elif gap == R_TAKE_PROFIT:
             if p.tp_limit:
                 _close_slot(acct, slots, k, o, p.maker_frac, i, bar_open_ms, R_TAKE_PROFIT, trades)
             else:
@@ -351,15 +382,10 @@ def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, action, p):
             continue
         sl = slots[k, S_SL]
         tp = slots[k, S_TP]
-        if side > 0:
-            hit_sl = lw <= sl
-            hit_tp = h >= tp
-        else:
-            hit_sl = h >= sl
-            hit_tp = lw <= tp
-        if hit_sl and (p.stop_first or not hit_tp):
+        hit = intrabar_exit(side, h, lw, sl, tp, p.stop_first)
+        if hit == R_STOP_LOSS:
             _close_slot(acct, slots, k, sl * (1.0 - side * slip), p.taker_frac, i, mid_ms, R_STOP_LOSS, trades)
-        elif hit_tp:
+        elif hit == R_TAKE_PROFIT:
             if p.tp_limit:
                 _close_slot(acct, slots, k, tp, p.maker_frac, i, mid_ms, R_TAKE_PROFIT, trades)
             else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from live.paper_exchange.markets import Market, fmt_num
+from live.paper_exchange.markets import Market
 
 EPS = 1e-12
 
@@ -37,6 +37,7 @@ class Account:
     positions: dict[str, Position] = field(default_factory=dict)
     leverage: dict[str, list[Any]] = field(default_factory=dict)  # coin -> [leverage, is_cross]
     funding_paid: float = 0.0
+    backstop: float = 0.0  # losses beyond the account's collateral (a gap through liquidation), absorbed
 
     def leverage_for(self, market: Market, default: int) -> tuple[int, bool]:
         lev, cross = self.leverage.get(market.name, (min(default, market.max_leverage), True))
@@ -50,6 +51,7 @@ class Account:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Account:
         acct = cls(d["address"], float(d["balance"]), {}, dict(d.get("leverage", {})), float(d.get("funding_paid", 0)))
+        acct.backstop = float(d.get("backstop", 0.0))
         acct.positions = {k: Position(**p) for k, p in d.get("positions", {}).items()}
         return acct
 
@@ -198,78 +200,3 @@ def needs_liquidation(acct: Account, markets: dict[str, Market], marks: dict[str
             if p.margin + unrealised(p, mark) < abs(p.szi) * mark * maintenance_rate(markets[c]):
                 out.append(c)
     return out
-
-
-def clearinghouse_state(
-    acct: Account | None, dex: str, markets: dict[str, Market], marks: dict[str, float], now_ms: int
-) -> dict[str, Any]:
-    """The `clearinghouseState` answer for one dex, numbers as strings like the real API."""
-    if acct is None:
-        zero = {"accountValue": "0.0", "totalNtlPos": "0.0", "totalRawUsd": "0.0", "totalMarginUsed": "0.0"}
-        return {
-            "marginSummary": zero,
-            "crossMarginSummary": dict(zero),
-            "crossMaintenanceMarginUsed": "0.0",
-            "withdrawable": "0.0",
-            "assetPositions": [],
-            "time": now_ms,
-        }
-    val = value(acct, markets, marks)
-    positions = []
-    for coin, p in acct.positions.items():
-        m = markets[coin]
-        if m.dex != dex:
-            continue
-        mark = marks[coin]
-        u = unrealised(p, mark)
-        pv = abs(p.szi) * mark
-        used = pv / p.leverage if p.is_cross else p.margin + u
-        init_margin = abs(p.szi) * p.entry_px / p.leverage
-        liq = liquidation_px(acct, p, m, val, mark)
-        lev: dict[str, Any] = {"type": "cross" if p.is_cross else "isolated", "value": p.leverage}
-        if not p.is_cross:
-            lev["rawUsd"] = fmt_num(p.margin - p.szi * p.entry_px)
-        positions.append(
-            {
-                "type": "oneWay",
-                "position": {
-                    "coin": coin,
-                    "szi": fmt_num(p.szi, m.sz_decimals),
-                    "entryPx": fmt_num(p.entry_px, 8),
-                    "leverage": lev,
-                    "liquidationPx": None if liq is None else fmt_num(liq, 8),
-                    "marginUsed": fmt_num(used),
-                    "positionValue": fmt_num(pv),
-                    "returnOnEquity": fmt_num(u / init_margin if init_margin else 0.0, 8),
-                    "unrealizedPnl": fmt_num(u),
-                    "maxLeverage": m.max_leverage,
-                    "cumFunding": {
-                        "allTime": fmt_num(p.funding_all),
-                        "sinceOpen": fmt_num(p.funding_open),
-                        "sinceChange": fmt_num(p.funding_change),
-                    },
-                },
-            }
-        )
-    raw = val.account_value - sum(p.szi * marks[c] for c, p in acct.positions.items())
-    summary = {
-        "accountValue": fmt_num(val.account_value),
-        "totalNtlPos": fmt_num(val.total_ntl),
-        "totalRawUsd": fmt_num(raw),
-        "totalMarginUsed": fmt_num(val.margin_used),
-    }
-    cross_raw = val.cross_value - sum(p.szi * marks[c] for c, p in acct.positions.items() if p.is_cross)
-    cross = {
-        "accountValue": fmt_num(val.cross_value),
-        "totalNtlPos": fmt_num(sum(abs(p.szi) * marks[c] for c, p in acct.positions.items() if p.is_cross)),
-        "totalRawUsd": fmt_num(cross_raw),
-        "totalMarginUsed": fmt_num(val.cross_margin_used),
-    }
-    return {
-        "marginSummary": summary,
-        "crossMarginSummary": cross,
-        "crossMaintenanceMarginUsed": fmt_num(val.cross_maintenance),
-        "withdrawable": fmt_num(max(0.0, val.account_value - val.margin_used)),
-        "assetPositions": positions,
-        "time": now_ms,
-    }

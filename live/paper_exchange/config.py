@@ -58,9 +58,13 @@ class PaperExchangeConfig:
     min_order_value: float = 10.0
     default_leverage: int = 20
     max_fills_per_user: int = 10_000
+    max_order_history: int = 100_000  # closed orders kept for orderStatus (cloid look-ups after a restart)
     candle_limit: int = 5_000
-    state_path: str | None = None
-    state_save_every_s: float = 1.0
+    state_path: str | None = None  # snapshot file; its write-ahead journal is `<state_path>.journal`
+    state_save_every_s: float = 30.0  # snapshot (and truncate the journal) this often when changed
+    snapshot_every_entries: int = 20_000  # ... or after this many journal entries, whichever comes first
+    journal_fsync: bool = True  # fdatasync every group of journal entries before acknowledging them
+    check_invariants: bool = False  # tests: check accounts and orders after every action and step
     fund: tuple[tuple[str, float], ...] = ()
     faults: FaultConfig = field(default_factory=FaultConfig)
     markets: tuple[MarketSpec, ...] = DEFAULT_MARKETS

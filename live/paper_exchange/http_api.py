@@ -1,54 +1,47 @@
-"""HTTP adapter: POST /info, POST /exchange, loopback-only /admin/*, with the real API's shapes and errors."""
+"""HTTP adapter: POST /info, POST /exchange, loopback-only /admin/*.
+
+Each request is parsed whole by `wire.py` before anything happens (422 and no side effect when it does not parse),
+then checked in the real API's order: signature, signer (a funded account or an approved agent), vault, expiry,
+nonce. An accepted action is journaled, applied by the engine and acknowledged only once its journal entry is on
+disk (`journal.py`).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
+import math
 import time
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from live.paper_exchange.accounts import clearinghouse_state
-from live.paper_exchange.markets import fmt_num, fmt_px
-from live.paper_exchange.order_views import open_order_list, order_status
+from live.paper_exchange import wire
+from live.paper_exchange.journal import JournalError
+from live.paper_exchange.orders import ApproveAgent, BatchModify, Cancel, PlaceOrders
 from live.paper_exchange.prices import INTERVAL_MS
-from live.paper_exchange.signing import SignatureError, action_hash, agent_digest, recover_signer
+from live.paper_exchange.signing import (
+    SignatureError,
+    action_hash,
+    agent_digest,
+    approve_agent_digest,
+    recover_signer,
+)
+from live.paper_exchange.wire import BAD_JSON, WireError
 
 if TYPE_CHECKING:
     from live.paper_exchange.server import PaperExchange
 
-BAD_JSON = "Failed to deserialize the JSON body into the target type"
+__all__ = ["BAD_JSON", "HttpApi", "journal_middleware", "make_fault_middleware"]
+
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
-class BadRequest(Exception):
-    """The body parsed as JSON but does not have the shape the endpoint expects (422 like the real API)."""
-
-
 def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        body=json.dumps(data, separators=(",", ":")).encode(), status=status, content_type="application/json"
-    )
+    return web.Response(body=wire.dumps(data), status=status, content_type="application/json")
 
 
 def _unprocessable() -> web.Response:
     return web.Response(text=BAD_JSON, status=422, content_type="text/plain")
-
-
-async def _body(request: web.Request) -> Any:
-    raw = await request.read()
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest from exc
-
-
-def _user(body: dict[str, Any]) -> str:
-    user = body.get("user")
-    if not isinstance(user, str) or not user.startswith("0x") or len(user) != 42:
-        raise BadRequest
-    return user.lower()
 
 
 def make_fault_middleware(px: PaperExchange) -> Any:
@@ -70,6 +63,16 @@ def make_fault_middleware(px: PaperExchange) -> Any:
     return faults
 
 
+@web.middleware
+async def journal_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A failed journal write (disk full, I/O error) stops all service with 503: nothing is acknowledged that is not
+    on disk, and no answer is given from state that could not be made durable."""
+    try:
+        return await handler(request)
+    except JournalError as exc:
+        return web.Response(text=f"Service Unavailable: {exc}", status=503, content_type="text/plain")
+
+
 class HttpApi:
     """Request handlers bound to one PaperExchange."""
 
@@ -89,188 +92,176 @@ class HttpApi:
     # --- /info ------------------------------------------------------------------------------------------------
     async def info(self, request: web.Request) -> web.Response:
         try:
-            body = await _body(request)
-            if not isinstance(body, dict) or not isinstance(body.get("type"), str):
-                raise BadRequest
-            return _json(self._info(body))
-        except (BadRequest, KeyError, TypeError, ValueError):
+            q = wire.parse_info(wire.loads(await request.read()))
+        except WireError:
             return _unprocessable()
+        await self.px.durable()  # answer only from state whose inputs are on disk
+        return _json(self._info(q))
 
-    def _info(self, body: dict[str, Any]) -> Any:
+    def _info(self, q: wire.InfoQuery) -> Any:
         px, eng, uni = self.px, self.px.engine, self.px.universe
-        kind = body["type"]
-        dex = body.get("dex") or ""
-        if not isinstance(dex, str):
-            raise BadRequest
-        now = px.feed.now_ms
+        kind, dex, now = q.kind, q.dex, px.feed.now_ms
         if kind == "meta":
-            return uni.meta(dex)
+            return wire.meta(uni, dex)
         if kind == "spotMeta":
-            return {"universe": [], "tokens": []}
+            return wire.SPOT_META
         if kind == "perpDexs":
-            return uni.perp_dexs(px.cfg.xyz_deployer)
+            return wire.perp_dexs(uni, px.cfg.xyz_deployer)
         if kind == "metaAndAssetCtxs":
-            return [uni.meta(dex), [self._asset_ctx(m.name) for m in uni.per_dex.get(dex, [])]]
+            return [wire.meta(uni, dex), [px.asset_ctx(m) for m in uni.per_dex.get(dex, [])]]
         if kind == "allMids":
             return px.mids(dex)
         if kind == "candleSnapshot":
-            req = body["req"]
-            coin, interval = req["coin"], req["interval"]
-            if coin not in uni.by_name or interval not in INTERVAL_MS:
+            if q.coin not in uni.by_name or q.interval not in INTERVAL_MS:
                 return []
-            return px.candles(coin, interval, int(req["startTime"]), req.get("endTime"))
+            return px.candles(q.coin, q.interval, q.start_ms, q.end_ms)
         if kind == "l2Book":
-            coin = body["coin"]
-            return px.l2(coin) if coin in uni.by_name else None
+            return px.l2(q.coin) if q.coin in uni.by_name else None
         if kind == "clearinghouseState":
-            user = _user(body)
-            return clearinghouse_state(eng.accounts.get(user), dex, uni.by_name, eng.marks(), now)
-        if kind == "openOrders":
-            return open_order_list(eng, _user(body), dex, frontend=False)
-        if kind == "frontendOpenOrders":
-            return open_order_list(eng, _user(body), dex, frontend=True)
+            return wire.clearinghouse_state(eng.accounts.get(q.user), dex, uni.by_name, eng.marks(), now)
+        if kind in ("openOrders", "frontendOpenOrders"):
+            return px.open_orders(q.user, dex, frontend=kind == "frontendOpenOrders")
         if kind == "userFills":
-            return list(reversed(eng.fills.get(_user(body), [])[-2000:]))
+            return wire.fills(reversed(eng.fills.get(q.user, [])[-2000:]), uni)
         if kind == "userFillsByTime":
-            start = int(body["startTime"])
-            end = body.get("endTime")
-            end = int(end) if end is not None else None
-            rows = [
-                f for f in eng.fills.get(_user(body), []) if f["time"] >= start and (end is None or f["time"] <= end)
-            ]
-            return rows[:2000]
+            start, end = q.start_ms or 0, q.end_ms
+            rows = [f for f in eng.fills.get(q.user, []) if f.time >= start and (end is None or f.time <= end)]
+            return wire.fills(rows[:2000], uni)
         if kind == "orderStatus":
-            return order_status(eng, _user(body), body["oid"])
-        raise BadRequest
-
-    def _asset_ctx(self, coin: str) -> dict[str, Any]:
-        m = self.px.universe.by_name[coin]
-        mark = self.px.engine.mark(coin)
-        bids, asks = self.px.engine.book(m)
-        day_ago = self.px.day_ago_price() * m.scale
-        return {
-            "dayNtlVlm": "0.0",
-            "funding": fmt_num(self.px.cfg.funding_rate_hourly, 10),
-            "impactPxs": [fmt_px(bids[0][0], m), fmt_px(asks[0][0], m)],
-            "markPx": fmt_px(mark, m),
-            "midPx": fmt_px(mark, m),
-            "openInterest": "0.0",
-            "oraclePx": fmt_px(mark, m),
-            "premium": "0.0",
-            "prevDayPx": fmt_px(day_ago, m),
-        }
+            return px.order_status(q.user, q.oid)
+        if kind == "extraAgents":
+            return wire.extra_agents(px.agents_of(q.user))
+        if kind == "userRole":
+            if q.user in eng.accounts:
+                return wire.user_role("user")
+            agent = eng.agents.get(q.user)
+            return wire.user_role("agent", agent.master) if agent else wire.user_role("missing")
+        raise WireError(kind)
 
     # --- /exchange --------------------------------------------------------------------------------------------
     async def exchange(self, request: web.Request) -> web.Response:
+        px = self.px
         try:
-            body = await _body(request)
-            if not isinstance(body, dict):
-                raise BadRequest
-            action, nonce, sig = body["action"], body["nonce"], body["signature"]
-            vault, expires = body.get("vaultAddress"), body.get("expiresAfter")
-            if not isinstance(action, dict) or not isinstance(nonce, int) or not isinstance(sig, dict):
-                raise BadRequest
-            if action.get("type") not in ("order", "cancel", "cancelByCloid", "batchModify", "updateLeverage"):
-                raise BadRequest
-            digest = agent_digest(action_hash(action, vault, nonce, expires), self.px.cfg_is_mainnet)
-        except (BadRequest, KeyError, TypeError, ValueError, OverflowError):
+            env = wire.parse_exchange(wire.loads(await request.read()))
+            if isinstance(env.action, ApproveAgent):
+                a = env.action
+                digest = approve_agent_digest(a.chain, a.agent, a.name, a.nonce, a.chain_id)
+            else:
+                digest = agent_digest(action_hash(env.raw_action, env.vault, env.nonce, env.expires_after), False)
+        except wire.UnsupportedAction as exc:
+            return _json(wire.err(f"Action type {exc.kind!r} is not supported by the paper exchange."))
+        except (WireError, ValueError, OverflowError, TypeError, RecursionError):
+            # ValueError/OverflowError/RecursionError: msgpack cannot hash an exotic unknown field (too deep, huge int)
             return _unprocessable()
         try:
-            signer = recover_signer(digest, sig)
+            signer = recover_signer(digest, env.signature)
         except SignatureError:
-            return _json({"status": "err", "response": "Invalid signature."})
-        if signer not in self.px.engine.accounts:
-            return _json({"status": "err", "response": f"User or API Wallet {signer} does not exist."})
-        if vault is not None:
-            return _json({"status": "err", "response": "Vault trading is not supported by the paper exchange."})
+            return _json(wire.err("Invalid signature."))
+        eng = px.engine
+        if env.user_signed:
+            if signer in eng.agents:
+                return _json(
+                    wire.err(
+                        f"API wallet {signer} cannot sign user actions (approveAgent, transfers, withdrawals); "
+                        "sign them with the master account."
+                    )
+                )
+            user = signer if signer in eng.accounts else None
+        else:
+            user = eng.account_for(signer)
+        if user is None:
+            return _json(wire.err(f"User or API Wallet {signer} does not exist."))
+        if env.vault is not None:
+            return _json(wire.err("Vault trading is not supported by the paper exchange."))
         now_ms = int(time.time() * 1000)
-        if expires is not None and expires < now_ms:
-            return _json({"status": "err", "response": f"Action expired at {expires} (now {now_ms})."})
-        err = self.px.nonces.check_and_use(signer, nonce, now_ms)
-        if err is not None:
-            return _json({"status": "err", "response": err})
-        try:
-            out = self._act(signer, action)
-        except (KeyError, TypeError, ValueError):
-            return _unprocessable()
-        finally:
-            self.px.after_change()
-        return _json(out)
+        if env.expires_after is not None and env.expires_after < now_ms:
+            return _json(wire.err(f"Action expired at {env.expires_after} (now {now_ms})."))
+        if isinstance(env.action, ApproveAgent) and env.action.nonce != env.nonce:
+            return _json(wire.err(f"approveAgent: action nonce {env.action.nonce} differs from nonce {env.nonce}."))
+        nonce_err = px.nonces.check_and_use(signer, env.nonce, now_ms)
+        if nonce_err is not None:
+            return _json(wire.err(nonce_err))
+        result = px.apply_action(user, signer, env)
+        await px.durable()
+        return _json(self._answer(env.action, result))
 
-    def _act(self, user: str, action: dict[str, Any]) -> Any:
-        eng = self.px.engine
-        kind = action["type"]
-        if kind == "order":
-            orders, grouping = action["orders"], action.get("grouping", "na")
-            if not isinstance(orders, list) or grouping not in ("na", "normalTpsl", "positionTpsl"):
-                raise ValueError
-            statuses = eng.place(user, orders, grouping)
-            return {"status": "ok", "response": {"type": "order", "data": {"statuses": statuses}}}
-        if kind == "cancel":
-            statuses = [eng.cancel(user, c["o"], c["a"]) for c in action["cancels"]]
-            return {"status": "ok", "response": {"type": "cancel", "data": {"statuses": statuses}}}
-        if kind == "cancelByCloid":
-            statuses = [eng.cancel_by_cloid(user, c["cloid"], c["asset"]) for c in action["cancels"]]
-            return {"status": "ok", "response": {"type": "cancel", "data": {"statuses": statuses}}}
-        if kind == "batchModify":
-            statuses = [eng.modify(user, m["oid"], m["order"]) for m in action["modifies"]]
-            return {"status": "ok", "response": {"type": "order", "data": {"statuses": statuses}}}
-        err = eng.update_leverage(user, action["asset"], action["isCross"], action["leverage"])
-        if err is not None:
-            return {"status": "err", "response": err}
-        return {"status": "ok", "response": {"type": "default"}}
+    def _answer(self, action: Any, result: Any) -> dict[str, Any]:
+        uni = self.px.universe
+        if isinstance(action, (PlaceOrders, BatchModify)):
+            return wire.ok("order", [wire.outcome(o, uni) for o in result])
+        if isinstance(action, Cancel):
+            return wire.ok("cancel", [wire.outcome(o, uni) for o in result])
+        return wire.err(result) if result is not None else wire.ok("default")
 
     # --- /admin (loopback only) -------------------------------------------------------------------------------
     @staticmethod
     def _loopback(request: web.Request) -> bool:
         return (request.remote or "") in LOOPBACK
 
+    @staticmethod
+    def _forbidden() -> web.Response:
+        return web.Response(text="admin endpoints answer loopback clients only", status=403)
+
     async def admin_fund(self, request: web.Request) -> web.Response:
         if not self._loopback(request):
-            return web.Response(text="admin endpoints answer loopback clients only", status=403)
+            return self._forbidden()
         try:
-            body = await _body(request)
-            address, usd = body["address"], float(body["usd"])
-            if not isinstance(address, str) or len(address) != 42 or not address.startswith("0x"):
-                raise BadRequest
-        except (BadRequest, KeyError, TypeError, ValueError):
+            body = wire.loads(await request.read())
+            if not isinstance(body, dict):
+                raise WireError("body")
+            address = wire.address(body.get("address"))
+            usd = body.get("usd")
+            if isinstance(usd, bool) or not isinstance(usd, (int, float)) or not math.isfinite(usd) or usd < 0:
+                raise WireError("usd: expected a finite number >= 0")
+        except WireError:
             return _unprocessable()
-        acct = self.px.engine.fund(address, usd)
-        self.px.after_change()
-        return _json({"status": "ok", "address": acct.address, "balance": fmt_num(acct.balance)})
+        acct = self.px.fund(address, float(usd))
+        await self.px.durable()
+        return _json({"status": "ok", "address": acct.address, "balance": wire.fmt_num(acct.balance)})
 
     async def admin_step(self, request: web.Request) -> web.Response:
         if not self._loopback(request):
-            return web.Response(text="admin endpoints answer loopback clients only", status=403)
+            return self._forbidden()
         try:
-            body = await _body(request)
-            points = int(body.get("points", 0)) + 4 * int(body.get("bars", 0))
-        except (BadRequest, TypeError, ValueError, AttributeError):
+            body = wire.loads(await request.read())
+            if not isinstance(body, dict):
+                raise WireError("body")
+            points = wire.uint(body.get("points", 0), "points", 10**7)
+            points += 4 * wire.uint(body.get("bars", 0), "bars", 10**6)
+        except WireError:
             return _unprocessable()
         moved = await self.px.step(points)
+        await self.px.durable()
         return _json({"status": "ok", "moved": moved, **self.px.feed.position(), "price": self.px.feed.price})
 
     async def admin_freeze(self, request: web.Request) -> web.Response:
         if not self._loopback(request):
-            return web.Response(text="admin endpoints answer loopback clients only", status=403)
+            return self._forbidden()
         try:
-            body = await _body(request)
-            frozen = bool(body["frozen"])
-        except (BadRequest, KeyError, TypeError):
+            body = wire.loads(await request.read())
+            if not isinstance(body, dict):
+                raise WireError("body")
+            frozen = wire.boolean(body.get("frozen"), "frozen")
+        except WireError:
             return _unprocessable()
-        self.px.feed.frozen = frozen
+        self.px.freeze(frozen)
+        await self.px.durable()
         return _json({"status": "ok", "frozen": frozen})
 
     async def admin_status(self, request: web.Request) -> web.Response:
         if not self._loopback(request):
-            return web.Response(text="admin endpoints answer loopback clients only", status=403)
+            return self._forbidden()
+        px = self.px
         return _json(
             {
-                **self.px.feed.position(),
-                "price": self.px.feed.price,
-                "time": self.px.feed.now_ms,
-                "accounts": len(self.px.engine.accounts),
-                "faults": self.px.faults.counts,
-                "data": self.px.data_description,
+                **px.feed.position(),
+                "price": px.feed.price,
+                "time": px.feed.now_ms,
+                "accounts": len(px.engine.accounts),
+                "agents": len(px.engine.agents),
+                "backstop": sum(a.backstop for a in px.engine.accounts.values()),
+                "faults": px.faults.counts,
+                "journal": px.journal_status(),
+                "data": px.data_description,
             }
         )

@@ -59,32 +59,6 @@ class Universe:
     def markets(self) -> list[Market]:
         return list(self.by_name.values())
 
-    def meta(self, dex: str) -> dict[str, Any]:
-        """The `meta` answer for one dex (unknown dex: empty universe, as the real API)."""
-        return {
-            "universe": [
-                {"name": m.name, "szDecimals": m.sz_decimals, "maxLeverage": m.max_leverage, "marginTableId": 0}
-                for m in self.per_dex.get(dex, [])
-            ],
-            "marginTables": [],
-        }
-
-    def perp_dexs(self, deployer: str) -> list[Any]:
-        """`perpDexs`: element 0 is null (the main dex), then each builder dex."""
-        out: list[Any] = [None]
-        for d in self.dexes[1:]:
-            out.append(
-                {
-                    "name": d,
-                    "fullName": d.upper(),
-                    "deployer": deployer,
-                    "oracleUpdater": None,
-                    "feeRecipient": None,
-                    "assetToStreamingOiCap": [],
-                }
-            )
-        return out
-
 
 def fmt_num(x: float, decimals: int = 6) -> str:
     """A plain decimal string without exponent or trailing zeros ("1.5", "97000")."""

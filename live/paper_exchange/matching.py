@@ -1,43 +1,73 @@
-"""Orders, triggers and fills: the exchange's state machine, driven by signed actions and by price steps.
+"""Orders, triggers and fills: the exchange's state machine, driven by domain actions and by price steps.
 
-Price semantics shared with the backtest simulator: marketable orders walk a synthetic book at the touch;
-a trigger order becomes a market order when the replayed path crosses its trigger price (fills around the
-trigger price) or at the bar's open when the bar gaps through it; when one bar touches both the TP and the SL
-of a position, the stop fills (the TP is held back for that bar). Resting limit orders fill at their limit
-price (maker) when the path trades through it.
+It speaks domain objects only (`orders.py`): requests in, outcomes, fills and events out; `wire.py` does JSON.
+
+Price semantics shared with the backtest simulator (`backtest/sim/kernel.py`), whose rule functions it calls rather
+than restating them: marketable orders walk a synthetic book at the touch; a trigger becomes a market order when the
+replayed path crosses its trigger price (it fills around the trigger) or at the bar's open when the bar gaps through
+it (`gap_exit`); when the rest of a bar touches both a position's TP and SL, the stop fills and the TP is held back
+for that bar (`intrabar_exit` with stop first). Resting limit orders fill at their limit price (maker) when the path
+trades through it.
 """
 
 from __future__ import annotations
 
+import copy
+import math
 import random
-from dataclasses import asdict
+from collections import deque
+from dataclasses import asdict, fields
 from typing import Any
 
-from eth_hash.auto import keccak
-
+from backtest.sim.kernel import R_STOP_LOSS, gap_exit, intrabar_exit
 from live.paper_exchange import accounts as acc
 from live.paper_exchange.config import PaperExchangeConfig
-from live.paper_exchange.markets import Market, Universe, fmt_num, parse_decimal, price_valid, round_px, size_valid
-from live.paper_exchange.order_views import order_view
+from live.paper_exchange.markets import Market, Universe, fmt_num, price_valid, round_px, size_valid
 from live.paper_exchange.orders import (
     ERR_ASSET,
     ERR_CANCEL,
+    ERR_DUP_CLOID,
     ERR_IOC,
+    ERR_LEVERAGE,
+    ERR_LEVERAGE_MARGIN,
+    ERR_LEVERAGE_TYPE,
     ERR_MARGIN,
     ERR_MIN,
+    ERR_MODIFY,
+    ERR_ORACLE,
     ERR_PARENT,
     ERR_REDUCE,
     ERR_REJECT,
     ERR_SIZE,
     ERR_TICK,
     ERR_TPSL,
+    SUCCESS,
+    WAITING,
+    Agent,
+    ApproveAgent,
+    BatchModify,
+    Cancel,
+    CancelRequest,
+    Fill,
+    Filled,
+    ModifyRequest,
     Order,
+    OrderOutcome,
+    OrderRequest,
+    PlaceOrders,
+    Rejected,
+    Resting,
+    UpdateLeverage,
 )
 from live.paper_exchange.prices import PriceFeed, Segment, book_levels
 
 Levels = tuple[tuple[float, float], ...]  # (price, size), best first
 Book = tuple[Levels, Levels]  # (bids descending, asks ascending)
 TRIGGER_SLIPPAGE = 0.10  # a triggered market order walks the book at most 10 % from its reference price
+ORACLE_BAND = (0.2, 1.8)  # limit and trigger prices must lie within 80 % of the mark ("too far from oracle")
+MAX_NAMED_AGENTS = 3  # per master, plus one unnamed
+EPS = 1e-9
+_ORDER_FIELDS = [f.name for f in fields(Order) if f.name not in ("children", "parent", "hold_bar")]
 
 
 class Engine:
@@ -49,10 +79,12 @@ class Engine:
         self.feed = feed
         self.reject_rng = rng
         self.accounts: dict[str, acc.Account] = {}
+        self.agents: dict[str, Agent] = {}  # agent address -> agent
         self.orders: dict[int, Order] = {}
         self.open_orders: dict[str, dict[int, Order]] = {}  # user -> oid -> open/waiting order
         self.cloids: dict[tuple[str, str], int] = {}
-        self.fills: dict[str, list[dict[str, Any]]] = {}
+        self.fills: dict[str, list[Fill]] = {}
+        self.closed: deque[int] = deque()  # closed oids, oldest first (pruned beyond cfg.max_order_history)
         self.next_oid = 1_000
         self.next_tid = 1
         self.events: list[tuple[str, str, Any]] = []  # (kind, key, payload) drained by the server after each call
@@ -91,8 +123,10 @@ class Engine:
         base = self.cfg.maker_fee if maker else self.cfg.taker_fee
         return base * (self.cfg.hip3_fee_multiplier if market.is_builder else 1.0)
 
-    # --- accounts ---------------------------------------------------------------------------------------------
+    # --- accounts and agents ----------------------------------------------------------------------------------
     def fund(self, address: str, usd: float) -> acc.Account:
+        if not math.isfinite(usd) or usd < 0:
+            raise ValueError(f"funding must be a finite amount >= 0, got {usd!r}")
         address = address.lower()
         a = self.accounts.get(address)
         if a is None:
@@ -100,89 +134,112 @@ class Engine:
         a.balance += usd
         return a
 
+    def account_for(self, signer: str) -> str | None:
+        """The account an L1 action signed by `signer` acts for: itself, or an approved agent's master."""
+        if signer in self.accounts:
+            return signer
+        agent = self.agents.get(signer)
+        return agent.master if agent is not None and agent.master in self.accounts else None
+
+    def approve_agent(self, master: str, a: ApproveAgent) -> str | None:
+        """Approve `a.agent` to sign L1 actions for `master`; a name already in use is replaced (as on HyperLiquid)."""
+        if a.chain != "Testnet":
+            return (
+                f"approveAgent signed for hyperliquidChain {a.chain!r}; this exchange is 'Testnet' (the SDK signs "
+                "'Testnet' for every URL but mainnet's)."
+            )
+        if a.agent == master or a.agent in self.accounts:
+            return f"Agent address {a.agent} is a user account; generate a fresh key for the API wallet."
+        held = self.agents.get(a.agent)
+        if held is not None and held.master != master:
+            return f"Agent {a.agent} is already approved for another account."
+        mine = {ag.name: ag for ag in self.agents.values() if ag.master == master and ag.address != a.agent}
+        if a.name and a.name not in mine and sum(1 for n in mine if n) >= MAX_NAMED_AGENTS:
+            return f"Too many named agents (at most {MAX_NAMED_AGENTS} and one unnamed); reuse a name to replace one."
+        replaced = mine.get(a.name)
+        if replaced is not None:
+            del self.agents[replaced.address]
+        self.agents[a.agent] = Agent(a.agent, master, a.name)
+        return None
+
     def _valuation(self, a: acc.Account) -> acc.Valuation:
         return acc.value(a, self.universe.by_name, self.marks())
 
+    # --- dispatch ---------------------------------------------------------------------------------------------
+    def act(self, user: str, action: Any) -> Any:
+        """Apply one validated domain action for `user`: a list of outcomes, or an error text / None."""
+        if isinstance(action, PlaceOrders):
+            return self.place(user, action)
+        if isinstance(action, Cancel):
+            return [self.cancel(user, c) for c in action.cancels]
+        if isinstance(action, BatchModify):
+            return [self.modify(user, m) for m in action.modifies]
+        if isinstance(action, UpdateLeverage):
+            return self.update_leverage(user, action)
+        if isinstance(action, ApproveAgent):
+            return self.approve_agent(user, action)
+        raise TypeError(f"not an action: {action!r}")
+
     # --- placing ----------------------------------------------------------------------------------------------
-    def place(self, user: str, wires: list[dict[str, Any]], grouping: str) -> list[Any]:
-        """Handle an `order` action; one status per wire order."""
-        statuses: list[Any] = []
+    def place(self, user: str, p: PlaceOrders) -> list[OrderOutcome]:
+        """Handle an `order` action; one outcome per order."""
+        statuses: list[OrderOutcome] = []
         parent: Order | None = None
         parent_filled = False
-        for i, w in enumerate(wires):
-            child = grouping == "normalTpsl" and i > 0 and "trigger" in (w.get("t") or {})
+        for i, req in enumerate(p.orders):
+            child = p.grouping == "normalTpsl" and i > 0 and req.trigger_px is not None
             if child and parent is None:
-                statuses.append({"error": ERR_PARENT})
+                statuses.append(Rejected(ERR_PARENT))
                 continue
-            order, err = self._parse(user, w, position_tpsl=grouping == "positionTpsl")
-            if err is not None:
-                statuses.append({"error": err})
-                if i == 0 and grouping == "normalTpsl":
-                    parent = None
+            order, err = self._order_from(user, req, position_tpsl=p.grouping == "positionTpsl")
+            if err is not None or order is None:
+                statuses.append(Rejected(err or ERR_ASSET))
                 continue
-            assert order is not None
             if self.cfg.faults.reject_rate > 0 and self.reject_rng.random() < self.cfg.faults.reject_rate:
-                statuses.append({"error": ERR_REJECT})
+                statuses.append(Rejected(ERR_REJECT))
                 continue
             if child and parent is not None:
                 statuses.append(self._attach_child(parent, order, parent_filled))
                 continue
             status = self._submit(order)
             statuses.append(status)
-            if grouping == "normalTpsl" and i == 0:
-                if "error" in status:
+            if p.grouping == "normalTpsl" and i == 0:
+                if isinstance(status, Rejected):
                     parent = None
                 else:
                     parent = order
                     parent_filled = order.status == "filled"
         return statuses
 
-    def _parse(self, user: str, w: dict[str, Any], position_tpsl: bool) -> tuple[Order | None, str | None]:
-        try:
-            market = self.universe.by_asset.get(int(w["a"]))
-            is_buy, reduce_only, kind = bool(w["b"]), bool(w["r"]), w["t"]
-            px_d, sz_d = parse_decimal(w["p"]), parse_decimal(w["s"])
-        except (KeyError, TypeError, ValueError):
-            return None, ERR_ASSET
+    def _order_from(self, user: str, req: OrderRequest, position_tpsl: bool) -> tuple[Order | None, str | None]:
+        """An Order from a shape-checked request, or the real API's per-order error text."""
+        market = self.universe.by_asset.get(req.asset)
         if market is None:
             return None, ERR_ASSET
-        if px_d is None or not price_valid(px_d, market):
+        if not price_valid(req.px, market):
             return None, ERR_TICK
-        if (sz_d is None or not size_valid(sz_d, market)) and not (position_tpsl and sz_d == 0):
+        if not size_valid(req.sz, market) and not (position_tpsl and req.sz == 0):
             return None, ERR_SIZE
-        cloid = w.get("c")
-        if cloid is not None and (user, str(cloid).lower()) in self.cloids:
-            return None, "Duplicate cloid."
-        order = Order(
-            oid=0,
-            user=user,
-            coin=market.name,
-            is_buy=is_buy,
-            px=float(px_d),
-            sz=float(sz_d or 0),
-            orig_sz=float(sz_d or 0),
-            reduce_only=reduce_only,
-            timestamp=self.feed.now_ms,
-            cloid=None if cloid is None else str(cloid).lower(),
-        )
-        if isinstance(kind, dict) and "limit" in kind:
-            tif = kind["limit"].get("tif") if isinstance(kind["limit"], dict) else None
-            if tif not in ("Gtc", "Ioc", "Alo"):
-                return None, "Invalid TIF."
-            order.tif = tif
-        elif isinstance(kind, dict) and "trigger" in kind:
-            t = kind["trigger"]
-            trig = parse_decimal(t.get("triggerPx")) if isinstance(t, dict) else None
-            if trig is None or t.get("tpsl") not in ("tp", "sl") or not price_valid(trig, market):
+        if req.cloid is not None and (user, req.cloid) in self.cloids:
+            return None, ERR_DUP_CLOID
+        mark = self.mark(market.name)
+        px, sz = float(req.px), float(req.sz)
+        if not ORACLE_BAND[0] * mark <= px <= ORACLE_BAND[1] * mark:
+            return None, ERR_ORACLE
+        order = Order(0, user, market.name, req.is_buy, px, sz, sz, req.reduce_only, self.feed.now_ms, cloid=req.cloid)
+        if req.trigger_px is not None:
+            if not price_valid(req.trigger_px, market):
                 return None, ERR_TPSL
-            order.trigger_px = float(trig)
-            order.is_market = bool(t.get("isMarket", True))
-            order.tpsl = t["tpsl"]
+            trig = float(req.trigger_px)
+            if not ORACLE_BAND[0] * mark <= trig <= ORACLE_BAND[1] * mark:
+                return None, ERR_ORACLE
+            order.trigger_px = trig
+            order.is_market = req.is_market
+            order.tpsl = req.tpsl
             order.position_tpsl = position_tpsl
         else:
-            return None, "Invalid order type."
-        mark = self.mark(market.name)
-        if not reduce_only and order.sz * mark < self.cfg.min_order_value:
+            order.tif = req.tif
+        if not req.reduce_only and sz * mark < self.cfg.min_order_value:
             return None, ERR_MIN
         return order, None
 
@@ -193,39 +250,57 @@ class Engine:
         if order.cloid is not None:
             self.cloids[(order.user, order.cloid)] = order.oid
 
-    def _ident(self, order: Order, body: dict[str, Any]) -> dict[str, Any]:
-        body["oid"] = order.oid
-        if order.cloid is not None:
-            body["cloid"] = order.cloid
-        return body
-
     def _position(self, user: str, coin: str) -> float:
         a = self.accounts.get(user)
         p = a.positions.get(coin) if a else None
         return p.szi if p else 0.0
 
-    def _margin_error(self, order: Order, market: Market) -> str | None:
-        """Insufficient margin when the order's increase of exposure needs more than the free margin."""
+    def _fill_price_estimate(self, order: Order, market: Market, ref: float | None = None) -> float:
+        """A conservative price for the margin check: the worst book level the order reaches now (`ref` = the mid a
+        fired trigger trades around), the limit of an order that will rest, or the trigger of an untriggered one."""
+        mark = self.mark(market.name) if ref is None else ref
+        if order.is_trigger and ref is None:
+            return max(mark, order.trigger_px or 0.0)
+        if order.is_trigger and order.is_market:
+            limit = mark * (1 + TRIGGER_SLIPPAGE) if order.is_buy else mark * (1 - TRIGGER_SLIPPAGE)
+        else:
+            limit = order.px
+        bids, asks = self.book(market, ref)
+        worst, left = None, order.sz
+        for px, avail in asks if order.is_buy else bids:
+            if px > limit if order.is_buy else px < limit:
+                break
+            worst, left = px, left - avail
+            if left <= 0:
+                break
+        return max(mark, order.px if worst is None else worst)
+
+    def _margin_error(self, order: Order, market: Market, px: float) -> str | None:
+        """Insufficient margin when the exposure the order adds needs more than the free margin (and, isolated, the
+        cash balance it is moved out of), fee included."""
         a = self.accounts[order.user]
         pos = self._position(order.user, order.coin)
         signed = order.sz if order.is_buy else -order.sz
         increase = max(0.0, abs(pos + signed) - abs(pos))
         if increase <= 0:
             return None
-        lev, _ = a.leverage_for(market, self.cfg.default_leverage)
+        lev, cross = a.leverage_for(market, self.cfg.default_leverage)
+        notional = increase * px
+        need = notional / lev + notional * self.fee_rate(market, False)
         val = self._valuation(a)
-        need = increase * self.mark(order.coin) / lev + increase * self.mark(order.coin) * self.fee_rate(market, False)
-        return ERR_MARGIN if need > val.account_value - val.margin_used + 1e-9 else None
+        if need > val.account_value - val.margin_used + EPS or (not cross and need > a.balance + EPS):
+            return ERR_MARGIN
+        return None
 
-    def _submit(self, order: Order) -> Any:
+    def _submit(self, order: Order) -> OrderOutcome:
         market = self.universe.by_name[order.coin]
         pos = self._position(order.user, order.coin)
         if order.reduce_only and not order.position_tpsl and (pos == 0 or (pos > 0) == order.is_buy):
-            return {"error": ERR_REDUCE}
+            return Rejected(ERR_REDUCE)
         if not order.reduce_only:
-            err = self._margin_error(order, market)
+            err = self._margin_error(order, market, self._fill_price_estimate(order, market))
             if err:
-                return {"error": err}
+                return Rejected(err)
         self._new_oid(order)
         if order.is_trigger:
             return self._rest_trigger(order)
@@ -233,44 +308,39 @@ class Engine:
         crosses = (asks[0][0] <= order.px) if order.is_buy else (bids[0][0] >= order.px)
         if order.tif == "Alo" and crosses:
             self._close(order, "rejected")
-            return {
-                "error": f"Post only order would have immediately matched, bbo was {fmt_num(bids[0][0])}@"
+            return Rejected(
+                f"Post only order would have immediately matched, bbo was {fmt_num(bids[0][0])}@"
                 f"{fmt_num(asks[0][0])}. asset={market.asset}"
-            }
+            )
         if order.reduce_only:
             order.sz = min(order.sz, abs(pos))
         filled, avg = self._take(order, market, bids, asks, order.px) if crosses else (0.0, 0.0)
-        if order.tif == "Ioc" or order.sz <= 0:
+        if order.tif == "Ioc" or order.sz <= 1e-12:
             if filled <= 0:
                 self._close(order, "canceled")
-                return {"error": ERR_IOC}
+                return Rejected(ERR_IOC)
             self._close(order, "filled")
-            return {
-                "filled": self._ident(order, {"totalSz": fmt_num(filled, market.sz_decimals), "avgPx": fmt_num(avg, 8)})
-            }
-        if order.sz <= 1e-12:
-            self._close(order, "filled")
-            return {
-                "filled": self._ident(order, {"totalSz": fmt_num(filled, market.sz_decimals), "avgPx": fmt_num(avg, 8)})
-            }
+            return Filled(order.oid, order.cloid, order.coin, filled, avg)
         self._rest(order)
-        return {"resting": self._ident(order, {})}
+        return Resting(order.oid, order.cloid)
 
     def _rest(self, order: Order) -> None:
         order.status = "open"
         order.status_ts = self.feed.now_ms
         self.open_orders.setdefault(order.user, {})[order.oid] = order
         self._order_event(order)
+        if order.is_trigger and order.reduce_only:
+            self._refresh_hold(order.user, order.coin)
 
-    def _rest_trigger(self, order: Order) -> Any:
+    def _rest_trigger(self, order: Order) -> OrderOutcome:
         self._rest(order)
         mark = self.mark(order.coin)
         assert order.trigger_px is not None
         if (mark >= order.trigger_px) if order.fires_above() else (mark <= order.trigger_px):
             self._fire(order, mark)
-        return {"resting": self._ident(order, {})}
+        return Resting(order.oid, order.cloid)
 
-    def _attach_child(self, parent: Order, child: Order, parent_filled: bool) -> Any:
+    def _attach_child(self, parent: Order, child: Order, parent_filled: bool) -> OrderOutcome:
         self._new_oid(child)
         child.parent = parent.oid
         parent.children.append(child.oid)
@@ -280,7 +350,7 @@ class Engine:
         child.status = "waiting"
         child.status_ts = self.feed.now_ms
         self.open_orders.setdefault(child.user, {})[child.oid] = child
-        return "waitingForFill"
+        return WAITING
 
     def _close(self, order: Order, status: str) -> None:
         order.status = status
@@ -289,21 +359,29 @@ class Engine:
         if book is not None:
             book.pop(order.oid, None)
         self._order_event(order)
+        if status in ("reduceOnlyCanceled", "marginCanceled"):
+            self.events.append(("nonUserCancel", order.user, (order.coin, order.oid)))
         if status != "filled":
             for cid in order.children:
                 ch = self.orders.get(cid)
                 if ch is not None and ch.status == "waiting":
                     self._close(ch, "canceled")
+        if order.is_trigger and order.reduce_only:
+            self._refresh_hold(order.user, order.coin)
+        self.closed.append(order.oid)
+        if len(self.closed) > self.cfg.max_order_history:
+            self._forget(self.closed.popleft())
+
+    def _forget(self, oid: int) -> None:
+        o = self.orders.get(oid)
+        if o is None or o.status in ("open", "waiting"):
+            return
+        del self.orders[oid]
+        if o.cloid is not None and self.cloids.get((o.user, o.cloid)) == oid:
+            del self.cloids[(o.user, o.cloid)]
 
     # --- fills ------------------------------------------------------------------------------------------------
-    def _take(
-        self,
-        order: Order,
-        market: Market,
-        bids: Levels,
-        asks: Levels,
-        limit: float,
-    ) -> tuple[float, float]:
+    def _take(self, order: Order, market: Market, bids: Levels, asks: Levels, limit: float) -> tuple[float, float]:
         """Walk the opposite side up to `limit`; returns (filled size, average price). Reduces `order.sz`."""
         levels = asks if order.is_buy else bids
         lot = 10**market.sz_decimals
@@ -321,48 +399,25 @@ class Engine:
             order.sz = round(order.sz - q, market.sz_decimals)
         return filled, (notional / filled if filled else 0.0)
 
-    def _fill(self, order: Order, market: Market, px: float, sz: float, maker: bool) -> None:
+    def _fill(self, order: Order, market: Market, px: float, sz: float, maker: bool, liquidation: bool = False) -> None:
         a = self.accounts[order.user]
         fee = sz * px * self.fee_rate(market, maker)
         eff = acc.apply_fill(a, market, order.is_buy, sz, px, fee, self.cfg.default_leverage)
         tid = self.next_tid
         self.next_tid += 1
-        fill = {
-            "coin": order.coin,
-            "px": fmt_num(px, 8),
-            "sz": fmt_num(sz, market.sz_decimals),
-            "side": "B" if order.is_buy else "A",
-            "time": self.feed.now_ms,
-            "startPosition": fmt_num(eff.start_position, market.sz_decimals),
-            "dir": eff.direction,
-            "closedPnl": fmt_num(eff.closed_pnl),
-            "hash": "0x" + keccak(tid.to_bytes(8, "big")).hex(),
-            "oid": order.oid,
-            "crossed": not maker,
-            "fee": fmt_num(fee),
-            "tid": tid,
-            "feeToken": "USDC",
-        }
-        if order.cloid is not None:
-            fill["cloid"] = order.cloid
+        f = Fill(
+            order.user, order.coin, px, sz, order.is_buy, self.feed.now_ms, eff.start_position, eff.direction,
+            eff.closed_pnl, order.oid, not maker, fee, tid, order.cloid, liquidation,
+        )  # fmt: skip
         lst = self.fills.setdefault(order.user, [])
-        lst.append(fill)
+        lst.append(f)
         if len(lst) > self.cfg.max_fills_per_user:
             del lst[: len(lst) - self.cfg.max_fills_per_user]
-        self.events.append(("fill", order.user, fill))
-        trade = {
-            "coin": order.coin,
-            "side": fill["side"],
-            "px": fill["px"],
-            "sz": fill["sz"],
-            "hash": fill["hash"],
-            "time": fill["time"],
-            "tid": tid,
-            "users": [order.user, "0x0000000000000000000000000000000000000000"][:: 1 if order.is_buy else -1],
-        }
-        self.events.append(("trade", order.coin, trade))
+        self.events.append(("fill", order.user, f))
         if eff.flat:
             self._on_flat(order.user, order.coin, exclude=order.oid)
+        else:
+            self._refresh_hold(order.user, order.coin)
         for cid in order.children:  # normalTpsl: children go live once the parent fills
             ch = self.orders.get(cid)
             if ch is not None and ch.status == "waiting":
@@ -387,6 +442,9 @@ class Engine:
                 self._close(order, "reduceOnlyCanceled")
                 return
             order.sz = abs(pos) if order.position_tpsl or order.sz > abs(pos) else order.sz
+        elif self._margin_error(order, market, self._fill_price_estimate(order, market, ref)):
+            self._close(order, "marginCanceled")
+            return
         bids, asks = self.book(market, ref)
         if order.is_market:
             limit = ref * (1 + TRIGGER_SLIPPAGE) if order.is_buy else ref * (1 - TRIGGER_SLIPPAGE)
@@ -400,12 +458,44 @@ class Engine:
             return
         self._close(order, "filled" if order.sz <= 1e-12 else "canceled")
 
+    # --- the simulator's exit rules -------------------------------------------------------------------------
+    def _refresh_hold(self, user: str, coin: str) -> None:
+        """Hold a position's TPs back for the rest of this bar when that rest touches both its TP and its SL.
+
+        The decision is the simulator's own (`intrabar_exit` with the stop first) over the range the rest of the
+        bar covers, so it holds for a position opened at the open as for one carried in; a bar that gaps through a
+        level (`gap_exit`) fires that level at the open instead, and holds nothing.
+        """
+        pos = self._position(user, coin)
+        book = self.open_orders.get(user, {})
+        levels = [o for o in book.values() if o.coin == coin and o.is_trigger and o.reduce_only and o.status == "open"]
+        if not levels:
+            return
+        side = 1.0 if pos > 0 else -1.0
+        closing = [o for o in levels if pos != 0 and o.is_buy == (side < 0)]
+        sls = [o.trigger_px for o in closing if o.tpsl == "sl" and o.trigger_px is not None]
+        tps = [o.trigger_px for o in closing if o.tpsl == "tp" and o.trigger_px is not None]
+        hold = False
+        if sls and tps:
+            sl = max(sls) if side > 0 else min(sls)
+            tp = min(tps) if side > 0 else max(tps)
+            scale = self.universe.by_name[coin].scale
+            lo, hi = self.feed.remaining_range()
+            o = self.feed.price * scale
+            at_open = self.feed.point == 0 and gap_exit(side, o, sl, tp) != -1
+            hold = not at_open and intrabar_exit(side, hi * scale, lo * scale, sl, tp, True) == R_STOP_LOSS
+        for o in levels:
+            if o.tpsl == "tp":
+                o.hold_bar = self.feed.bar if hold else -1
+
     # --- price steps ------------------------------------------------------------------------------------------
     def on_segment(self, seg: Segment) -> None:
         """Apply one replay step: funding on the hour, TP/SL hold-back, triggers, resting limits, liquidations."""
         if seg.gap:
             self._funding_if_new_hour(seg.bar)
-            self._hold_take_profits(seg.bar)
+            for user, book in list(self.open_orders.items()):
+                for coin in {o.coin for o in book.values() if o.is_trigger and o.reduce_only}:
+                    self._refresh_hold(user, coin)
         for user in list(self.open_orders):
             for o in sorted(self.open_orders.get(user, {}).values(), key=lambda o: (o.tpsl != "sl", o.oid)):
                 if o.status != "open" or o.oid not in self.open_orders.get(user, {}):
@@ -434,26 +524,13 @@ class Engine:
                 self._close(o, "reduceOnlyCanceled")
                 return
             o.sz = min(o.sz, abs(pos))
+        elif self._margin_error(o, market, max(o.px, self.mark(o.coin))):
+            self._close(o, "marginCanceled")
+            return
         sz = o.sz
         o.sz = 0.0
         self._fill(o, market, o.px, sz, maker=True)
         self._close(o, "filled")
-
-    def _hold_take_profits(self, bar: int) -> None:
-        """Conservative rule: if this bar touches both a position's TP and SL, only the stop may fire."""
-        lo, hi = self.feed.bar_range(bar)
-        for _user, book in self.open_orders.items():
-            by_coin: dict[str, list[Order]] = {}
-            for o in book.values():
-                if o.is_trigger and o.reduce_only and o.status == "open":
-                    by_coin.setdefault(o.coin, []).append(o)
-            for coin, orders in by_coin.items():
-                scale = self.universe.by_name[coin].scale
-                touched = [o for o in orders if lo * scale <= o.trigger_px <= hi * scale]  # type: ignore[operator]
-                if any(o.tpsl == "sl" for o in touched):
-                    for o in touched:
-                        if o.tpsl == "tp":
-                            o.hold_bar = bar
 
     def _funding_if_new_hour(self, bar: int) -> None:
         t = self.feed.t_ms
@@ -462,7 +539,8 @@ class Engine:
         marks = self.marks()
         for a in self.accounts.values():
             for coin, p in a.positions.items():
-                acc.apply_funding(a, p, marks[coin], self.cfg.funding_rate_hourly)
+                pay = acc.apply_funding(a, p, marks[coin], self.cfg.funding_rate_hourly)
+                self.events.append(("funding", a.address, (coin, pay, p.szi, self.cfg.funding_rate_hourly)))
 
     def _liquidate(self) -> None:
         marks = self.marks()
@@ -474,98 +552,127 @@ class Engine:
                 if p is None:
                     continue
                 market = self.universe.by_name[coin]
+                floor = a.balance if not p.is_cross else None  # an isolated loss never exceeds its margin
                 o = Order(0, a.address, coin, p.szi < 0, 0.0, abs(p.szi), abs(p.szi), True, self.feed.now_ms)
                 o.tif = "Ioc"
                 self._new_oid(o)
                 bids, asks = self.book(market)
-                self._take(o, market, bids, asks, float("inf") if o.is_buy else 0.0)
+                levels = asks if o.is_buy else bids
+                for px, avail in levels:  # the whole position goes, at the book (deeper levels if needed)
+                    if o.sz <= 1e-12:
+                        break
+                    q = round(min(o.sz, avail), market.sz_decimals)
+                    self._fill(o, market, px, q, maker=False, liquidation=True)
+                    o.sz = round(o.sz - q, market.sz_decimals)
                 self._close(o, "filled")
-                self.events.append(("liquidation", a.address, {"coin": coin}))
+                if floor is not None and a.balance < floor:
+                    a.backstop += floor - a.balance
+                    a.balance = floor
+                self.events.append(("liquidation", a.address, coin))
+            if a.balance < 0 and not any(p.is_cross for p in a.positions.values()):
+                a.backstop -= a.balance  # bankrupt cross account: the backstop absorbs what the collateral cannot
+                a.balance = 0.0
 
     # --- cancels, modifies, leverage --------------------------------------------------------------------------
-    def cancel(self, user: str, oid: Any, asset: Any) -> Any:
-        o = self.open_orders.get(user, {}).get(oid) if isinstance(oid, int) else None
-        market = self.universe.by_asset.get(asset) if isinstance(asset, int) else None
+    def cancel(self, user: str, c: CancelRequest) -> OrderOutcome:
+        oid = c.oid if c.cloid is None else self.cloids.get((user, c.cloid))
+        o = self.open_orders.get(user, {}).get(oid) if oid is not None else None
+        market = self.universe.by_asset.get(c.asset)
         if o is None or market is None or o.coin != market.name:
-            return {"error": ERR_CANCEL}
+            return Rejected(ERR_CANCEL)
         self._close(o, "canceled")
-        return "success"
+        return SUCCESS
 
-    def cancel_by_cloid(self, user: str, cloid: Any, asset: Any) -> Any:
-        oid = self.cloids.get((user, str(cloid).lower()))
-        return self.cancel(user, oid, asset) if oid is not None else {"error": ERR_CANCEL}
-
-    def modify(self, user: str, oid: Any, wire: dict[str, Any]) -> Any:
-        if isinstance(oid, str):
-            oid = self.cloids.get((user, oid.lower()))
-        o = self.open_orders.get(user, {}).get(oid) if isinstance(oid, int) else None
+    def modify(self, user: str, m: ModifyRequest) -> OrderOutcome:
+        oid = self.cloids.get((user, m.oid)) if isinstance(m.oid, str) else m.oid
+        o = self.open_orders.get(user, {}).get(oid) if oid is not None else None
         if o is None:
-            return {"error": "Cannot modify canceled or filled order"}
+            return Rejected(ERR_MODIFY)
         saved_cloid = o.cloid
         if saved_cloid is not None:
             self.cloids.pop((user, saved_cloid), None)
-        new, err = self._parse(user, wire, position_tpsl=o.position_tpsl)
+        new, err = self._order_from(user, m.order, position_tpsl=o.position_tpsl)
         if err is not None or new is None:
             if saved_cloid is not None:
                 self.cloids[(user, saved_cloid)] = o.oid
-            return {"error": err}
+            return Rejected(err or ERR_ASSET)
         self._close(o, "canceled")
         return self._submit(new)
 
-    def update_leverage(self, user: str, asset: Any, is_cross: Any, leverage: Any) -> str | None:
-        market = self.universe.by_asset.get(asset) if isinstance(asset, int) else None
+    def update_leverage(self, user: str, u: UpdateLeverage) -> str | None:
+        """Set leverage (and cross/isolated) for a coin; refused when the account could not carry it.
+
+        Lowering leverage on an open position locks more margin: isolated, the extra margin moves out of the cash
+        balance and must fit both it and the free margin; cross, the margin used must stay within account value.
+        Raising leverage on an isolated position leaves its margin in place (nothing is released).
+        """
+        market = self.universe.by_asset.get(u.asset)
         if market is None:
             return ERR_ASSET
-        if not isinstance(leverage, int) or isinstance(leverage, bool) or not 1 <= leverage <= market.max_leverage:
-            return "Invalid leverage value."
+        if not 1 <= u.leverage <= market.max_leverage:
+            return ERR_LEVERAGE
         a = self.accounts[user]
         pos = a.positions.get(market.name)
-        if pos is not None and pos.is_cross != bool(is_cross):
-            return "Cannot switch leverage type with open position."
-        a.leverage[market.name] = [leverage, bool(is_cross)]
+        if pos is not None and pos.is_cross != u.is_cross:
+            return ERR_LEVERAGE_TYPE
         if pos is not None:
-            if not pos.is_cross:
-                need = abs(pos.szi) * pos.entry_px / leverage
-                a.balance -= need - pos.margin
-                pos.margin = need
-            pos.leverage = leverage
+            if pos.is_cross:
+                old = pos.leverage
+                pos.leverage = u.leverage
+                val = self._valuation(a)
+                if u.leverage < old and val.margin_used > val.account_value + EPS:
+                    pos.leverage = old
+                    return ERR_LEVERAGE_MARGIN
+            else:
+                need = abs(pos.szi) * pos.entry_px / u.leverage
+                extra = need - pos.margin
+                if extra > 0:
+                    val = self._valuation(a)
+                    if extra > val.account_value - val.margin_used + EPS or extra > a.balance + EPS:
+                        return ERR_LEVERAGE_MARGIN
+                    a.balance -= extra
+                    pos.margin = need
+                pos.leverage = u.leverage
+        a.leverage[market.name] = [u.leverage, u.is_cross]
         return None
 
     def _order_event(self, o: Order) -> None:
-        status = "open" if o.status == "waiting" else o.status
-        self.events.append(
-            ("order", o.user, {"order": order_view(self, o), "status": status, "statusTimestamp": o.status_ts})
-        )
+        self.events.append(("order", o.user, copy.copy(o)))
 
     # --- persistence ------------------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         return {
             "accounts": {k: a.to_json() for k, a in self.accounts.items()},
+            "agents": {k: [ag.master, ag.name] for k, ag in self.agents.items()},
             "orders": [asdict(o) for o in self.orders.values() if o.status in ("open", "waiting")],
             "history": [
-                [o.oid, o.user, o.coin, o.status, o.status_ts, o.cloid]
-                for o in self.orders.values()
-                if o.status not in ("open", "waiting")
-            ][-20_000:],
-            "fills": self.fills,
+                [getattr(self.orders[oid], f) for f in _ORDER_FIELDS] for oid in self.closed if oid in self.orders
+            ],
+            "fills": {u: [_fill_row(f) for f in rows] for u, rows in self.fills.items()},
             "next_oid": self.next_oid,
             "next_tid": self.next_tid,
         }
 
     def load_json(self, d: dict[str, Any]) -> None:
         self.accounts = {k: acc.Account.from_json(v) for k, v in d.get("accounts", {}).items()}
-        self.fills = {k: list(v) for k, v in d.get("fills", {}).items()}
+        self.agents = {k: Agent(k, m, n) for k, (m, n) in d.get("agents", {}).items()}
+        self.fills = {u: [Fill(u, *row) for row in rows] for u, rows in d.get("fills", {}).items()}
         self.next_oid = int(d.get("next_oid", self.next_oid))
         self.next_tid = int(d.get("next_tid", self.next_tid))
-        self.orders, self.open_orders, self.cloids = {}, {}, {}
-        for oid, user, coin, status, ts, cloid in d.get("history", []):
-            o = Order(oid, user, coin, False, 0.0, 0.0, 0.0, False, ts, cloid=cloid, status=status, status_ts=ts)
-            self.orders[oid] = o
-            if cloid is not None:
-                self.cloids[(user, cloid)] = oid
+        self.orders, self.open_orders, self.cloids, self.closed = {}, {}, {}, deque()
+        for row in d.get("history", []):
+            o = Order(**dict(zip(_ORDER_FIELDS, row)))
+            self.orders[o.oid] = o
+            self.closed.append(o.oid)
+            if o.cloid is not None:
+                self.cloids[(o.user, o.cloid)] = o.oid
         for od in d.get("orders", []):
             o = Order(**od)
             self.orders[o.oid] = o
             self.open_orders.setdefault(o.user, {})[o.oid] = o
             if o.cloid is not None:
                 self.cloids[(o.user, o.cloid)] = o.oid
+
+
+def _fill_row(f: Fill) -> list[Any]:
+    return [getattr(f, k.name) for k in fields(Fill)][1:]  # the user is the key

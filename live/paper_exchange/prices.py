@@ -35,10 +35,39 @@ INTERVAL_MS = {
 }
 
 
+PRICE_FILE_COLUMNS = ("timestamp", "open", "high", "low", "close")
+
+
+def validated_bars(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Bars the replay can trust, checked by the data layer's own `validate_bars` (finite positive prices, low <=
+    open/close <= high, strictly increasing timestamps); `volume`/`trades` default to 0 and no source label is
+    needed. Raises DataError (a ValueError) naming the file and the first bad rows."""
+    from backtest.data.schema import DataError, validate_bars
+
+    missing = [c for c in PRICE_FILE_COLUMNS if c not in df.columns]
+    if missing:
+        raise DataError(f"{name}: missing columns {missing}; price files need {list(PRICE_FILE_COLUMNS)}")
+    out = df.reset_index(drop=True).copy()
+    ts = out["timestamp"]
+    out["timestamp"] = pd.to_datetime(ts, utc=True) if pd.api.types.is_datetime64_any_dtype(ts) else ts
+    for col, default in (("volume", 0.0), ("trades", 0)):
+        if col not in out.columns:
+            out[col] = default
+    try:
+        validate_bars(out, name, check_source=False)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"{name}: columns of the wrong type ({exc})") from None
+    if len(out) < 2:
+        raise DataError(f"{name}: {len(out)} bar(s); the replay needs at least 2")
+    return out
+
+
 def load_bars(data: str, n_bars: int, seed: int, start: pd.Timestamp | None = None) -> tuple[pd.DataFrame, str]:
     """Bars for the CLI: "synthetic" uses `backtest.data.synth.generate_bars`, anything else is a Parquet path.
 
-    Returns the frame and a one-line description of where it came from.
+    Returns the frame, validated like every bar the data layer loads, and a one-line description of its origin.
     """
     if data == "synthetic":
         from backtest.config import load_params
@@ -46,15 +75,21 @@ def load_bars(data: str, n_bars: int, seed: int, start: pd.Timestamp | None = No
 
         cfg = load_params().synth
         df = generate_bars(n_bars, cfg, start=start, interval_s=60, seed=seed)
-        return df, f"synthetic bars from backtest.data.synth.generate_bars (n={n_bars}, seed={seed})"
+        where = f"synthetic bars from backtest.data.synth.generate_bars (n={n_bars}, seed={seed})"
+        return validated_bars(df, "synthetic bars"), where
     path = Path(data)
     if not path.exists():
         raise FileNotFoundError(f"--data {data!r}: neither 'synthetic' nor an existing Parquet file or directory")
     files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
     if not files:
         raise FileNotFoundError(f"--data {data!r}: no .parquet files found")
-    df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-    df = df.sort_values("timestamp").drop_duplicates("timestamp").reset_index(drop=True)
+    frames = []
+    for f in files:
+        try:
+            frames.append(pd.read_parquet(f))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"--data {f}: not a readable Parquet file ({exc})") from None
+    df = validated_bars(pd.concat(frames, ignore_index=True), f"--data {data}")
     return df, f"Parquet bars from {data} ({len(files)} file(s), {len(df)} bars)"
 
 
@@ -122,17 +157,14 @@ class PriceFeed:
     def exhausted(self) -> bool:
         return self.bar >= len(self.o) - 1 and self.point >= POINTS_PER_BAR - 1
 
-    def bar_range(self, bar: int) -> tuple[float, float]:
-        """Low and high a bar's replay covers, including the gap from the previous close."""
-        lo, hi = float(self.lo[bar]), float(self.h[bar])
-        if bar > 0:
-            prev = float(self.c[bar - 1])
-            lo, hi = min(lo, prev), max(hi, prev)
-        return lo, hi
+    def remaining_range(self) -> tuple[float, float]:
+        """Low and high the rest of the current bar covers, from the current point to its close."""
+        pts = self.path(self.bar)[self.point :]
+        return float(min(pts)), float(max(pts))
 
-    def step(self) -> Segment | None:
-        """Advance one path point; None when frozen or at the end of the data."""
-        if self.frozen or self.exhausted:
+    def step(self, force: bool = False) -> Segment | None:
+        """Advance one path point; None when frozen (unless `force`: journal replay) or at the end of the data."""
+        if (self.frozen and not force) or self.exhausted:
             return None
         start = self.price
         if self.point < POINTS_PER_BAR - 1:

@@ -1,13 +1,15 @@
 """Composition root: builds the exchange from its parts, runs the replay clock and serves HTTP + WebSocket.
 
 `start_in_thread(config)` runs a server on its own event loop thread for tests and benchmarks; `serve(config)`
-runs one in the foreground for the CLI.
+runs one in the foreground for the CLI. With a state path, every accepted input goes through the write-ahead
+journal (`journal.py`) before it is acknowledged, and a restart replays it on top of the last snapshot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
 import socket
@@ -19,32 +21,58 @@ from typing import Any
 import pandas as pd
 from aiohttp import web
 
+from live.paper_exchange import wire
 from live.paper_exchange.config import PaperExchangeConfig
 from live.paper_exchange.faults import FaultInjector
-from live.paper_exchange.http_api import HttpApi, make_fault_middleware
-from live.paper_exchange.markets import Universe, fmt_num, fmt_px
-from live.paper_exchange.matching import Engine, Levels
-from live.paper_exchange.prices import POINTS_PER_BAR, PriceFeed, load_bars
+from live.paper_exchange.http_api import HttpApi, journal_middleware, make_fault_middleware
+from live.paper_exchange.invariants import problems as invariant_problems
+from live.paper_exchange.journal import Journal, JournalError, journal_path, read_journal
+from live.paper_exchange.markets import Market, Universe
+from live.paper_exchange.matching import Engine
+from live.paper_exchange.orders import Agent, Order
+from live.paper_exchange.prices import POINTS_PER_BAR, PriceFeed, load_bars, validated_bars
 from live.paper_exchange.signing import NonceTracker
-from live.paper_exchange.state import load_state, save_state
+from live.paper_exchange.state import check_state_path, load_state, state_text
 from live.paper_exchange.ws_api import WsHub
 
 log = logging.getLogger("paper_exchange")
+SHUTDOWN_TIMEOUT_S = 2.0  # in-flight requests get this long to finish (and be journaled) at shutdown
 
 
 class PaperExchange:
-    """One exchange instance: feed, universe, engine, signature checks, faults, WebSocket hub, persistence."""
+    """One exchange instance: feed, universe, engine, signature checks, faults, WebSocket hub, journal."""
 
     def __init__(self, cfg: PaperExchangeConfig, bars: pd.DataFrame | None = None) -> None:
         self.cfg = cfg
         self.cfg_is_mainnet = False  # the SDK signs with source "b" for every URL but mainnet's
+        self.journal: Journal | None = None
+        if cfg.state_path:
+            check_state_path(cfg.state_path)
+            self.journal = Journal(
+                cfg.state_path,
+                self.snapshot_text,
+                0,
+                fsync=cfg.journal_fsync,
+                snapshot_every_s=cfg.state_save_every_s,
+                snapshot_every_entries=cfg.snapshot_every_entries,
+            )  # takes the state's lock first: nothing below may race another server on the same files
+        try:
+            self._build(cfg, bars)
+        except BaseException:
+            if self.journal is not None:
+                self.journal.release_lock()
+            raise
+
+    def _build(self, cfg: PaperExchangeConfig, bars: pd.DataFrame | None) -> None:
         saved = load_state(cfg.state_path) if cfg.state_path else None
+        entries = read_journal(journal_path(cfg.state_path)) if cfg.state_path else []
         if bars is None:
             start_ms = saved["data_start_ms"] if saved else _start_ms(cfg.history_bars)
             bars, self.data_description = load_bars(
                 cfg.data, cfg.n_bars, cfg.seed, pd.Timestamp(start_ms, unit="ms", tz="UTC")
             )
         else:
+            bars = validated_bars(bars, "injected bars")
             self.data_description = f"injected bars ({len(bars)} rows)"
         self.feed = PriceFeed(bars, cfg.history_bars, cfg.candle_limit)
         self.data_start_ms = int(self.feed.t_ms[0])
@@ -54,53 +82,124 @@ class PaperExchange:
         self.nonces = NonceTracker()
         self.hub = WsHub(self)
         self.http = HttpApi(self)
-        self._dirty = False
+        self.invariant_violations: list[str] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self._step_lock: asyncio.Lock | None = None
+        seq = 0
         if saved:
             self.feed.restore(saved["feed"])
             self.engine.load_json(saved["engine"])
             self.nonces.load_json(saved.get("nonces", {}))
+            rng = saved.get("reject_rng")
+            if rng is not None:
+                self.faults.reject_rng.setstate((rng[0], tuple(rng[1]), rng[2]))
+            seq = int(saved.get("seq", 0))
+        self.replayed = self._replay(entries, seq)
+        seq = max([seq, *(e["q"] for e in entries)]) if entries else seq
         for address, usd in cfg.fund:
             if address.lower() not in self.engine.accounts:
                 self.engine.fund(address, usd)
+        self.engine.events.clear()
+        if self.journal is not None:
+            self.journal.seq = self.journal.durable = seq
+            self.journal.checkpoint_now()  # start from one snapshot and an empty journal
 
-    # --- market data views ------------------------------------------------------------------------------------
+    def _replay(self, entries: list[dict[str, Any]], after: int) -> int:
+        """Re-apply journal entries newer than the snapshot, in order; returns how many."""
+        n, last = 0, after
+        for e in entries:
+            q = e["q"]
+            if q <= after:
+                continue
+            if q != last + 1:
+                raise JournalError(f"journal entries jump from {last} to {q}: the journal does not fit the state file")
+            kind = e.get("k")
+            try:
+                if kind == "x":
+                    self.nonces.record(e["g"], e["n"])
+                    self.engine.act(e["u"], wire.parse_action(e["a"]))
+                elif kind == "s":
+                    seg = self.feed.step(force=True)
+                    if seg is not None:
+                        self.engine.on_segment(seg)
+                elif kind == "f":
+                    self.engine.fund(e["a"], e["usd"])
+                elif kind == "z":
+                    self.feed.frozen = bool(e["on"])
+            except Exception:  # the live run raised at the same point; keep the same partial effect and go on
+                log.exception("journal entry %d raised on replay (it raised when first applied too)", q)
+            last, n = q, n + 1
+        return n
+
+    # --- inputs (every state change goes through here, journaled first) --------------------------------------
+    def apply_action(self, user: str, signer: str, env: wire.Envelope) -> Any:
+        """Apply an accepted, signature- and nonce-checked action; the caller awaits `durable()` before answering."""
+        if self.journal is not None:
+            self.journal.append({"k": "x", "u": user, "g": signer, "n": env.nonce, "a": env.raw_action})
+        result = self.engine.act(user, env.action)
+        self.after_change()
+        return result
+
+    def fund(self, address: str, usd: float) -> Any:
+        if self.journal is not None:
+            self.journal.append({"k": "f", "a": address, "usd": usd})
+        acct = self.engine.fund(address, usd)
+        self.after_change()
+        return acct
+
+    def freeze(self, frozen: bool) -> None:
+        if self.journal is not None:
+            self.journal.append({"k": "z", "on": frozen})
+        self.feed.frozen = frozen
+
+    async def durable(self) -> None:
+        if self.journal is not None:
+            await self.journal.durable_after()
+
+    def journal_status(self) -> dict[str, Any] | None:
+        j = self.journal
+        if j is None:
+            return None
+        return {"path": str(j.path), "seq": j.seq, "durable": j.durable, "snapshots": j.snapshots}
+
+    # --- views ------------------------------------------------------------------------------------------------
     def mids(self, dex: str) -> dict[str, str]:
-        return {m.name: fmt_px(self.engine.mark(m.name), m) for m in self.universe.per_dex.get(dex, [])}
+        return wire.mids(self.universe.per_dex.get(dex, []), self.engine.marks())
 
     def l2(self, coin: str) -> dict[str, Any]:
         m = self.universe.by_name[coin]
-        bids, asks = self.engine.book(m)
-
-        def side(levels: Levels) -> list[dict[str, Any]]:
-            return [
-                {"px": fmt_px(p, m), "sz": fmt_num(s, m.sz_decimals), "n": 1 + i % 3} for i, (p, s) in enumerate(levels)
-            ]
-
-        return {"coin": coin, "time": self.feed.now_ms, "levels": [side(bids), side(asks)]}
+        return wire.l2(coin, m, self.engine.book(m), self.feed.now_ms)
 
     def candles(self, coin: str, interval: str, start_ms: int | None, end_ms: int | None) -> list[dict[str, Any]]:
         m = self.universe.by_name[coin]
-        k = m.scale
-        return [
-            {
-                "t": t,
-                "T": t_end,
-                "s": coin,
-                "i": interval,
-                "o": fmt_px(o * k, m),
-                "c": fmt_px(c * k, m),
-                "h": fmt_px(h * k, m),
-                "l": fmt_px(lo * k, m),
-                "v": fmt_num(v / k, m.sz_decimals),
-                "n": n,
-            }
-            for t, t_end, o, h, lo, c, v, n in self.feed.candles(interval, start_ms, end_ms)
-        ]
+        return wire.candles(coin, interval, m, self.feed.candles(interval, start_ms, end_ms))
 
-    def day_ago_price(self) -> float:
-        return float(self.feed.c[max(0, self.feed.bar - 1440)])
+    def asset_ctx(self, m: Market) -> dict[str, Any]:
+        day_ago = float(self.feed.c[max(0, self.feed.bar - 1440)]) * m.scale
+        mark = self.engine.mark(m.name)
+        return wire.asset_ctx(m, mark, self.engine.book(m), day_ago, self.cfg.funding_rate_hourly)
+
+    def _children(self, o: Order) -> list[Order]:
+        return [self.engine.orders[c] for c in o.children if c in self.engine.orders]
+
+    def open_orders(self, user: str, dex: str, frontend: bool) -> list[dict[str, Any]]:
+        out = []
+        for o in self.engine.open_orders.get(user, {}).values():
+            m = self.universe.by_name[o.coin]
+            if m.dex == dex and o.parent is None and o.status == "open":
+                out.append(wire.order_view(o, m, frontend, self._children(o) if frontend else ()))
+        return out
+
+    def order_status(self, user: str, ref: int | str | None) -> dict[str, Any]:
+        eng = self.engine
+        oid = eng.cloids.get((user, ref)) if isinstance(ref, str) else ref
+        o = eng.orders.get(oid) if oid is not None else None
+        if o is None or o.user != user:
+            return wire.order_status(None, None)
+        return wire.order_status(o, self.universe.by_name[o.coin], self._children(o))
+
+    def agents_of(self, master: str) -> list[Agent]:
+        return [a for a in self.engine.agents.values() if a.master == master]
 
     # --- replay -----------------------------------------------------------------------------------------------
     async def step(self, points: int) -> int:
@@ -113,12 +212,13 @@ class PaperExchange:
                 seg = self.feed.step()
                 if seg is None:
                     break
+                if self.journal is not None:
+                    self.journal.append({"k": "s"})
                 self.engine.on_segment(seg)
+                self._check()
                 moved += 1
                 await self._publish_market()
                 await self.publish_events()
-        if moved:
-            self._dirty = True
         return moved
 
     async def _publish_market(self) -> None:
@@ -126,7 +226,7 @@ class PaperExchange:
         if not hub.conns:
             return
         for key in hub.keys("allMids:"):
-            await hub.send(key, "allMids", {"mids": self.mids(key.split(":", 1)[1])})
+            await hub.send(key, "allMids", wire.all_mids_message(self.mids(key.split(":", 1)[1])))
         for key in hub.keys("l2Book:"):
             coin = key.split(":", 1)[1]
             if coin in self.universe.by_name:
@@ -149,44 +249,53 @@ class PaperExchange:
         tid = f.bar * POINTS_PER_BAR + f.point
         up = f.point == 0 or f.price >= f.path(f.bar)[f.point - 1]
         sz = max(float(f.v[f.bar]) / POINTS_PER_BAR / m.scale, 10**-m.sz_decimals)
-        return {
-            "coin": coin,
-            "side": "B" if up else "A",
-            "px": fmt_px(self.engine.mark(coin), m),
-            "sz": fmt_num(sz, m.sz_decimals),
-            "hash": "0x" + format(tid, "064x"),
-            "time": f.now_ms,
-            "tid": tid,
-            "users": ["0x0000000000000000000000000000000000000001", "0x0000000000000000000000000000000000000002"],
-        }
+        return wire.tape_trade(coin, m, up, self.engine.mark(coin), sz, tid, f.now_ms)
 
     async def publish_events(self) -> None:
-        """Push queued fills, order updates and trades to their WebSocket subscribers."""
+        """Push queued fills, order updates, trades and user events to their subscribers, once durable."""
         events, self.engine.events = self.engine.events, []
         if not events or not self.hub.conns:
             return
+        await self.durable()
+        uni, now = self.universe, self.feed.now_ms
         fills: dict[str, list[Any]] = {}
         orders: dict[str, list[Any]] = {}
         trades: dict[str, list[Any]] = {}
+        user_events: list[tuple[str, dict[str, Any]]] = []
         for kind, key, payload in events:
-            target = {"fill": fills, "order": orders, "trade": trades}.get(kind)
-            if target is not None:
-                target.setdefault(key, []).append(payload)
+            if kind == "fill":
+                m = uni.by_name[payload.coin]
+                fills.setdefault(key, []).append(wire.fill(payload, m))
+                trades.setdefault(payload.coin, []).append(wire.trade(payload, m))
+            elif kind == "order":
+                orders.setdefault(key, []).append(wire.order_update(payload, uni.by_name[payload.coin]))
+            elif kind == "liquidation":
+                user_events.append((key, wire.liquidation_event(key, payload, now)))
+            elif kind == "funding":
+                coin, paid, szi, rate = payload
+                user_events.append((key, wire.funding_event(coin, uni.by_name[coin], paid, szi, rate, now)))
+            elif kind == "nonUserCancel":
+                user_events.append((key, wire.non_user_cancel_event(*payload)))
+        hub = self.hub
         for user, rows in fills.items():
-            await self.hub.send(f"userFills:{user}", "userFills", {"isSnapshot": False, "user": user, "fills": rows})
+            await hub.send(f"userFills:{user}", "userFills", wire.user_fills_message(user, rows, snapshot=False))
+            await hub.send(f"userEvents:{user}", "user", wire.fills_event(rows))
         for user, rows in orders.items():
-            await self.hub.send(f"orderUpdates:{user}", "orderUpdates", rows)
+            await hub.send(f"orderUpdates:{user}", "orderUpdates", rows)
         for coin, rows in trades.items():
-            await self.hub.send(f"trades:{coin}", "trades", rows)
+            await hub.send(f"trades:{coin}", "trades", rows)
+        for user, data in user_events:
+            await hub.send(f"userEvents:{user}", "user", data)
 
     async def on_subscribe(self, ws: web.WebSocketResponse, key: str) -> None:
         """Snapshot on subscribe: userFills (isSnapshot true), current mids, book and candle."""
         kind, arg = key.split(":", 1)
         msg: tuple[str, Any] | None = None
         if kind == "userFills":
-            msg = ("userFills", {"isSnapshot": True, "user": arg, "fills": self.engine.fills.get(arg, [])[-2000:]})
+            rows = wire.fills(self.engine.fills.get(arg, [])[-2000:], self.universe)
+            msg = ("userFills", wire.user_fills_message(arg, rows, snapshot=True))
         elif kind == "allMids":
-            msg = ("allMids", {"mids": self.mids(arg)})
+            msg = ("allMids", wire.all_mids_message(self.mids(arg)))
         elif kind == "l2Book" and arg in self.universe.by_name:
             msg = ("l2Book", self.l2(arg))
         elif kind == "candle":
@@ -195,13 +304,11 @@ class PaperExchange:
             if rows:
                 msg = ("candle", rows[-1])
         if msg is not None:
-            import json
-
-            await ws.send_str(json.dumps({"channel": msg[0], "data": msg[1]}, separators=(",", ":")))
+            await self.hub._send(ws, wire.dumps({"channel": msg[0], "data": msg[1]}).decode())
 
     def after_change(self) -> None:
-        """Called after every state-changing request: mark dirty and push events without delaying the answer."""
-        self._dirty = True
+        """Called after every state-changing request: check invariants (tests) and push events once durable."""
+        self._check()
         if not self.engine.events:
             return
         if not self.hub.conns:
@@ -209,21 +316,29 @@ class PaperExchange:
             return
         asyncio.get_running_loop().create_task(self.publish_events())
 
+    def _check(self) -> None:
+        if self.cfg.check_invariants:
+            found = invariant_problems(self.engine)
+            if found:
+                log.error("invariant broken: %s", "; ".join(found))
+                self.invariant_violations.extend(found)
+
     # --- persistence ------------------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
+        rng = self.faults.reject_rng.getstate()
         return {
+            "seq": self.journal.seq if self.journal is not None else 0,
             "data_start_ms": self.data_start_ms,
             "data": self.cfg.data,
             "seed": self.cfg.seed,
             "feed": self.feed.position(),
             "engine": self.engine.to_json(),
             "nonces": self.nonces.to_json(),
+            "reject_rng": [rng[0], list(rng[1]), rng[2]],
         }
 
-    def save(self) -> None:
-        if self.cfg.state_path:
-            save_state(self.cfg.state_path, self.snapshot())
-            self._dirty = False
+    def snapshot_text(self) -> str:
+        return state_text(self.snapshot())
 
     # --- background tasks -------------------------------------------------------------------------------------
     async def _ticker(self) -> None:
@@ -232,13 +347,11 @@ class PaperExchange:
         while True:
             nxt += period
             await asyncio.sleep(max(0.0, nxt - time.monotonic()))
-            await self.step(1)
-
-    async def _saver(self) -> None:
-        while True:
-            await asyncio.sleep(self.cfg.state_save_every_s)
-            if self._dirty:
-                self.save()
+            try:
+                await self.step(1)
+            except JournalError:
+                log.error("replay clock stopped: the journal cannot be written")
+                return
 
     async def _ws_dropper(self) -> None:
         while True:
@@ -247,16 +360,16 @@ class PaperExchange:
 
     async def _freezer(self) -> None:
         await asyncio.sleep(self.cfg.faults.freeze_after)
-        self.feed.frozen = True
+        self.freeze(True)
         log.warning("price feed frozen after %.1f s (fault injection)", self.cfg.faults.freeze_after)
 
     async def on_startup(self, _app: web.Application) -> None:
         self._step_lock = asyncio.Lock()
+        if self.journal is not None:
+            self.journal.start()
         coros = []
         if self.cfg.speed > 0:
             coros.append(self._ticker())
-        if self.cfg.state_path:
-            coros.append(self._saver())
         if self.cfg.faults.ws_drop_every > 0:
             coros.append(self._ws_dropper())
         if self.cfg.faults.freeze_after > 0:
@@ -270,7 +383,13 @@ class PaperExchange:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
         await self.hub.close_all()
-        self.save()
+        await self.close()
+
+    async def close(self) -> None:
+        """Final snapshot, empty journal, lock released (idempotent)."""
+        if self.journal is not None:
+            await self.journal.close()
+            self.journal = None
 
 
 def _start_ms(history_bars: int) -> int:
@@ -291,26 +410,42 @@ def _freeze_startup_heap() -> None:
 
 def build_app(px: PaperExchange) -> web.Application:
     """The aiohttp application: /info, /exchange, /ws and loopback-only /admin/*."""
-    app = web.Application(middlewares=[make_fault_middleware(px)], client_max_size=4 * 1024 * 1024)
+    app = web.Application(middlewares=[journal_middleware, make_fault_middleware(px)], client_max_size=4 * 1024 * 1024)
     app.add_routes([*px.http.routes(), web.get("/ws", px.hub.handler)])
     app.on_startup.append(px.on_startup)
     app.on_shutdown.append(px.on_shutdown)
     return app
 
 
+class ListenError(OSError):
+    """The server cannot listen where it was asked to (port in use, address not local, no permission)."""
+
+
 def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ListenError(f"cannot listen on {host}:{port}: unknown host ({exc.strerror})") from None
+    family = infos[0][0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # rebind at once after a kill; a live listener wins
+    try:
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        why = {errno.EADDRINUSE: "the port is already in use", errno.EACCES: "permission denied"}.get(
+            exc.errno or 0, exc.strerror or str(exc)
+        )
+        raise ListenError(f"cannot listen on {host}:{port}: {why}") from None
     sock.setblocking(False)
     return sock
 
 
 async def _start(px: PaperExchange) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(build_app(px), access_log=None, handle_signals=False)
+    sock = _bind(px.cfg.host, px.cfg.port)  # before the app starts: a busy port must not start the journal
+    runner = web.AppRunner(build_app(px), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
-    sock = _bind(px.cfg.host, px.cfg.port)
     await web.SockSite(runner, sock).start()
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
@@ -332,8 +467,14 @@ class ServerHandle:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def step(self, points: int = 1) -> int:
-        """Advance the replay deterministically by `points` path points (4 per bar)."""
-        return self.call(self.exchange.step(points))
+        """Advance the replay deterministically by `points` path points (4 per bar); returns once journaled."""
+
+        async def run() -> int:
+            moved = await self.exchange.step(points)
+            await self.exchange.durable()
+            return moved
+
+        return self.call(run())
 
     def stop(self) -> None:
         if self.thread.is_alive():
@@ -358,6 +499,7 @@ def start_in_thread(cfg: PaperExchangeConfig, bars: pd.DataFrame | None = None) 
                 runner, url = await _start(px)
             except BaseException as exc:
                 box["error"] = exc
+                await px.close()
                 ready.set()
                 return
             box["url"] = url
@@ -379,12 +521,18 @@ def start_in_thread(cfg: PaperExchangeConfig, bars: pd.DataFrame | None = None) 
 async def serve(cfg: PaperExchangeConfig, bars: pd.DataFrame | None = None) -> None:
     """Run in the foreground until cancelled (Ctrl-C); prints the URL and the data source."""
     px = PaperExchange(cfg, bars)
-    runner, url = await _start(px)
+    try:
+        runner, url = await _start(px)
+    except BaseException:
+        await px.close()
+        raise
     _freeze_startup_heap()
     print(f"paper exchange listening on {url} (ws {url.replace('http', 'ws', 1)}/ws)", flush=True)
     pace = f"one 1m bar every {60 / cfg.speed:.3g} s" if cfg.speed > 0 else "manual (POST /admin/step)"
     print(f"prices: {px.data_description}; replay speed {cfg.speed:g}: {pace}", flush=True)
     print(f"markets: {', '.join(m.name for m in px.universe.markets())}", flush=True)
+    if px.journal is not None:
+        print(f"state: {cfg.state_path} + journal {px.journal.path} ({px.replayed} entries replayed)", flush=True)
     try:
         await asyncio.Event().wait()
     finally:

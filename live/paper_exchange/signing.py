@@ -1,4 +1,5 @@
-"""L1 action signature verification (EIP-712 "Agent" phantom message) and per-signer nonce tracking.
+"""Signature verification (L1 actions: the EIP-712 "Agent" phantom message; user actions: EIP-712
+HyperliquidTransaction:* messages) and per-signer nonce tracking.
 
 The digest is built by hand (constant domain separator, one struct hash) instead of through eth_account's generic
 typed-data encoder, and the signer is recovered exactly on every request with libsecp256k1 (coincurve, ~40 us), like
@@ -27,6 +28,40 @@ def _domain_separator() -> bytes:
 DOMAIN_SEPARATOR = _domain_separator()
 AGENT_TYPE_HASH = keccak(b"Agent(string source,bytes32 connectionId)")
 _SOURCE_HASH = {True: keccak(b"a"), False: keccak(b"b")}  # mainnet signs source "a", every other URL "b"
+
+
+_USER_DOMAIN_TYPE = keccak(b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+APPROVE_AGENT_TYPE = (
+    "HyperliquidTransaction:ApproveAgent(string hyperliquidChain,address agentAddress,string agentName,uint64 nonce)"
+)
+APPROVE_AGENT_TYPE_HASH = keccak(APPROVE_AGENT_TYPE.encode())
+
+
+def user_domain_separator(chain_id: int) -> bytes:
+    """Domain of user-signed actions: {name "HyperliquidSignTransaction", version "1", chainId, verifyingContract 0}."""
+    return keccak(
+        _USER_DOMAIN_TYPE
+        + keccak(b"HyperliquidSignTransaction")
+        + keccak(b"1")
+        + chain_id.to_bytes(32, "big")
+        + bytes(32)
+    )
+
+
+def approve_agent_digest(chain: str, agent: str, name: str, nonce: int, chain_id: int) -> bytes:
+    """EIP-712 digest of HyperliquidTransaction:ApproveAgent, as the SDK's `sign_agent` signs it (`chain_id` from
+    the action's signatureChainId; an absent agentName was signed as "")."""
+    if not 0 <= chain_id < 2**256 or not 0 <= nonce < 2**64:
+        raise ValueError("chainId or nonce out of range")
+    struct_hash = keccak(
+        APPROVE_AGENT_TYPE_HASH
+        + keccak(chain.encode())
+        + bytes(12)
+        + bytes.fromhex(agent.removeprefix("0x"))
+        + keccak(name.encode())
+        + nonce.to_bytes(32, "big")
+    )
+    return keccak(b"\x19\x01" + user_domain_separator(chain_id) + struct_hash)
 
 
 class SignatureError(ValueError):
@@ -105,9 +140,20 @@ class NonceTracker:
             used.discard(heapq.heappop(heap))
         return None
 
+    def record(self, signer: str, nonce: int) -> None:
+        """Mark `nonce` used without the time-window check (journal replay of an accepted action)."""
+        heap = self._seen.setdefault(signer, [])
+        used = self._sets.setdefault(signer, set())
+        if nonce in used:
+            return
+        heapq.heappush(heap, nonce)
+        used.add(nonce)
+        if len(heap) > self.WINDOW:
+            used.discard(heapq.heappop(heap))
+
     def to_json(self) -> dict[str, list[int]]:
         return {k: sorted(v) for k, v in self._seen.items()}
 
     def load_json(self, data: dict[str, list[int]]) -> None:
-        self._seen = {k: sorted(int(x) for x in v) for k, v in data.items()}
+        self._seen = {k: sorted(int(x) for x in v) for k, v in data.items()}  # a sorted list is a valid heap
         self._sets = {k: set(v) for k, v in self._seen.items()}

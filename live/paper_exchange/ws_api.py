@@ -1,4 +1,8 @@
-"""WebSocket adapter at /ws: greeting, subscribe/unsubscribe acks, ping/pong and the market and user channels."""
+"""WebSocket adapter at /ws: greeting, subscribe/unsubscribe acks, ping/pong and the market and user channels.
+
+Subscriptions are parsed by `wire.subscription_key`; anything malformed or unserved gets an `error` channel message
+(the SDK prints it) and changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +11,19 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from live.paper_exchange.prices import INTERVAL_MS
+from live.paper_exchange import wire
 
 if TYPE_CHECKING:
     from live.paper_exchange.server import PaperExchange
 
 GREETING = "Websocket connection established."
+MAX_MESSAGE = 64 * 1024
+MAX_SUBSCRIPTIONS = 1000  # per connection, as the real API's limit
 
 
 def sub_key(sub: dict[str, Any]) -> str | None:
     """Routing key of a subscription; None when the paper exchange does not serve that channel."""
-    kind = sub.get("type")
-    if kind == "allMids":
-        return f"allMids:{sub.get('dex') or ''}"
-    if kind in ("l2Book", "trades") and isinstance(sub.get("coin"), str):
-        return f"{kind}:{sub['coin']}"
-    if kind == "candle" and isinstance(sub.get("coin"), str) and sub.get("interval") in INTERVAL_MS:
-        return f"candle:{sub['coin']},{sub['interval']}"
-    if kind in ("userFills", "orderUpdates") and isinstance(sub.get("user"), str):
-        return f"{kind}:{sub['user'].lower()}"
-    return None
+    return wire.subscription_key(sub)
 
 
 class WsHub:
@@ -36,6 +33,7 @@ class WsHub:
         self.px = px
         self.subs: dict[str, set[web.WebSocketResponse]] = {}
         self.conns: set[web.WebSocketResponse] = set()
+        self.keys_of: dict[web.WebSocketResponse, set[str]] = {}
 
     def has(self, key: str) -> bool:
         return bool(self.subs.get(key))
@@ -62,8 +60,12 @@ class WsHub:
 
     def _forget(self, ws: web.WebSocketResponse) -> None:
         self.conns.discard(ws)
-        for conns in self.subs.values():
-            conns.discard(ws)
+        for key in self.keys_of.pop(ws, ()):
+            conns = self.subs.get(key)
+            if conns is not None:
+                conns.discard(ws)
+                if not conns:
+                    del self.subs[key]
 
     async def drop_all(self) -> int:
         """Close every connection (fault injection); returns how many were dropped."""
@@ -79,39 +81,49 @@ class WsHub:
             await ws.close()
 
     async def handler(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(heartbeat=None)
+        ws = web.WebSocketResponse(heartbeat=None, max_msg_size=MAX_MESSAGE)
         await ws.prepare(request)
         self.conns.add(ws)
         await ws.send_str(GREETING)
         try:
             async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    if msg.type == WSMsgType.ERROR:
-                        break
-                    continue
-                await self._on_text(ws, msg.data)
+                if msg.type == WSMsgType.TEXT:
+                    await self._on_text(ws, msg.data)
+                elif msg.type == WSMsgType.BINARY:
+                    await self._error(ws, "Invalid message: binary frames are not accepted")
+                elif msg.type == WSMsgType.ERROR:
+                    break
         finally:
             self._forget(ws)
         return ws
 
+    async def _error(self, ws: web.WebSocketResponse, text: str) -> None:
+        await self._send(ws, json.dumps({"channel": "error", "data": text}))
+
     async def _on_text(self, ws: web.WebSocketResponse, text: str) -> None:
         try:
-            msg = json.loads(text)
-        except ValueError:
-            await ws.send_str(json.dumps({"channel": "error", "data": f"Invalid message: {text[:200]}"}))
+            msg = wire.loads(text)
+        except wire.WireError:
+            await self._error(ws, f"Invalid message: {text[:200]}")
             return
         method = msg.get("method") if isinstance(msg, dict) else None
         if method == "ping":
-            await ws.send_str('{"channel":"pong"}')
+            await self._send(ws, '{"channel":"pong"}')
             return
         sub = msg.get("subscription") if isinstance(msg, dict) else None
-        key = sub_key(sub) if isinstance(sub, dict) else None
+        key = wire.subscription_key(sub)
         if method not in ("subscribe", "unsubscribe") or key is None:
-            await ws.send_str(json.dumps({"channel": "error", "data": f"Invalid subscription: {text[:200]}"}))
+            await self._error(ws, f"Invalid subscription: {text[:200]}")
             return
-        await ws.send_str(json.dumps({"channel": "subscriptionResponse", "data": msg}))
+        mine = self.keys_of.setdefault(ws, set())
+        if method == "subscribe" and key not in mine and len(mine) >= MAX_SUBSCRIPTIONS:
+            await self._error(ws, f"Too many subscriptions (at most {MAX_SUBSCRIPTIONS} per connection)")
+            return
+        await self._send(ws, json.dumps({"channel": "subscriptionResponse", "data": msg}, separators=(",", ":")))
         if method == "unsubscribe":
             self.subs.get(key, set()).discard(ws)
+            mine.discard(key)
             return
         self.subs.setdefault(key, set()).add(ws)
+        mine.add(key)
         await self.px.on_subscribe(ws, key)

@@ -70,3 +70,14 @@ def test_overrides_reach_the_simulator_in_kernel_units():
     assert sp.tp_frac == pytest.approx(0.003) and sp.slip_frac == pytest.approx(0.0002)
     assert sp.auto_stop_frac == pytest.approx(0.03)
     assert sp.hold_bars == 1  # 60 s on 1-minute bars
+
+
+def test_config_path_that_is_a_directory_or_a_binary_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_params(tmp_path)
+    binary = tmp_path / "params.bin"
+    binary.write_bytes(b"\x00\x01\xfe\xff" * 64)
+    with pytest.raises(ConfigError, match="not a text"):
+        load_params(binary)
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_objectives(tmp_path)

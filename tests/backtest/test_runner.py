@@ -172,6 +172,33 @@ def test_cli_bad_override_exits_2_naming_the_key(capsys):
     assert "trading.stop_loss_pct = 150" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("kind", ["file", "under_a_file", "config_dir", "config_binary"])
+def test_cli_refuses_a_bad_out_or_config_at_the_door_before_any_work(tmp_path, capsys, monkeypatch, kind):
+    import backtest.data.load as load_mod
+
+    def no_work(*_a, **_k):  # reaching the data load means the check came too late
+        raise AssertionError("work started before the bad path was refused")
+
+    monkeypatch.setattr(load_mod, "load_dataset", no_work)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    binary = tmp_path / "params.bin"
+    binary.write_bytes(bytes(range(256)))
+    args = {
+        "file": ["--out", str(a_file)],
+        "under_a_file": ["--out", str(a_file / "report")],
+        "config_dir": ["--config", str(tmp_path)],
+        "config_binary": ["--config", str(binary)],
+    }[kind]
+    from backtest.cli import run_main
+
+    with pytest.raises(SystemExit) as exc:
+        run_main(lambda: backtest_main(["--days", "1", "--workers", "0", *args]))
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "Traceback" not in err and err.count("\n") == 1
+    assert ("--out" in err) if kind in ("file", "under_a_file") else ("config" in err)
+
+
 def _sequential_reference(runner, segments, initial):
     """Ground truth for the global halt: segments one after another, each seeded with the chained peak."""
     out, peak, scale = [], initial, 1.0

@@ -5,7 +5,19 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from tests.live.paper_helpers import random_walk_bars, start
+from tests.live.paper_helpers import STARTED, random_walk_bars, start
+
+
+@pytest.fixture(autouse=True)
+def invariants_hold():
+    """Every paper exchange a test started kept its invariants after every action and step."""
+    STARTED.clear()
+    yield
+    broken = [(h.url, v) for h in STARTED for v in h.exchange.invariant_violations]
+    for h in STARTED:
+        h.stop()
+    STARTED.clear()
+    assert not broken, f"invariants broken: {broken[:5]}"
 
 
 @pytest.fixture

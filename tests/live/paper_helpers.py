@@ -9,6 +9,7 @@ from live.paper_exchange.config import PaperExchangeConfig
 from live.paper_exchange.server import ServerHandle, start_in_thread
 
 PERP_DEXS = ["", "xyz"]
+STARTED: list[ServerHandle] = []  # every server a test started, for the invariant check at teardown (conftest)
 
 
 def random_walk_bars(
@@ -54,8 +55,11 @@ def bars_from_closes(closes: list[float], start_ms: int = 1_699_999_980_000, wic
 
 
 def start(bars: pd.DataFrame, **kw) -> ServerHandle:
-    """A manual-clock server (speed 0) on a free loopback port."""
+    """A manual-clock server (speed 0) on a free loopback port, checking its invariants after every action/step."""
     kw.setdefault("speed", 0.0)
     kw.setdefault("history_bars", 100)
     kw.setdefault("funding_rate_hourly", 0.0)
-    return start_in_thread(PaperExchangeConfig(port=0, **kw), bars=bars)
+    kw.setdefault("check_invariants", True)
+    h = start_in_thread(PaperExchangeConfig(port=0, **kw), bars=bars)
+    STARTED.append(h)
+    return h

@@ -114,3 +114,27 @@ def test_recovery_matches_eth_account_for_fresh_sdk_signatures_and_flipped_v():
 def test_malformed_signatures_raise_signature_error(sig):
     with pytest.raises(SignatureError):
         recover_signer(bytes(32), sig)
+
+
+@pytest.mark.parametrize(("chain", "name"), [("Testnet", "bot"), ("Mainnet", ""), ("Testnet", "a longer name ü")])
+def test_approve_agent_digest_equals_eth_account_on_the_sdks_payload(chain, name):
+    from hyperliquid.utils.signing import user_signed_payload
+
+    from live.paper_exchange.signing import approve_agent_digest
+
+    agent = Account.create().address
+    action = {"hyperliquidChain": chain, "agentAddress": agent, "agentName": name, "nonce": 1_700_000_000_123}
+    types = [
+        {"name": "hyperliquidChain", "type": "string"},
+        {"name": "agentAddress", "type": "address"},
+        {"name": "agentName", "type": "string"},
+        {"name": "nonce", "type": "uint64"},
+    ]
+    for chain_id in ("0x66eee", "0x1", "0xa4b1"):
+        msg = encode_typed_data(
+            full_message=user_signed_payload(
+                "HyperliquidTransaction:ApproveAgent", types, {**action, "signatureChainId": chain_id}
+            )
+        )
+        expected = keccak(b"\x19" + msg.version + msg.header + msg.body)
+        assert approve_agent_digest(chain, agent.lower(), name, action["nonce"], int(chain_id, 16)) == expected

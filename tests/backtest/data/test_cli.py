@@ -58,3 +58,11 @@ def test_fetch_then_inspect_and_hybrid_against_a_loopback_api(tmp_path, capsys):
         assert "7200 bars" in out and "hyperliquid" in out and "synthetic" in out
     finally:
         api.stop()
+
+
+def test_an_unwritable_data_dir_fails_at_the_door_with_exit_2(tmp_path, capsys):
+    a_file = tmp_path / "not_a_dir"
+    a_file.write_text("x")
+    assert main(["synth", "--days", "1", "--data-dir", str(a_file / "store")]) == 2
+    err = capsys.readouterr().err
+    assert "--data-dir" in err and "Traceback" not in err and err.count("\n") == 1

@@ -65,3 +65,21 @@ def test_gaps_are_reported_not_errors(small_bars):
     validate_bars(holed)
     gaps = find_gaps(holed, 60)
     assert len(gaps) == 1 and int(gaps["missing_bars"].iloc[0]) == 10
+
+
+@pytest.mark.parametrize("col", ["open", "high", "low", "close", "volume"])
+def test_infinite_prices_and_volume_are_rejected_naming_the_row(small_bars, col):
+    bad = small_bars.copy()
+    bad.loc[11, col] = np.inf
+    with pytest.raises(DataError, match=f"row 11.*{col} is not finite"):
+        validate_bars(bad, name="file.parquet")
+
+
+def test_price_files_without_a_source_label_validate_with_check_source_off(small_bars):
+    unlabelled = small_bars.drop(columns=["source"])
+    assert validate_bars(unlabelled, check_source=False) is unlabelled
+    with pytest.raises(DataError, match="missing columns"):
+        validate_bars(unlabelled)
+    unlabelled.loc[4, "close"] = np.nan
+    with pytest.raises(DataError, match="row 4"):
+        validate_bars(unlabelled, check_source=False)

@@ -100,3 +100,83 @@ def test_read_filters_by_time(tmp_path, small_bars):
     start, end = small_bars["timestamp"].iloc[1000], small_bars["timestamp"].iloc[3000]
     part = st.read(COIN, IV, start=start, end=end)
     assert len(part) == 2000 and part["timestamp"].iloc[0] == start
+
+
+def _rewrite(path, df):
+    tmp = str(path) + ".x"
+    df.to_parquet(tmp)
+    os.replace(tmp, path)
+
+
+def test_rows_filed_under_the_wrong_day_are_refused_not_dropped(tmp_path, small_bars):
+    st = BarStore(tmp_path)
+    st.append(_real(small_bars), COIN, IV)
+    first, second = st.partitions(COIN, IV, "real")[:2]
+    both = pd.concat([pq.read_table(first).to_pandas(), pq.read_table(second).to_pandas()], ignore_index=True)
+    _rewrite(first, both)  # day 2's rows copied into day 1's file
+    second.unlink()
+    with pytest.raises(DataError) as err:
+        st.read(COIN, IV, start=small_bars["timestamp"].iloc[0], end=small_bars["timestamp"].iloc[-1])
+    msg = str(err.value)
+    assert str(first) in msg and "1440 of 2880 rows are not from" in msg and "misfiled" in msg
+
+
+def test_synthetic_rows_under_real_are_refused_never_called_real(tmp_path, small_bars, tmp_params):
+    from backtest.data.load import data_root, load_dataset
+
+    st = BarStore(data_root(tmp_params))
+    st.append(_real(small_bars), COIN, IV)
+    path = st.partitions(COIN, IV, "real")[-1]
+    df = pq.read_table(path).to_pandas()
+    df.loc[5:, "source"] = "synthetic"
+    _rewrite(path, df)
+    with pytest.raises(DataError, match="source='synthetic'.*'real' namespace"):
+        load_dataset(tmp_params, "real", days=1)
+
+
+def test_an_interrupted_multi_day_append_is_reported_until_it_is_completed(tmp_path, small_bars, monkeypatch):
+    st = BarStore(tmp_path)
+    real = store_mod.atomic_write_table
+    calls = {"n": 0}
+
+    def die_after_two(table, path):
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # stands in for a kill: nothing after this line runs
+        calls["n"] += 1
+        real(table, path)
+
+    monkeypatch.setattr(store_mod, "atomic_write_table", die_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        st.append(small_bars, COIN, IV)  # three synthetic days
+    monkeypatch.undo()
+    assert len(st.partitions(COIN, IV, "synthetic")) == 2
+    for call in (lambda: st.read(COIN, IV, "synthetic"), lambda: st.last_timestamp(COIN, IV, "synthetic")):
+        with pytest.raises(DataError, match=r"incomplete.*1 day file\(s\) were never written \(2026-02-03"):
+            call()
+    st.append(small_bars, COIN, IV)  # rerunning the write completes the span
+    assert len(st.read(COIN, IV, "synthetic")) == len(small_bars)
+    assert not (st.folder(COIN, IV, "synthetic") / store_mod.MARKER).exists()
+
+
+def test_a_killed_synth_command_leaves_a_store_that_says_it_is_incomplete(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from backtest.data.__main__ import main
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backtest.data", "synth", "--days", "60", "--data-dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    folder = BarStore(tmp_path).folder(COIN, IV, "synthetic")
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(folder.glob("day=*"))) < 5:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    written = len(list(folder.glob("day=*")))
+    assert 5 <= written < 60, written
+    assert main(["inspect", "--namespace", "synthetic", "--data-dir", str(tmp_path)]) == 2
