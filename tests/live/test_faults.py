@@ -44,7 +44,7 @@ def invariants(rig) -> dict:
     venue_orders = [o for o in eng.orders.values() if o.user == user and o.cloid]
     per_cloid = Counter(o.cloid for o in venue_orders)
     opens = Counter(r["bar_ms"] for r in journal if r["kind"] == "order" and r.get("reason") == "open")
-    venue_fills = {f["tid"] for f in eng.fills.get(user, [])}
+    venue_fills = {f.tid for f in eng.fills.get(user, [])}
     journal_fills = {r["tid"] for r in journal if r["kind"] == "fill"}
     pos = eng.accounts[user].positions.get("xyz:XYZ100")
     venue_size = pos.szi if pos else 0.0

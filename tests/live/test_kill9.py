@@ -78,9 +78,9 @@ def test_kill_9_mid_order_then_restart_no_duplicates_no_lost_fills_position_reco
         armed = threading.Event()
         place = px.engine.place
 
-        def slow_place(user_, wires, grouping):
-            out = place(user_, wires, grouping)
-            if armed.is_set() and any(not w.get("r") for w in wires):
+        def slow_place(user_, action):
+            out = place(user_, action)
+            if armed.is_set() and any(not o.reduce_only for o in action.orders):
                 armed.clear()
                 time.sleep(2.0)
             return out
@@ -119,7 +119,7 @@ def test_kill_9_mid_order_then_restart_no_duplicates_no_lost_fills_position_reco
         assert all(o.cloid in sent for o in venue_orders)  # nothing the journal does not know about
         assert restart[0]["status"] == "filled"  # the order landed although its answer was never read
         assert len([o for o in venue_orders if o.cloid == restart[0]["cloid"]]) == 1
-        venue_tids = {f["tid"] for f in px.engine.fills.get(user, [])}
+        venue_tids = {f.tid for f in px.engine.fills.get(user, [])}
         assert venue_tids <= {r["tid"] for r in recs if r["kind"] == "fill"}  # no lost fills
         pos = px.engine.accounts[user].positions.get(COIN)
         assert pos is None or abs(pos.szi) < 1e-9  # flattened at the stop: the restarted trader knew the position
