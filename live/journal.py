@@ -2,7 +2,8 @@
 
 Each record is one line `{"ts": wall ms, "kind": ..., ...}` written with flush + fsync before `write` returns, so a
 record that was acknowledged is on disk. A crash can at worst leave a torn last line, which readers skip (and count).
-`status.json` (what monitors read) and `state.json` (what a restarted trader resumes from) are replaced atomically.
+Records written during a bar reach the file at once and are fsynced before any order is sent and at the end of the
+bar. `status.json` (what monitors read) and `state.json` (what a restarted trader resumes from) are replaced atomically.
 Secrets never reach it: every line passes the signer's `keys.Redactor`. Record kinds and fields: docs/LIVE.md.
 """
 
@@ -60,9 +61,12 @@ class Journal:
         self.clock = clock
         self._fh: Any = None
         self._day: str | None = None
+        self._dirty = False
 
-    def write(self, kind: str, **fields: Any) -> dict[str, Any]:
-        """Append one record and make it durable; returns it."""
+    def write(self, kind: str, durable: bool = True, **fields: Any) -> dict[str, Any]:
+        """Append one record; returns it. It reaches the file at once (a killed process loses nothing); `durable`
+        also fsyncs it, and with it every record before it (power loss). Orders and acks are always durable before
+        the trader goes on; the bar's other records are fsynced at the latest at the end of the bar (`sync`)."""
         now = int(self.clock() * 1000)
         record = clean({"ts": now, "kind": kind, **fields})
         line = self.redact(json.dumps(record, default=_default, separators=(",", ":"), allow_nan=False))
@@ -73,8 +77,16 @@ class Journal:
             self._day = day
         self._fh.write(line + "\n")
         self._fh.flush()
-        os.fsync(self._fh.fileno())
+        if durable:
+            os.fsync(self._fh.fileno())
+        self._dirty = not durable
         return record
+
+    def sync(self) -> None:
+        """fsync what was written without `durable`."""
+        if self._fh is not None and self._dirty:
+            os.fsync(self._fh.fileno())
+            self._dirty = False
 
     def close(self) -> None:
         if self._fh is not None:

@@ -298,8 +298,8 @@ class Trader:
         self.counts["bars"] += 1
         self.history.append(bar)
         self.last_bar = bar
-        self.journal.write("bar", bar=bar.time_ms, o=bar.open, h=bar.high, l=bar.low, c=bar.close, v=bar.volume,
-                           source=bar.source, actionable=actionable)  # fmt: skip
+        self.journal.write("bar", durable=False, bar=bar.time_ms, o=bar.open, h=bar.high, l=bar.low, c=bar.close,
+                           v=bar.volume, source=bar.source, actionable=actionable)  # fmt: skip
         acct = self._account()
         equity = self._equity_at_close(acct, bar.close) if acct is not None else self.last_equity
         if equity is not None:
@@ -311,15 +311,15 @@ class Trader:
             for ev in events:
                 self.journal.write("risk", event=ev.kind, **ev.detail)
                 self._alert(ev.kind, ev.detail)
+        later: str | None = None
         if acct is not None and actionable:
             venue_pos = acct.positions.get(self.id.coin)
             moved = abs((venue_pos.size if venue_pos else 0.0) - net_size(self.legs)) > self._lot / 2
             self._since_reconcile += 1
-            if moved or self._need_reconcile or self._since_reconcile >= self.params.live.reconcile_every_bars:
-                self._reconcile("position" if moved else ("reconnect" if self._need_reconcile else "periodic"),
-                                acct=acct)  # fmt: skip
-        if actionable and not self.risk.emergency:
-            self._max_hold_exits(bar, t)
+            if moved:  # the legs are wrong (a trigger fired, ...): repair them before deciding on them
+                self._reconcile("position", acct=acct)
+            elif self._need_reconcile or self._since_reconcile >= self.params.live.reconcile_every_bars:
+                later = "reconnect" if self._need_reconcile else "periodic"  # after this bar's orders are out
         pos_state = self._position_state(bar.close, equity, t)
         decision = self.stream.on_bar(bar, pos_state)
         self.counts["decisions"] += 1
@@ -328,14 +328,17 @@ class Trader:
                "close": bar.close, "equity": equity, "position": net_size(self.legs),
                "executed": actionable and acct is not None, "blocked": blocked,
                "position_state": [round(float(x), 8) for x in pos_state], **decision.detail}  # fmt: skip
-        self.journal.write("decision", **rec)
+        self.journal.write("decision", durable=False, **rec)
         self.recent_decisions.append(rec)
         if actionable and acct is not None and equity is not None and not self.risk.emergency:
             self._act(decision.action, bar, t, equity, blocked)
+        if later is not None:
+            self._reconcile(later)
         self._rebase(t, equity)
         if self._fills_due:
             self._sync_fills()
         self._save_state()
+        self.journal.sync()
         return decision
 
     # --- helpers: account, position state ------------------------------------------------------------------------
@@ -374,26 +377,34 @@ class Trader:
             self.journal.write("rebase", bar_index=t, equity=equity)
 
     # --- acting -----------------------------------------------------------------------------------------------------
-    def _max_hold_exits(self, bar: Bar, t: int) -> None:
-        hold = self.sim.hold_bars
-        if hold <= 0:
-            return
-        due = [lg for lg in self.legs if (t + 1) - lg.entry_bar >= hold]
-        if due:
-            self._close_legs(due, "max_hold", bar, t)
-
     def _act(self, action: int, bar: Bar, t: int, equity: float, blocked: str | None) -> None:
-        if action == HOLD:
-            return
-        close_side, open_side = action_orders(
-            action, float(side_of(self.legs)), len(self.legs), blocked is not None, self.limits.max_positions
-        )
-        if close_side != 0:
-            self._close_legs([lg for lg in self.legs if lg.side == close_side], "signal", bar, t)
-        elif open_side != 0:
-            self._open_leg(int(open_side), bar, t, equity)
-        elif blocked and action != HOLD and not self.legs:
+        """The simulator's order of events at the next open: max-hold exits, then the action on what is left.
+
+        Orders go out in that order and as early as possible (closes, then the open); trigger cancels and new
+        TP/SL triggers follow, since they do not change the position."""
+        hold = self.sim.hold_bars
+        due = [lg for lg in self.legs if hold > 0 and (t + 1) - lg.entry_bar >= hold]
+        rest = [lg for lg in self.legs if lg not in due]
+        close_side, open_side = (0.0, 0.0)
+        if action != HOLD:
+            close_side, open_side = action_orders(
+                action, float(side_of(rest)), len(rest), blocked is not None, self.limits.max_positions
+            )
+        signal = [lg for lg in rest if close_side != 0 and lg.side == close_side]
+        closed_ok = True
+        if due or signal:
+            closed_ok = self._close_legs(due + signal, "signal" if signal else "max_hold", bar, t, cancel=False,
+                                         reasons={lg.leg_id: "max_hold" for lg in due})  # fmt: skip
+        if open_side != 0:
+            if closed_ok:
+                self._open_leg(int(open_side), bar, t, equity)
+            else:
+                self.journal.write("skip", bar=bar.time_ms, action=ACTION_NAMES[action], why="the close did not fill")
+        elif blocked and action != HOLD and close_side == 0 and not rest:
             self.journal.write("skip", bar=bar.time_ms, action=ACTION_NAMES[action], why=blocked)
+        if closed_ok:  # a close that did not fill keeps its triggers; reconciliation sorts the position out
+            for lg in due + signal:
+                self._cancel_triggers(lg, "leg closed")
 
     def _open_leg(self, side: int, bar: Bar, t: int, equity: float) -> None:
         p = self.sim
@@ -431,9 +442,18 @@ class Trader:
         self._place_triggers(leg, ("tp", "sl"))
         self._fills_due = True
 
-    def _close_legs(self, legs: list[Leg], reason: str, bar: Bar | None, t: int | None) -> None:
+    def _close_legs(
+        self,
+        legs: list[Leg],
+        reason: str,
+        bar: Bar | None,
+        t: int | None,
+        cancel: bool = True,
+        reasons: dict[str, str] | None = None,
+    ) -> bool:
+        """One reduce-only IOC for `legs`; True when it filled. `cancel` also cancels their triggers now."""
         if not legs:
-            return
+            return True
         size = self.venue.rules.round_size(sum(lg.size for lg in legs))
         side = legs[0].side
         is_buy = side < 0
@@ -451,18 +471,22 @@ class Trader:
             bar_ms=bar.time_ms if bar is not None else None,
         )
         ack = self._submit(intent)
-        for lg in legs:
-            for kind in ("tp", "sl"):
-                self.exec.cancel(lg.trigger_cloid(kind), reason=f"{reason}: leg closed")
-        if ack.kind == "filled" and ack.avg_px:
-            closed = ack.filled_size >= size - self._lot / 2
-            if closed:
-                for lg in legs:
-                    self._record_trade(lg, ack.avg_px, reason)
-                self.legs = [lg for lg in self.legs if lg not in legs]
-                self._save_state()
-        self._need_reconcile = ack.kind != "filled"
+        closed = ack.kind == "filled" and bool(ack.avg_px) and ack.filled_size >= size - self._lot / 2
+        if closed:
+            for lg in legs:
+                self._record_trade(lg, float(ack.avg_px), (reasons or {}).get(lg.leg_id, reason))
+            self.legs = [lg for lg in self.legs if lg not in legs]
+            self._save_state()
+        if cancel:
+            for lg in legs:
+                self._cancel_triggers(lg, f"{reason}: leg closed")
+        self._need_reconcile = self._need_reconcile or not closed
         self._fills_due = True
+        return closed
+
+    def _cancel_triggers(self, leg: Leg, reason: str) -> None:
+        for kind in ("tp", "sl"):
+            self.exec.cancel(leg.trigger_cloid(kind), reason=reason)
 
     def flatten(self, reason: str) -> None:
         """Close everything on the coin and cancel every order (emergency stop, stop)."""

@@ -13,8 +13,8 @@ import pytest
 
 from live.journal import read_records
 from live.paper_exchange.config import FaultConfig
+from live.rehearsal import make_rig
 
-from .rig import make_rig
 from .test_trader import RULES_BUSY
 
 FAULTS = {

@@ -18,8 +18,8 @@ from backtest.config import load_params
 from live.journal import read_records
 from live.keys import paper_wallet
 from live.paper_exchange.server import start_in_thread
+from live.rehearsal import COIN, MATCHED, matched_paper_config, synthetic_bars
 
-from .rig import COIN, MATCHED, matched_paper_config, synthetic_bars
 from .test_trader import RULES_BUSY
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,8 +4,8 @@ removed; the drawdown halt blocks new opens (closes still allowed), as in the si
 from __future__ import annotations
 
 from live.journal import read_records
+from live.rehearsal import make_rig
 
-from .rig import make_rig
 from .test_trader import RULES_BUSY
 
 

@@ -8,11 +8,10 @@ import time
 import pytest
 
 from backtest.config import load_objectives, load_params
+from live.rehearsal import MATCHED, matched_paper_config, synthetic_bars
 from live.serve import format_status, main
 from live.service import prepare_settings
 from live.venue import check_real_venue
-
-from .rig import MATCHED, matched_paper_config, synthetic_bars
 
 
 def test_no_promoted_policy_says_which_command_promotes_one(tmp_path, capsys):

@@ -9,9 +9,8 @@ import pytest
 from backtest.sim import HOLD
 from backtest.strategies.rules import RulesStrategy
 from live.journal import read_records, read_status
+from live.rehearsal import make_rig
 from live.replay import replay, sessions
-
-from .rig import make_rig
 
 RULES_BUSY = ["trading.rsi_buy_below=45", "trading.rsi_sell_above=55", "trading.macd_confirm=false"]
 
