@@ -59,9 +59,13 @@ def backtest_equity(root: str, start_ts: int, n_decisions: int, spec: str) -> tu
         return f"{type(exc).__name__}: {exc}"
 
 
+def _dash(v: Any) -> Any:
+    return "–" if v == "-" else v  # tables render markdown: a lone "-" would become a bullet
+
+
 def show_table(rows: list[dict[str, Any]], empty: str) -> None:
     if rows:
-        st.table(pd.DataFrame(rows))
+        st.table(pd.DataFrame([{k: _dash(v) for k, v in r.items()} for r in rows]))
     else:
         st.caption(empty)
 
@@ -74,7 +78,7 @@ def md_table(rows: list[dict[str, Any]], links: dict[str, str] | None = None) ->
     cols = [c for c in rows[0] if c not in links.values()]
 
     def cell(v: Any) -> str:
-        return str(v if v is not None else "-").replace("|", "\\|").replace("\n", " ")
+        return str(_dash(v) if v is not None else "–").replace("|", "\\|").replace("\n", " ")
 
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
@@ -143,22 +147,24 @@ def live_body(trader: data.TraderRef, params: Any, paths: data.Paths) -> None:
         f"policy `{status.get('policy_id')}` ({status.get('strategy')}) · **{running}** · status updated "
         f"{views.fmt_age(risk['status_age_s'])} ago · last bar {last_bar}"
     )
-    c = st.columns(6)
+    c = st.columns(4)
     c[0].metric("Equity", views.fmt_num(eq["equity"]), views.fmt_signed(eq["pnl"]), help="marked at the last bar close")
     c[1].metric("PnL", views.fmt_signed(eq["pnl_pct"], 2, " %"), help="since the trader's start equity")
-    c[2].metric("Position", views.fmt_num(pos["size"], 4), pos["side"], "off")
+    c[2].metric("Position", views.fmt_num(pos["size"], 4), pos["side"], "off", delta_arrow="off")
     halt_at = f"halt at {views.fmt_pct(risk['halt_level_pct'])}"
-    c[3].metric("Drawdown", views.fmt_pct(risk["drawdown_pct"]), halt_at, "off")
-    c[4].metric("HOLD rate", views.fmt_pct(summary["hold_rate_pct"], 1), help=f"{summary['decisions']} decisions")
-    c[5].metric("Fills", f"{len(fills)}", f"mean slippage {views.fmt_signed(slip['mean_bps'])} bps", "off")
-
-    r = st.columns(5)
-    r[0].metric("Emergency stop", "ON" if risk["emergency"] else "off")
-    r[1].metric("Drawdown halt", "HALTED" if risk["halted"] else "no", help=f"daily stop: {risk['daily_stop']}")
-    r[2].metric("Circuit breaker", "OPEN" if risk["breaker_open"] else "closed", help=f"failures {risk['failures']}")
-    feed_state = "connected" if risk["feed_connected"] else "DOWN"
-    r[3].metric("Feed", feed_state, f"last message {views.fmt_age(risk['feed_age_s'])} ago", "off")
-    r[4].metric("Risk level", risk["level"].upper())
+    c[3].metric("Drawdown", views.fmt_pct(risk["drawdown_pct"]), halt_at, "off", delta_arrow="off")
+    c = st.columns(4)
+    c[0].metric("HOLD rate", views.fmt_pct(summary["hold_rate_pct"], 1), help=f"{summary['decisions']} decisions")
+    mean_slip = f"mean slippage {views.fmt_signed(slip['mean_bps'])} bps"
+    c[1].metric("Fills", f"{len(fills)}", mean_slip, "off", delta_arrow="off")
+    c[2].metric("Emergency stop", "ON" if risk["emergency"] else "off")
+    c[3].metric("Drawdown halt", "HALTED" if risk["halted"] else "no", help=f"daily stop: {risk['daily_stop']}")
+    c = st.columns(4)
+    c[0].metric("Circuit breaker", "OPEN" if risk["breaker_open"] else "closed", help=f"failures {risk['failures']}")
+    feed_state = "up" if risk["feed_connected"] else "DOWN"
+    c[1].metric("Feed", feed_state, f"last message {views.fmt_age(risk['feed_age_s'])} ago", "off", delta_arrow="off")
+    c[2].metric("Risk level", risk["level"].upper())
+    c[3].metric("Size multiplier", views.fmt_num(status.get("size_multiplier")))
 
     chart_slot = st.empty()  # the backtest comparison fills it last: everything else shows first
 
@@ -166,7 +172,7 @@ def live_body(trader: data.TraderRef, params: Any, paths: data.Paths) -> None:
     with left:
         st.subheader("Position")
         if pos["legs"]:
-            st.table(pd.DataFrame(pos["legs"]))
+            show_table(pos["legs"], "flat")
         else:
             st.caption("flat")
         st.subheader("Open orders")
@@ -201,7 +207,7 @@ def live_body(trader: data.TraderRef, params: Any, paths: data.Paths) -> None:
             st.altair_chart(alt.Chart(hr).mark_line().encode(x=alt.X("time:T", title=None),
                             y=alt.Y("hold_rate_pct:Q", title="HOLD rate % (last 60)")).properties(height=180),
                             width="stretch")  # fmt: skip
-        st.table(pd.DataFrame(views.decision_rows(decisions, 10)))
+        show_table(views.decision_rows(decisions, 10), "no decisions")
     with d2:
         st.subheader("Trade density (entries, hour x weekday, UTC)")
         counts = views.heatmap(views.entry_times(kinds.get("fill", [])))
@@ -313,13 +319,14 @@ def autopilot_page() -> None:
     path = files[0] if len(files) == 1 else st.selectbox("Coin", files, format_func=lambda p: p.parent.name)
     cyc = cycles(data.file_key(path))
     s = views.cycle_summary(cyc)
-    c = st.columns(6)
+    c = st.columns(3)
     c[0].metric("Cycles", s["cycles"])
-    c[1].metric("Last status", s["last_status"] or "-", views.fmt_time(s["last_end_ms"]), "off")
+    c[1].metric("Last status", s["last_status"] or "-", views.fmt_time(s["last_end_ms"]), "off", delta_arrow="off")
     c[2].metric("Gate passed / refused", f"{s['gate_passed']} / {s['gate_refused']}")
-    c[3].metric("Promoted", s["promoted"])
-    c[4].metric("Swaps", s["swaps"])
-    c[5].metric("Trials", s["trials"], f"errors {s['errors']}", "off")
+    c = st.columns(3)
+    c[0].metric("Promoted", s["promoted"])
+    c[1].metric("Swaps", s["swaps"])
+    c[2].metric("Trials", s["trials"], f"errors {s['errors']}", "off", delta_arrow="off")
     st.caption(" · ".join(f"{k} {v}" for k, v in s["by_status"].items()))
     frame = views.cycle_frame(cyc)
     if not frame.empty:
@@ -343,7 +350,7 @@ def autopilot_page() -> None:
         st.altair_chart(alt.Chart(tr).mark_bar().encode(x=alt.X("time:T", title=None), y=alt.Y("n:Q", title="trials"))
                         .properties(height=140), width="stretch")  # fmt: skip
     st.subheader("Cycles (newest first)")
-    st.table(pd.DataFrame(views.cycle_rows(cyc)[:40]))
+    show_table(views.cycle_rows(cyc)[:40], "")
 
 
 # --- Research -------------------------------------------------------------------------------------------------------
@@ -365,7 +372,7 @@ def research_page() -> None:
         c = st.columns(4)
         for col, g in zip(c, ("promoted", "candidate", "refused", "retired")):
             col.metric(g.capitalize(), int(groups.get(g, 0)))
-        st.table(pd.DataFrame(rows))
+        show_table(rows, "")
         ids = [r["id"] for r in rows]  # promoted first
         pick = st.selectbox("Gate rows of", ids, key="gate_entry")
         entry = next(e for e in entries if e["id"] == pick)
