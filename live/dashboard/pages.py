@@ -251,6 +251,11 @@ def equity_charts(trader: data.TraderRef, params: Any, session: list[dict], skin
                     last = cf.groupby("source")["equity"].last()
                     note = (f"same bars, strategy `{spec}`: live {views.fmt_num(last.get('live'))}, backtest "
                             f"{views.fmt_num(last.get('backtest'))} (scaled to the live start equity)")  # fmt: skip
+        elif params.dashboard.compare_backtest and not start:
+            note = (
+                f"the session started before the journal window (dashboard.journal_days = "
+                f"{params.dashboard.journal_days}): its start and history records are needed to backtest"
+            )
         elif params.dashboard.compare_backtest and not spec:
             note = "no strategy_spec in the session's start record: nothing to backtest"
         if frame.empty:
