@@ -253,6 +253,25 @@ class RLConfig(_Section):
         return self
 
 
+class DashboardConfig(_Section):
+    """The web dashboard (`python -m live.dashboard`) and the terminal monitor (`python -m live.monitor`).
+
+    Defaults are given so params files written before this section existed (checkpoint metadata) still load.
+    Empty paths mean: derived from the rest of the params (docs/DASHBOARD.md).
+    """
+
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8501, ge=1, le=65535)
+    refresh_seconds: float = Field(default=5.0, ge=0.5, le=3600)
+    journal_days: int = Field(default=2, ge=1, le=366)
+    autopilot_dir: str = ""
+    tune_dir: str = Field(default="runs/tune", min_length=1)
+    registry_dir: str = ""
+    ray_dashboard_url: str = Field(default="http://127.0.0.1:8265", pattern=r"^https?://")
+    compare_backtest: bool = True
+    allow_emergency_stop: bool = False
+
+
 class Params(_Section):
     market: MarketConfig
     trading: TradingConfig
@@ -261,6 +280,7 @@ class Params(_Section):
     synth: SynthConfig
     rl: RLConfig
     live: LiveConfig
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
 
 
 class Objectives(_Section):

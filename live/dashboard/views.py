@@ -1,0 +1,627 @@
+"""What the dashboard and the terminal monitor show, computed from journal records, status.json, autopilot cycles,
+registry entries and report/sweep documents. Pure functions: no files, no clock, no Streamlit, so every figure on a
+page is unit-tested without a browser.
+
+Formats: docs/LIVE.md (journal records, status.json, the autopilot cycle journal), rl/registry (entries),
+backtest/report (metrics.json) and rl/tuning/pipeline.py (a sweep's summary.json).
+Times: journal `ts` is the wall clock; `bar` / `bar_ms` and fill `time` are market times (ms, UTC).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+STATUS_LEVELS = {"CRITICAL": 0, "POOR": 1, "MODERATE": 2, "GOOD": 3}
+LEVELS = ("critical", "warning", "info")
+_OPS = {">=": "≥", "<=": "≤"}  # tables render markdown: a leading ">" would become a quote
+
+
+# --- formatting -------------------------------------------------------------------------------------------------
+def _finite(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def fmt_num(x: Any, digits: int = 2) -> str:
+    """`1,234.57`; `-` for missing or non-finite values."""
+    return f"{x:,.{digits}f}" if _finite(x) else "-"
+
+
+def fmt_signed(x: Any, digits: int = 2, suffix: str = "") -> str:
+    return f"{x:+,.{digits}f}{suffix}" if _finite(x) else "-"
+
+
+def fmt_pct(x: Any, digits: int = 2) -> str:
+    return f"{x:,.{digits}f} %" if _finite(x) else "-"
+
+
+def fmt_time(ms: Any) -> str:
+    """`2026-03-02 10:04:00` (UTC) from epoch milliseconds."""
+    if not _finite(ms):
+        return "-"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def fmt_age(seconds: Any) -> str:
+    if not _finite(seconds):
+        return "-"
+    s = max(0.0, float(seconds))
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.0f} min"
+    return f"{s / 3600:.1f} h"
+
+
+def short_id(cloid: Any, n: int = 10) -> str:
+    return str(cloid)[:n] if cloid else "-"
+
+
+# --- journal records --------------------------------------------------------------------------------------------
+def by_kind(records: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Records grouped by `kind`, each list in journal order."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for rec in records:
+        out.setdefault(str(rec.get("kind")), []).append(rec)
+    return out
+
+
+def last_session(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records from the last `start` record on (all of them when the window holds no start)."""
+    for i in range(len(records) - 1, -1, -1):
+        if records[i].get("kind") == "start":
+            return records[i:]
+    return records
+
+
+def equity_frame(decisions: list[dict[str, Any]]) -> pd.DataFrame:
+    """Equity marked at each decision's bar close: time (UTC), equity, pnl (since the first), pnl_pct, drawdown_pct
+    (below the running peak)."""
+    rows = [(d["bar"], float(d["equity"])) for d in decisions if _finite(d.get("equity")) and "bar" in d]
+    if not rows:
+        return pd.DataFrame(columns=["time", "equity", "pnl", "pnl_pct", "drawdown_pct"])
+    bar, eq = (np.asarray(x) for x in zip(*rows))
+    peak = np.maximum.accumulate(eq)
+    return pd.DataFrame(
+        {
+            "time": pd.to_datetime(bar.astype(np.int64), unit="ms", utc=True),
+            "equity": eq,
+            "pnl": eq - eq[0],
+            "pnl_pct": (eq / eq[0] - 1.0) * 100.0 if eq[0] else np.zeros_like(eq),
+            "drawdown_pct": np.where(peak > 0, (1.0 - eq / peak) * 100.0, 0.0),
+        }
+    )
+
+
+def compare_frame(decisions: list[dict[str, Any]], bt_bars_ms: np.ndarray, bt_equity: np.ndarray) -> pd.DataFrame:
+    """Live equity beside the backtester's on the same bars, long form (time, source, equity). The backtest starts
+    from the simulator's initial equity; it is scaled to the live equity at the first shared bar."""
+    live = equity_frame(decisions)
+    if live.empty or len(bt_bars_ms) == 0:
+        return pd.DataFrame(columns=["time", "source", "equity"])
+    bt = pd.DataFrame(
+        {"time": pd.to_datetime(np.asarray(bt_bars_ms, dtype=np.int64), unit="ms", utc=True), "bt": bt_equity}
+    )
+    both = live[["time", "equity"]].merge(bt, on="time", how="inner")
+    if both.empty or not both["bt"].iloc[0]:
+        return pd.DataFrame(columns=["time", "source", "equity"])
+    both["bt"] = both["bt"] * (both["equity"].iloc[0] / both["bt"].iloc[0])
+    out = both.rename(columns={"equity": "live", "bt": "backtest"}).melt("time", var_name="source", value_name="equity")
+    return out
+
+
+def decision_summary(decisions: list[dict[str, Any]], bars: int | None = None) -> dict[str, Any]:
+    """Counts of BUY/SELL/HOLD, the HOLD rate (percent), decisions per bar, blocked and not executed."""
+    actions = Counter(str(d.get("action")) for d in decisions)
+    n = len(decisions)
+    n_bars = bars if bars is not None else n
+    return {
+        "decisions": n,
+        "bars": n_bars,
+        "per_bar": n / n_bars if n_bars else None,
+        "buy": actions.get("BUY", 0),
+        "sell": actions.get("SELL", 0),
+        "hold": actions.get("HOLD", 0),
+        "hold_rate_pct": 100.0 * actions.get("HOLD", 0) / n if n else None,
+        "blocked": sum(1 for d in decisions if d.get("blocked") and d.get("action") != "HOLD"),
+        "not_executed": sum(1 for d in decisions if d.get("executed") is False),
+    }
+
+
+def hold_rate_series(decisions: list[dict[str, Any]], window: int = 60) -> pd.DataFrame:
+    """Rolling HOLD rate (percent of the last `window` decisions) by bar time."""
+    if not decisions:
+        return pd.DataFrame(columns=["time", "hold_rate_pct"])
+    hold = pd.Series([1.0 if d.get("action") == "HOLD" else 0.0 for d in decisions])
+    return pd.DataFrame(
+        {
+            "time": pd.to_datetime([int(d["bar"]) for d in decisions], unit="ms", utc=True),
+            "hold_rate_pct": hold.rolling(window, min_periods=1).mean().to_numpy() * 100.0,
+        }
+    )
+
+
+def decision_rows(decisions: list[dict[str, Any]], n: int = 15) -> list[dict[str, Any]]:
+    """The last `n` decisions, newest first."""
+    rows = []
+    for d in reversed(decisions[-n:]):
+        why = d.get("blocked") or ""
+        if d.get("fallback"):
+            why = (why + " " if why else "") + "rules fallback"
+        rows.append(
+            {
+                "bar": fmt_time(d.get("bar")),
+                "action": d.get("action"),
+                "close": fmt_num(d.get("close")),
+                "equity": fmt_num(d.get("equity")),
+                "position": fmt_num(d.get("position"), 4),
+                "note": why or ("" if d.get("executed", True) else "not executed"),
+            }
+        )
+    return rows
+
+
+def entry_times(fills: list[dict[str, Any]]) -> list[int]:
+    """Market time of each position entry (first fill of each opening order)."""
+    first: dict[Any, int] = {}
+    for f in fills:
+        if not str(f.get("dir", "")).startswith("Open") or not _finite(f.get("time")):
+            continue
+        key = f.get("oid") if f.get("oid") is not None else f.get("cloid")
+        first[key] = min(first.get(key, int(f["time"])), int(f["time"]))
+    return sorted(first.values())
+
+
+def heatmap(times_ms: Iterable[int]) -> np.ndarray:
+    """Trade density: counts by weekday (rows, Mon..Sun) x hour of day (columns, UTC)."""
+    counts = np.zeros((7, 24), dtype=np.int64)
+    t = pd.to_datetime(np.asarray(list(times_ms), dtype=np.int64), unit="ms", utc=True)
+    if len(t):
+        np.add.at(counts, (t.dayofweek.to_numpy(), t.hour.to_numpy()), 1)
+    return counts
+
+
+def heatmap_frame(counts: np.ndarray) -> pd.DataFrame:
+    """Long form of `heatmap` for a chart: weekday, hour, trades."""
+    wd, hr = np.meshgrid(np.arange(7), np.arange(24), indexing="ij")
+    return pd.DataFrame(
+        {"weekday": [WEEKDAYS[i] for i in wd.ravel()], "hour": hr.ravel(), "trades": counts.ravel().astype(int)}
+    )
+
+
+def fill_rows(fills: list[dict[str, Any]], orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every fill with its reference price and slippage in bps, signed against the trader (positive = paid more
+    than the decision price; triggers against their trigger price), oldest first."""
+    by_cloid = {o.get("cloid"): o for o in orders}
+    rows = []
+    for f in fills:
+        o = by_cloid.get(f.get("cloid")) or {}
+        ref = o.get("decision_px") if _finite(o.get("decision_px")) else o.get("trigger_px")
+        px = f.get("px")
+        buy = f.get("side") == "B"
+        slip = (px - ref) / ref * 1e4 * (1 if buy else -1) if _finite(ref) and _finite(px) and ref else None
+        rows.append(
+            {
+                "time_ms": f.get("time"),
+                "side": "buy" if buy else "sell",
+                "size": f.get("size"),
+                "px": px,
+                "ref_px": ref if _finite(ref) else None,
+                "slippage_bps": slip,
+                "reason": o.get("reason") or "-",
+                "dir": f.get("dir") or "-",
+                "fee": f.get("fee"),
+                "closed_pnl": f.get("closed_pnl"),
+                "cloid": f.get("cloid"),
+            }
+        )
+    return rows
+
+
+def fill_table(rows: list[dict[str, Any]], n: int = 15) -> list[dict[str, str]]:
+    """The last `n` fill rows formatted for a table, newest first."""
+    return [
+        {
+            "time": fmt_time(r["time_ms"]),
+            "dir": r["dir"],
+            "size": fmt_num(r["size"], 4),
+            "decision px": fmt_num(r["ref_px"]),
+            "fill px": fmt_num(r["px"]),
+            "slippage bps": fmt_signed(r["slippage_bps"]),
+            "reason": r["reason"],
+            "fee": fmt_num(r["fee"], 4),
+        }
+        for r in reversed(rows[-n:])
+    ]
+
+
+def slippage_stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean, median and worst slippage (bps) over fills with a reference price."""
+    s = np.asarray([r["slippage_bps"] for r in rows if _finite(r.get("slippage_bps"))], dtype=np.float64)
+    if not s.size:
+        return {"n": 0, "mean_bps": None, "median_bps": None, "worst_bps": None}
+    return {"n": int(s.size), "mean_bps": float(s.mean()), "median_bps": float(np.median(s)),
+            "worst_bps": float(s.max())}  # fmt: skip
+
+
+def open_orders(
+    orders: list[dict[str, Any]],
+    acks: list[dict[str, Any]],
+    cancels: list[dict[str, Any]],
+    fills: list[dict[str, Any]],
+    open_legs: set[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Orders resting on the venue as the journal tells it: acknowledged resting (or waiting), not cancelled since,
+    not filled since. With `open_legs` (leg ids in status.json's position), a TP/SL trigger counts only while its leg
+    is open: the venue drops a reduce-only trigger once its position is gone, without a journal record."""
+    last_ack: dict[Any, dict[str, Any]] = {}
+    for a in acks:
+        last_ack[a.get("cloid")] = a
+    gone = {c.get("cloid") for c in cancels} | {f.get("cloid") for f in fills}
+    rows = []
+    for o in orders:
+        cloid = o.get("cloid")
+        ack = last_ack.get(cloid)
+        if ack is None or ack.get("status") not in ("resting", "waiting") or cloid in gone:
+            continue
+        if open_legs is not None and o.get("tpsl") and o.get("leg") not in open_legs:
+            continue
+        rows.append(
+            {
+                "placed": fmt_time(o.get("ts")),
+                "type": o.get("tpsl") or o.get("order_type") or "-",
+                "side": "buy" if o.get("is_buy") else "sell",
+                "size": fmt_num(o.get("size"), 4),
+                "trigger px": fmt_num(o.get("trigger_px")),
+                "limit px": fmt_num(o.get("limit_px")),
+                "leg": short_id(o.get("leg")),
+                "cloid": short_id(cloid),
+            }
+        )
+    unique = {r["cloid"]: r for r in rows}  # an order journalled twice (resend) shows once
+    return list(unique.values())
+
+
+# --- status.json --------------------------------------------------------------------------------------------------
+def risk_view(status: dict[str, Any] | None, now_ms: int) -> dict[str, Any]:
+    """Risk state for the page: drawdown vs the halt level, flags, feed health, and an overall level."""
+    st = status or {}
+    r = st.get("risk") or {}
+    feed = st.get("feed") or {}
+    dd, halt = r.get("drawdown_pct"), r.get("halt_level_pct")
+    updated = st.get("updated_ms")
+    status_age = (now_ms - updated) / 1000.0 if _finite(updated) else None
+    view = {
+        "drawdown_pct": dd,
+        "halt_level_pct": halt,
+        "headroom_pct": (halt - dd) if _finite(dd) and _finite(halt) else None,
+        "halted": bool(r.get("halted")),
+        "daily_stop": bool(r.get("daily_stop")),
+        "emergency": bool(r.get("emergency")),
+        "breaker_open": bool(r.get("breaker_open")),
+        "opens_blocked": r.get("opens_blocked"),
+        "failures": r.get("failures", 0),
+        "feed_connected": bool(feed.get("connected")),
+        "feed_mode": feed.get("mode"),
+        "feed_age_s": feed.get("last_message_age_s"),
+        "feed_reconnects": feed.get("reconnects", 0),
+        "feed_error": feed.get("last_error"),
+        "status_age_s": status_age,
+        "running": bool(st.get("running")),
+    }
+    if view["emergency"] or view["halted"] or view["daily_stop"]:
+        level = "critical"
+    elif view["breaker_open"] or not view["feed_connected"] or not view["running"]:
+        level = "warning"
+    else:
+        level = "ok"
+    view["level"] = level
+    return view
+
+
+def open_leg_ids(status: dict[str, Any] | None) -> set[str] | None:
+    """Leg ids of the position in status.json (None without a status)."""
+    if not status:
+        return None
+    return {str(lg.get("leg_id")) for lg in ((status.get("position") or {}).get("legs") or [])}
+
+
+def position_view(status: dict[str, Any] | None) -> dict[str, Any]:
+    """Net position and its legs (entry, TP, SL) from status.json."""
+    pos = (status or {}).get("position") or {}
+    side = pos.get("side") or 0
+    legs = [
+        {
+            "side": "long" if lg.get("side", 0) > 0 else "short",
+            "size": fmt_num(lg.get("size"), 4),
+            "entry px": fmt_num(lg.get("entry_px")),
+            "take profit": fmt_num(lg.get("tp_px")),
+            "stop loss": fmt_num(lg.get("sl_px")),
+            "leg": short_id(lg.get("leg_id")) + (" (adopted)" if lg.get("adopted") else ""),
+        }
+        for lg in pos.get("legs") or []
+    ]
+    return {"size": pos.get("size", 0.0), "side": "long" if side > 0 else ("short" if side < 0 else "flat"),
+            "legs": legs}  # fmt: skip
+
+
+def equity_view(status: dict[str, Any] | None, decisions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Equity now, PnL since the trader's start equity, and the peak (status.json first, the journal as fallback)."""
+    st = status or {}
+    eq = st.get("equity")
+    if not _finite(eq):
+        eqs = [d["equity"] for d in decisions if _finite(d.get("equity"))]
+        eq = eqs[-1] if eqs else None
+    start = st.get("start_equity")
+    if not _finite(start):
+        eqs = [d["equity"] for d in decisions if _finite(d.get("equity"))]
+        start = eqs[0] if eqs else None
+    pnl = eq - start if _finite(eq) and _finite(start) else None
+    return {
+        "equity": eq,
+        "start_equity": start,
+        "pnl": pnl,
+        "pnl_pct": pnl / start * 100.0 if _finite(pnl) and start else None,
+        "peak": (st.get("risk") or {}).get("peak"),
+    }
+
+
+# --- alerts -------------------------------------------------------------------------------------------------------
+_RISK_ALERTS = {
+    "halt": ("critical", "drawdown halt fired"),
+    "daily_stop": ("critical", "daily loss limit: no new opens today"),
+    "emergency_on": ("critical", "emergency stop file present: flattened, no new positions"),
+    "emergency_off": ("info", "emergency stop file removed"),
+    "breaker_open": ("warning", "circuit breaker open: exchange calls failing, orders paused"),
+    "breaker_closed": ("info", "circuit breaker closed"),
+    "size_capped": ("info", "order size capped by a risk limit"),
+}
+_FEED_ALERTS = {
+    "lost": ("warning", "feed down"),
+    "reconnected": ("info", "feed reconnected"),
+    "error": ("warning", "feed error"),
+}
+
+
+def _detail(rec: dict[str, Any], keys: tuple[str, ...]) -> str:
+    parts = []
+    for k in keys:
+        v = rec.get(k)
+        if v is None or v == "" or v == []:
+            continue
+        parts.append(f"{k} {fmt_num(v) if _finite(v) and not isinstance(v, int) else v}")
+    return ", ".join(parts)
+
+
+def alerts(records: list[dict[str, Any]], cycles: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Everything a person should notice, newest first: halt fired, daily stop, emergency stop, breaker, feed down,
+    reconciliation difference, order errors, errors, swaps; from cycles: gate refused, swap done, cycle errors."""
+    out: list[dict[str, Any]] = []
+
+    def add(ts: Any, level: str, kind: str, text: str) -> None:
+        out.append({"ts": ts, "time": fmt_time(ts), "level": level, "kind": kind, "text": text})
+
+    for rec in records:
+        kind, ts = rec.get("kind"), rec.get("ts")
+        if kind == "risk" and rec.get("event") in _RISK_ALERTS:
+            level, text = _RISK_ALERTS[rec["event"]]
+            extra = _detail(rec, ("drawdown_pct", "equity", "peak", "why", "size"))
+            add(ts, level, rec["event"], text + (f" ({extra})" if extra else ""))
+        elif kind == "feed" and rec.get("event") in _FEED_ALERTS:
+            level, text = _FEED_ALERTS[rec["event"]]
+            extra = _detail(rec, ("error", "gap_bars", "bars"))
+            add(ts, level, "feed_" + rec["event"], text + (f" ({extra})" if extra else ""))
+        elif kind == "reconcile" and rec.get("diffs"):
+            diffs = ", ".join(sorted({str(d.get("kind")) for d in rec["diffs"] if isinstance(d, dict)}))
+            add(ts, "warning", "reconcile_diff",
+                f"reconciliation difference ({rec.get('why')}): {diffs}; venue {fmt_num(rec.get('venue_size'), 4)}, "
+                f"local {fmt_num(rec.get('local_size'), 4)}")  # fmt: skip
+        elif kind == "ack" and rec.get("status") == "error":
+            add(ts, "warning", "order_error", f"order {short_id(rec.get('cloid'))} refused: {rec.get('error')}")
+        elif kind == "error":
+            add(ts, "warning", "error", f"{rec.get('where')}: {rec.get('error')}")
+        elif kind == "swap":
+            add(ts, "info", "swap", f"policy swapped {rec.get('old')} -> {rec.get('new')} ({rec.get('reason') or '-'})")
+        elif kind == "stop":
+            add(ts, "info", "stop", f"trader stopped (flatten {rec.get('flatten')})")
+    for c in cycles or []:
+        ts = c.get("end_ms")
+        gate = c.get("gate")
+        if isinstance(gate, dict) and not gate.get("passed"):
+            who = (c.get("winner") or {}).get("id", "winner")
+            add(ts, "warning", "gate_refused", f"cycle {c.get('cycle')}: gate refused {who} "
+                f"(failed {', '.join(gate.get('failed') or []) or '-'})")  # fmt: skip
+        if c.get("swap"):
+            sw = c["swap"]
+            add(ts, "info", "swap_done", f"cycle {c.get('cycle')}: swap done {sw.get('old')} -> {sw.get('new')}")
+        if c.get("error"):
+            add(ts, "warning", "cycle_error", f"cycle {c.get('cycle')}: {c['error']}")
+        if c.get("status") == "CRITICAL":
+            add(ts, "critical", "cycle_critical",
+                f"cycle {c.get('cycle')}: CRITICAL ({'; '.join(c.get('reasons') or []) or '-'})")  # fmt: skip
+    out.sort(key=lambda a: a["ts"] if _finite(a["ts"]) else 0, reverse=True)
+    return out
+
+
+# --- autopilot cycles ---------------------------------------------------------------------------------------------
+def gate_text(gate: Any) -> str:
+    if not isinstance(gate, dict):
+        return "-"
+    if gate.get("passed"):
+        return "PASS"
+    return "REFUSED: " + (", ".join(gate.get("failed") or []) or "-")
+
+
+def cycle_rows(cycles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per cycle for the timeline table, newest first."""
+    rows = []
+    for c in reversed(cycles):
+        trials = c.get("trials") or {}
+        size = c.get("size_multiplier") or {}
+        winner = c.get("winner") or {}
+        swap = c.get("swap") or {}
+        start, end = c.get("start_ms"), c.get("end_ms")
+        rows.append(
+            {
+                "cycle": c.get("cycle"),
+                "end": fmt_time(end),
+                "minutes": fmt_num((end - start) / 60_000, 1) if _finite(start) and _finite(end) else "-",
+                "status": c.get("status") or "-",
+                "reasons": "; ".join(map(str, c.get("reasons") or [])) or "-",
+                "actions": ", ".join(map(str, c.get("actions") or [])) or "-",
+                "size": f"{fmt_num(size.get('old'))} -> {fmt_num(size.get('new'))}" if size else "-",
+                "trials exec/learn": f"{trials.get('execution', 0)}/{trials.get('learning', 0)}",
+                "winner": f"{winner.get('id')} ({fmt_num(winner.get('score'), 3)})" if winner else "-",
+                "gate": gate_text(c.get("gate")),
+                "promoted": c.get("promoted") or "-",
+                "swap": f"{swap.get('old')} -> {swap.get('new')}" if swap else "-",
+                "error": c.get("error") or "",
+            }
+        )
+    return rows
+
+
+def cycle_frame(cycles: list[dict[str, Any]]) -> pd.DataFrame:
+    """Per cycle for the timeline chart: end time, status, level (0 CRITICAL .. 3 GOOD), trials, swap, gate."""
+    return pd.DataFrame(
+        {
+            "time": pd.to_datetime([int(c.get("end_ms") or 0) for c in cycles], unit="ms", utc=True),
+            "cycle": [c.get("cycle") for c in cycles],
+            "status": [c.get("status") or "-" for c in cycles],
+            "level": [STATUS_LEVELS.get(str(c.get("status")), -1) for c in cycles],
+            "trials": [sum(int(v or 0) for v in (c.get("trials") or {}).values()) for c in cycles],
+            "swap": [bool(c.get("swap")) for c in cycles],
+            "gate": [gate_text(c.get("gate")) for c in cycles],
+            "actions": [", ".join(map(str, c.get("actions") or [])) for c in cycles],
+        }
+    )
+
+
+def cycle_summary(cycles: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts over all cycles: by status, gate verdicts, promotions, swaps, trials; the last status."""
+    statuses = Counter(str(c.get("status")) for c in cycles)
+    gates = [c.get("gate") for c in cycles if isinstance(c.get("gate"), dict)]
+    return {
+        "cycles": len(cycles),
+        "by_status": {s: statuses.get(s, 0) for s in STATUS_LEVELS},
+        "gate_passed": sum(1 for g in gates if g.get("passed")),
+        "gate_refused": sum(1 for g in gates if not g.get("passed")),
+        "promoted": sum(1 for c in cycles if c.get("promoted")),
+        "swaps": sum(1 for c in cycles if c.get("swap")),
+        "trials": sum(sum(int(v or 0) for v in (c.get("trials") or {}).values()) for c in cycles),
+        "errors": sum(1 for c in cycles if c.get("error")),
+        "last_status": cycles[-1].get("status") if cycles else None,
+        "last_end_ms": cycles[-1].get("end_ms") if cycles else None,
+    }
+
+
+# --- research: registry, reports, sweeps ------------------------------------------------------------------------
+def registry_group(entry: dict[str, Any]) -> str:
+    """promoted | candidate | refused (a candidate whose gate failed) | retired."""
+    status = entry.get("status")
+    gate = entry.get("gate")
+    if status == "candidate" and isinstance(gate, dict) and not gate.get("passed"):
+        return "refused"
+    return str(status)
+
+
+def registry_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per entry: promoted first, then candidates, refused, retired; newest first inside a group."""
+    order = {"promoted": 0, "candidate": 1, "refused": 2, "retired": 3}
+    rows = []
+    for e in sorted(entries, key=lambda e: str(e.get("created", "")), reverse=True):
+        t = e.get("test") or {}
+        rows.append(
+            {
+                "group": registry_group(e),
+                "id": e.get("id"),
+                "kind": e.get("kind"),
+                "coin": e.get("coin"),
+                "created": e.get("created"),
+                "test sharpe": fmt_num(t.get("sharpe")),
+                "test month %": fmt_num(t.get("monthly_return_pct")),
+                "test dd %": fmt_num(t.get("max_drawdown_pct")),
+                "trades": t.get("n_trades", "-"),
+                "gate": gate_text(e.get("gate")),
+            }
+        )
+    rows.sort(key=lambda r: order.get(r["group"], 9))
+    return rows
+
+
+def gate_rows(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The gate's objective rows of one registry entry (value op threshold, PASS/FAIL)."""
+    gate = entry.get("gate") or {}
+    return [
+        {
+            "objective": r.get("label") or r.get("name"),
+            "value": fmt_num(r.get("value"), 3),
+            "target": f"{_OPS.get(r.get('op'), r.get('op'))} {fmt_num(r.get('threshold'), 3)}",
+            "result": "PASS" if r.get("passed") else "FAIL",
+        }
+        for r in gate.get("rows") or []
+    ]
+
+
+def report_rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Backtest report folders (each `{"name", "doc": metrics.json, "html": path or None}`), newest first."""
+    rows = []
+    for r in reports:
+        doc = r.get("doc") or {}
+        m = doc.get("metrics") or {}
+        prov = doc.get("provenance") or {}
+        rows.append(
+            {
+                "report": r.get("name"),
+                "strategy": doc.get("strategy") or "-",
+                "generated": doc.get("generated_at") or "-",
+                "data": f"{prov.get('source', '-')} ({fmt_num(100 * (prov.get('share_real') or 0), 0)} % real)",
+                "return %": fmt_num(m.get("total_return_pct")),
+                "sharpe": fmt_num(m.get("sharpe")),
+                "max dd %": fmt_num(m.get("max_drawdown_pct")),
+                "trades": m.get("n_trades", "-"),
+                "objectives": "PASS" if (doc.get("objectives") or {}).get("passed") else "FAIL",
+                "html": r.get("html"),
+            }
+        )
+    return rows
+
+
+def sweep_rows(sweeps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sweeps (each `{"name", "doc": summary.json, "html": path or None}`): gate, test figures, deflated Sharpe and
+    trial counts per level."""
+    rows = []
+    for s in sweeps:
+        doc = s.get("doc") or {}
+        t = doc.get("test") or {}
+        levels = doc.get("levels") or []
+        dsr = "; ".join(f"{lv.get('level')} {fmt_num((lv.get('dsr') or {}).get('dsr'), 3)}" for lv in levels) or "-"
+        trials = "; ".join(f"{lv.get('level')} {(lv.get('dsr') or {}).get('n_trials', '-')}" for lv in levels) or "-"
+        rows.append(
+            {
+                "sweep": s.get("name"),
+                "gate": gate_text(doc.get("gate")),
+                "deflated sharpe": dsr,
+                "trials": trials,
+                "test sharpe": fmt_num(t.get("sharpe")),
+                "test month %": fmt_num(t.get("monthly_return_pct")),
+                "registry id": doc.get("registry_id") or "-",
+                "seconds": fmt_num(doc.get("seconds"), 0),
+                "html": s.get("html"),
+            }
+        )
+    return rows
+
+
+def ray_links(base_url: str) -> dict[str, str]:
+    """Links into the Ray dashboard (overview, jobs, actors, cluster)."""
+    base = base_url.rstrip("/")
+    return {"overview": base + "/", "jobs": base + "/#/jobs", "actors": base + "/#/actors",
+            "cluster": base + "/#/cluster"}  # fmt: skip
