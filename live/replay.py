@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from backtest.config import Objectives, Params, with_overrides
+from backtest.config import Objectives, Params, objectives_from_dict, params_from_dict, with_overrides
 from backtest.sim import ACTION_NAMES
 from live.journal import read_records
 
@@ -169,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     session = found[args.session]
     spec = args.strategy or session.start.get("strategy_spec") or "rules"
+    if isinstance(session.start.get("params"), dict) and not (args.config or args.overrides):
+        params = params_from_dict(session.start["params"], "the session's start record")  # what it traded with
+        objectives = objectives_from_dict(session.start.get("objectives") or objectives.model_dump())
     report = replay(session, spec, params, objectives)
     print(f"session started {pd.Timestamp(session.start['ts'], unit='ms', tz='UTC')}, policy "
           f"{session.start.get('policy_id')}, strategy {spec}")  # fmt: skip

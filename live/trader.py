@@ -150,6 +150,8 @@ class Trader:
             base_url=self.id.base_url,
             pid=os.getpid(),
             resumed=saved is not None,
+            params=self.params.model_dump(mode="json"),
+            objectives=self.objectives.model_dump(mode="json"),
         )
         if saved is not None:
             self._load_state(saved)
@@ -717,6 +719,18 @@ class Trader:
                     "side": side_of(self.legs),
                     "legs": [lg.to_dict() for lg in self.legs],
                 },
+                "open_orders": [
+                    {
+                        "cloid": lg.trigger_cloid(k),
+                        "leg": lg.leg_id,
+                        "tpsl": k,
+                        "is_buy": lg.side < 0,
+                        "size": lg.size,
+                        "trigger_px": lg.tp_px if k == "tp" else lg.sl_px,
+                    }
+                    for lg in self.legs
+                    for k in ("tp", "sl")
+                ],
                 "equity": self.last_equity,
                 "start_equity": self.start_equity,
                 "size_multiplier": self.size_multiplier,
