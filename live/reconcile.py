@@ -5,7 +5,8 @@ and every difference found, so the trader can act and journal; nothing here touc
 
 Rules, in order:
 1. Same net size (within half a lot): keep the legs.
-2. Venue flat: the legs are gone (a trigger fired, or someone closed it); their triggers are cancelled.
+2. Venue flat: the legs are gone; those whose TP or SL trigger is no longer open were closed by it (expected, not a
+   difference); a leg that went while both its triggers stayed open is a difference (someone else closed it).
 3. Same side, smaller: legs whose TP or SL trigger is no longer open were closed by it; drop them. If the sizes
    still differ, adopt the venue's position (rule 4).
 4. Anything else (opposite side, larger, unexplained): adopt the venue's position as one leg entered at its entry
@@ -30,7 +31,8 @@ class ReconcileResult:
     cancel: list[OpenOrder] = field(default_factory=list)
     place: list[tuple[Leg, str]] = field(default_factory=list)  # (leg, "tp" | "sl") triggers to place
     closed: list[Leg] = field(default_factory=list)  # legs the venue closed
-    diffs: list[dict[str, Any]] = field(default_factory=list)
+    fired: list[str] = field(default_factory=list)  # legs closed by their own TP/SL trigger: expected, not a diff
+    diffs: list[dict[str, Any]] = field(default_factory=list)  # what the trader did not expect
 
     @property
     def clean(self) -> bool:
@@ -52,16 +54,18 @@ def reconcile(
     res = ReconcileResult(legs=list(legs))
     tol = lot / 2
     if abs(venue - local) > tol:
+        fired = [lg for lg in legs if lg.tp_cloid not in open_cloids or lg.sl_cloid not in open_cloids]
         if abs(venue) <= tol:
             res.closed, res.legs = list(legs), []
-            res.diffs.append({"kind": "venue_flat", "local": local, "venue": venue})
+            res.fired = [lg.leg_id for lg in fired]
+            if len(fired) < len(legs):  # some leg went although none of its triggers fired
+                res.diffs.append({"kind": "venue_flat", "local": local, "venue": venue})
         else:
             same_side = local != 0 and (venue > 0) == (local > 0)
             if same_side and abs(venue) < abs(local):
-                fired = [lg for lg in legs if lg.tp_cloid not in open_cloids or lg.sl_cloid not in open_cloids]
                 res.closed = fired
+                res.fired = [lg.leg_id for lg in fired]
                 res.legs = [lg for lg in legs if lg not in fired]
-                res.diffs.append({"kind": "legs_closed_by_triggers", "legs": [lg.leg_id for lg in fired]})
             if abs(venue - net_size(res.legs)) > tol:
                 res.closed += [lg for lg in res.legs if lg not in res.closed]
                 side = 1 if venue > 0 else -1
@@ -69,9 +73,11 @@ def reconcile(
                 res.legs = [adopt(side, abs(venue), entry, bar)]
                 res.diffs.append({"kind": "adopted", "local": local, "venue": venue, "entry_px": entry})
     owned = {c for lg in res.legs for c in (lg.tp_cloid, lg.sl_cloid)}
+    leftovers = {c for lg in res.closed for c in (lg.tp_cloid, lg.sl_cloid)}  # the other trigger of a closed leg
     res.cancel = [o for o in orders if o.cloid not in owned]
-    if res.cancel:
-        res.diffs.append({"kind": "orphan_orders", "cloids": [o.cloid for o in res.cancel]})
+    orphans = [o.cloid for o in res.cancel if o.cloid not in leftovers]
+    if orphans:
+        res.diffs.append({"kind": "orphan_orders", "cloids": orphans})
     before = {lg.leg_id for lg in legs}
     for i, lg in enumerate(res.legs):
         missing = [k for k in ("tp", "sl") if lg.trigger_cloid(k) not in open_cloids]

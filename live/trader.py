@@ -599,6 +599,7 @@ class Trader:
             venue_size=venue_pos.size if venue_pos else 0.0,
             local_size=net_size(self.legs),
             diffs=result.diffs,
+            closed_by_triggers=result.fired,
             cancelled=len(result.cancel),
             placed=len(result.place),
         )
