@@ -45,6 +45,10 @@ class LiveTraderActor:
         self._thread.join(10)
         return self.trader.status()
 
+    def request(self, kind: str, kw: dict[str, Any]) -> None:
+        """Queue a request (pause, resume, ...) handled by the trader between two bars."""
+        self.trader.request(kind, **kw)
+
     def set_size_multiplier(self, value: float, reason: str = "") -> float:
         with self.trader._lock:
             return self.trader.set_size_multiplier(value, reason)
@@ -56,7 +60,7 @@ class LiveTraderActor:
 
         p = params_from_dict(params) if params else self.trader.params
         strategy = resolve_strategy(spec, p)
-        self.trader.swap(strategy, policy_id, reason, spec)
+        self.trader.swap(strategy, policy_id, reason, spec, p if params else None)
         return self.trader.status()
 
 

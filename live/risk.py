@@ -11,7 +11,8 @@ On top of the simulator's own sizing (fixed fraction or Kelly, ATR stop, leverag
 - circuit breaker: `breaker_failures` consecutive failed exchange calls pause new orders for `breaker_pause_seconds`;
 - caps: an opening order's notional at most `max_order_notional`, and position notional after it at most
   `max_leverage` x equity (the order is cut to fit, or skipped when nothing fits);
-- at most `trading.max_positions` legs open (the action interpreter already enforces it; checked again here).
+- at most `trading.max_positions` legs open (the action interpreter already enforces it; checked again here);
+- paused (by the autopilot on a CRITICAL grade, or an operator): no new opens until resumed.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class RiskState:
     emergency: bool = False
     failures: int = 0  # consecutive failed exchange calls
     breaker_until_ms: int = 0
+    paused: bool = False  # the autopilot (or an operator) paused opens
+    pause_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -146,6 +149,8 @@ def opens_blocked(state: RiskState, now_ms: int) -> str | None:
     """Why no new position may be opened now, or None. (Closes are always allowed.)"""
     if state.emergency:
         return "emergency stop"
+    if state.paused:
+        return "paused" + (f" ({state.pause_reason})" if state.pause_reason else "")
     if state.halted:
         return "drawdown halt"
     if state.daily_stop:

@@ -24,7 +24,6 @@ import signal
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,6 @@ from live.service import (
     journal_base,
     prepare_settings,
 )
-from live.trader import CONTROL_FILE
 
 PAPER_ACTOR = "paper-exchange"
 
@@ -198,9 +196,9 @@ def cmd_stop(args: argparse.Namespace, params: Params) -> int:
     if st is None or not st.get("running") or not _pid_alive(st.get("pid")):
         print(f"no running live trader for {params.market.coin}")
         return 1
-    from backtest.atomic import atomic_write_json
+    from live.control import LiveControl
 
-    atomic_write_json(roots[0] / CONTROL_FILE, {"id": uuid.uuid4().hex, "cmd": "stop", "flatten": flatten})
+    LiveControl(roots[0]).stop(flatten)
     print(f"asked the trader (pid {st['pid']}) to stop{' after flattening' if flatten else ''}...", flush=True)
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -365,8 +363,6 @@ def _foreground(actor: Any, params: Params, args: argparse.Namespace, paper_loca
     try:
         while not interrupted.is_set():
             time.sleep(0.5)
-            if (root / CONTROL_FILE).exists():
-                continue  # the actor picks the request up itself
             st = read_status(root) or st
             if not st.get("running", True):
                 break

@@ -18,6 +18,7 @@ No Ray and no threads here: `live.actor` runs this in a Ray actor, tests drive i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -47,7 +48,7 @@ from live.venue import VenueSession
 
 log = logging.getLogger(__name__)
 STATE_VERSION = 1
-CONTROL_FILE = "control.json"
+CONTROL_DIR = "control"
 
 
 @dataclass
@@ -136,8 +137,7 @@ class Trader:
     def start(self) -> None:
         """Resume saved state, warm the strategy on history, reconcile with the venue, connect the feed."""
         saved = self.journal.read_state()
-        stale = self.journal.root / CONTROL_FILE
-        if stale.exists():  # a request addressed to an earlier run of this trader
+        for stale in (self.journal.root / CONTROL_DIR).glob("*.json"):  # addressed to an earlier run
             stale.unlink()
         self.journal.write(
             "start",
@@ -208,22 +208,30 @@ class Trader:
         self._requests.append((kind, kw))
 
     def _check_control(self) -> None:
-        """Requests left by `python -m live.serve stop` (or any tool) in `<journal>/control.json`."""
-        path = self.journal.root / CONTROL_FILE
-        try:
-            req = json.loads(path.read_text())
-        except (OSError, ValueError):
+        """Requests left in `<journal>/control/` by `live.control` (live.serve stop, the autopilot), oldest first."""
+        folder = self.journal.root / CONTROL_DIR
+        if not folder.is_dir():
             return
-        path.unlink(missing_ok=True)
-        if not isinstance(req, dict) or req.get("id") in (None, self._control_id):
-            return
-        self._control_id = req["id"]
-        self.journal.write("control", **{k: v for k, v in req.items() if k != "strategy"})
-        cmd = req.get("cmd")
-        if cmd == "stop":
-            self.request("stop", flatten=bool(req.get("flatten", True)))
-        elif cmd == "size":
-            self.request("size", multiplier=float(req["multiplier"]), reason=str(req.get("reason", "")))
+        for path in sorted(folder.glob("*.json")):
+            try:
+                req = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue  # being written (writers replace atomically, so this is rare): next turn
+            path.unlink(missing_ok=True)
+            if not isinstance(req, dict) or req.get("id") in (None, self._control_id):
+                continue
+            self._control_id = req["id"]
+            self.journal.write("control", **{k: v for k, v in req.items() if k != "params"})
+            cmd = req.get("cmd")
+            if cmd == "stop":
+                self.request("stop", flatten=bool(req.get("flatten", True)))
+            elif cmd == "size":
+                self.request("size", multiplier=float(req["multiplier"]), reason=str(req.get("reason", "")))
+            elif cmd in ("pause", "resume"):
+                self.request(cmd, reason=str(req.get("reason", "")), flatten=bool(req.get("flatten", True)))
+            elif cmd == "swap":
+                self.request("swap_spec", spec=req["spec"], policy_id=req["policy_id"], params=req.get("params"),
+                             reason=str(req.get("reason", "")))  # fmt: skip
 
     def _handle_requests(self) -> None:
         while self._requests:
@@ -233,7 +241,13 @@ class Trader:
             elif kind == "size":
                 self.set_size_multiplier(float(kw["multiplier"]), kw.get("reason", ""))
             elif kind == "swap":
-                self.swap(kw["strategy"], kw["policy_id"], kw.get("reason", ""), kw.get("spec", ""))
+                self.swap(kw["strategy"], kw["policy_id"], kw.get("reason", ""), kw.get("spec", ""), kw.get("params"))
+            elif kind == "swap_spec":
+                self.swap_spec(kw["spec"], kw["policy_id"], kw.get("params"), kw.get("reason", ""))
+            elif kind == "pause":
+                self.pause(kw.get("reason", ""), bool(kw.get("flatten", True)))
+            elif kind == "resume":
+                self.resume(kw.get("reason", ""))
 
     def set_size_multiplier(self, value: float, reason: str = "") -> float:
         cap = self.params.live.size_multiplier_max
@@ -245,11 +259,21 @@ class Trader:
         self._save_state()
         return new
 
-    def swap(self, strategy: Strategy, policy_id: str, reason: str = "", spec: str = "") -> None:
+    def swap(
+        self,
+        strategy: Strategy,
+        policy_id: str,
+        reason: str = "",
+        spec: str = "",
+        params: Params | dict | None = None,
+    ) -> None:
         """Hot swap between two bars: the new strategy is warmed on every bar this trader has seen; legs, orders
-        and risk state carry over."""
+        and risk state carry over. `params` (the new policy's validated trading/backtest sections) replace the
+        current ones; the operator's `market` and `live` sections stay."""
         with self._lock:
             old = self.id.policy_id
+            if params is not None:
+                self.params = _merge_operator_sections(params, self.params)
             self._set_strategy(strategy, policy_id)
             self.id.strategy_spec = spec or self.id.strategy_spec
             self.stream.warm_up(bars_frame(self.history))
@@ -258,6 +282,34 @@ class Trader:
             self._alert("swap", {"old": old, "new": policy_id})
             self._save_state()
             self._write_status()
+
+    def swap_spec(self, spec: str, policy_id: str, params: dict | None = None, reason: str = "") -> None:
+        """Load `spec` in this process and swap it in; a spec that does not load is journalled and changes nothing."""
+        from backtest.strategies.registry import resolve_strategy
+
+        p = _merge_operator_sections(params, self.params) if params else self.params
+        try:
+            strategy = resolve_strategy(spec, p)
+        except Exception as exc:
+            self.journal.write("error", where="swap", spec=spec, error=f"{type(exc).__name__}: {exc}")
+            self._alert("swap_failed", {"spec": spec, "error": str(exc)})
+            return
+        self.swap(strategy, policy_id, reason, spec, p)
+
+    def pause(self, reason: str = "", flatten: bool = True) -> None:
+        """No new positions until `resume` (the autopilot's CRITICAL action); optionally flatten now."""
+        self.risk = dataclasses.replace(self.risk, paused=True, pause_reason=reason)
+        self.journal.write("risk", event="paused", reason=reason, flatten=flatten)
+        self._alert("paused", {"reason": reason})
+        if flatten:
+            self.flatten("pause")
+        self._save_state()
+
+    def resume(self, reason: str = "") -> None:
+        self.risk = dataclasses.replace(self.risk, paused=False, pause_reason="")
+        self.journal.write("risk", event="resumed", reason=reason)
+        self._alert("resumed", {"reason": reason})
+        self._save_state()
 
     # --- the loop -------------------------------------------------------------------------------------------------
     def step(self, timeout_s: float = 0.5) -> list[Decision]:
@@ -758,3 +810,14 @@ class Trader:
 
     def _write_status(self) -> None:
         self.journal.write_status(self.status())
+
+
+def _merge_operator_sections(new: Params | dict, current: Params) -> Params:
+    """`new`'s sections, with the operator's market, live and paper_exchange sections from `current`."""
+    from backtest.config import params_from_dict
+
+    data = new.model_dump(mode="json") if isinstance(new, Params) else dict(new)
+    mine = current.model_dump(mode="json")
+    for section in ("market", "live", "paper_exchange"):
+        data[section] = mine[section]
+    return params_from_dict(data, "swapped-in params")

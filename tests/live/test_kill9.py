@@ -4,7 +4,6 @@ runs here and keeps going while the trader is dead (its answer to the in-flight 
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -15,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from backtest.config import load_params
+from live.control import LiveControl
 from live.journal import read_records
 from live.keys import paper_wallet
 from live.paper_exchange.server import start_in_thread
@@ -107,7 +107,7 @@ def test_kill_9_mid_order_then_restart_no_duplicates_no_lost_fills_position_reco
               any(r["kind"] == "reconcile" for r in _records(root)[killed_at:]), 90, "the restart")  # fmt: skip
         for _ in range(8):
             bar()
-        (root / "control.json").write_text(json.dumps({"id": "t-stop", "cmd": "stop", "flatten": True}))
+        LiveControl(root).stop(flatten=True)
         procs[-1].wait(60)
 
         recs = _records(root)
