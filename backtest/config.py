@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PARAMS = REPO_ROOT / "configs" / "params.yaml"
@@ -123,28 +123,32 @@ class PaperExchangeConfig(_Section):
 
 
 class LiveConfig(_Section):
-    """The live trader (`python -m live.serve`): venue, risk limits, journal, feed and order handling."""
+    """The live trader (`python -m live.serve`): venue, risk limits, journal, feed and order handling.
 
-    mode: Literal["paper", "testnet", "mainnet"]
-    testnet_url: str = Field(pattern=r"^https?://")
-    paper_speed: float = Field(gt=0, le=100_000)
-    paper_fund_usd: float = Field(gt=0)
-    journal_dir: str = Field(min_length=1)
-    history_bars: int = Field(ge=2, le=5000)
-    emergency_stop_file: str = Field(min_length=1)
-    daily_loss_limit_pct: float = Field(ge=0, le=100)
-    max_order_notional: float = Field(gt=0)
-    max_leverage: float = Field(gt=0, le=100)
-    flatten_on_stop: bool
-    ioc_slippage_pct: float = Field(gt=0, le=20)
-    stale_feed_seconds: float = Field(gt=0, le=3600)
-    breaker_failures: int = Field(ge=1, le=100)
-    breaker_pause_seconds: float = Field(ge=0, le=86_400)
-    reconcile_every_bars: int = Field(ge=1, le=100_000)
-    order_timeout_s: float = Field(gt=0, le=120)
-    size_multiplier: float = Field(gt=0)
-    size_multiplier_max: float = Field(gt=0, le=10)
-    cpus: float = Field(ge=0, le=64)
+    Defaults (the documented values of configs/params.yaml) let params files from before this section (checkpoint
+    metadata) load.
+    """
+
+    mode: Literal["paper", "testnet", "mainnet"] = "paper"
+    testnet_url: str = Field(default="https://api.hyperliquid-testnet.xyz", pattern=r"^https?://")
+    paper_speed: float = Field(default=1.0, gt=0, le=100_000)
+    paper_fund_usd: float = Field(default=10_000.0, gt=0)
+    journal_dir: str = Field(default="runs/live", min_length=1)
+    history_bars: int = Field(default=1000, ge=2, le=5000)
+    emergency_stop_file: str = Field(default="/tmp/aml100_emergency_stop", min_length=1)
+    daily_loss_limit_pct: float = Field(default=3.0, ge=0, le=100)
+    max_order_notional: float = Field(default=100_000.0, gt=0)
+    max_leverage: float = Field(default=5.0, gt=0, le=100)
+    flatten_on_stop: bool = True
+    ioc_slippage_pct: float = Field(default=1.0, gt=0, le=20)
+    stale_feed_seconds: float = Field(default=30.0, gt=0, le=3600)
+    breaker_failures: int = Field(default=3, ge=1, le=100)
+    breaker_pause_seconds: float = Field(default=60.0, ge=0, le=86_400)
+    reconcile_every_bars: int = Field(default=15, ge=1, le=100_000)
+    order_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    size_multiplier: float = Field(default=1.0, gt=0)
+    size_multiplier_max: float = Field(default=2.0, gt=0, le=10)
+    cpus: float = Field(default=1.0, ge=0, le=64)
 
     @model_validator(mode="after")
     def _multiplier_within_cap(self) -> LiveConfig:
@@ -253,6 +257,34 @@ class RLConfig(_Section):
         return self
 
 
+class AutopilotConfig(_Section):
+    """The autonomous loop (`python -m live.autopilot`); docs/AUTOPILOT.md. Defaults as in configs/params.yaml."""
+
+    cycle_hours: float = Field(default=1.0, gt=0, le=24 * 30)
+    data: Literal["config", "real", "synthetic", "hybrid"] = "config"
+    data_days: float = Field(default=30.0, gt=0, le=3650)
+    judge_days: float = Field(default=3.0, gt=0, le=3650)
+    improve_on: list[Literal["CRITICAL", "POOR", "MODERATE", "GOOD"]] = Field(
+        default_factory=lambda: ["CRITICAL", "POOR"]
+    )
+    execution_trials: int = Field(default=8, ge=1, le=10_000)
+    learning: Literal["off", "retrain", "sweep"] = "retrain"
+    learning_trials: int = Field(default=4, ge=1, le=10_000)
+    retrain_algo: Literal["ppo", "dqn"] = "ppo"
+    retrain_timesteps: int = Field(default=4000, ge=1)
+    budget_minutes: float = Field(default=20.0, gt=0, le=24 * 60)
+    max_concurrent_trials: int = Field(default=1, ge=1, le=1024)
+    promote_margin_sharpe: float = 0.1
+    size_down: float = Field(default=0.75, gt=0, lt=1)
+    size_up: float = Field(default=1.10, gt=1, le=10)
+    dir: str = Field(default="runs/autopilot", min_length=1)
+
+    @field_validator("learning", mode="before")
+    @classmethod
+    def _yaml_off(cls, v: Any) -> Any:
+        return "off" if v is False else v  # YAML reads a bare `off` as false
+
+
 class DashboardConfig(_Section):
     """The web dashboard (`python -m live.dashboard`) and the terminal monitor (`python -m live.monitor`).
 
@@ -279,8 +311,17 @@ class Params(_Section):
     paper_exchange: PaperExchangeConfig
     synth: SynthConfig
     rl: RLConfig
-    live: LiveConfig
+    live: LiveConfig = Field(default_factory=LiveConfig)
+    autopilot: AutopilotConfig = Field(default_factory=AutopilotConfig)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
+
+
+class StatusThresholds(_Section):
+    """How the autopilot grades a policy's recent window (docs/AUTOPILOT.md): CRITICAL, POOR, MODERATE, GOOD."""
+
+    critical_drawdown_pct: float = Field(default=5.0, ge=0, le=100)  # CRITICAL at or past this drawdown (or a halt)
+    poor_sharpe_below: float = 0.0  # POOR below this Sharpe ...
+    poor_profit_factor_below: float = Field(default=1.0, ge=0)  # ... or below this profit factor
 
 
 class Objectives(_Section):
@@ -290,6 +331,7 @@ class Objectives(_Section):
     auto_stop_drawdown: float = Field(gt=0, le=100)
     profit_factor_min: float = Field(ge=0)
     min_real_days: float = Field(ge=0)
+    status: StatusThresholds = Field(default_factory=StatusThresholds)
 
 
 _INTERVALS = {"1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600}

@@ -72,16 +72,16 @@ def choose_strategy(spec: str, params: Params, registry_root: str | Path | None 
             "(`python -m rl.registry list` shows the candidates; `make run` or `python -m rl.tune` makes some), "
             "or trade the rules with `--strategy rules`."
         )
-    return StrategyChoice(_entry_spec(entry), entry["id"], _entry_params(entry, params), entry)
+    return StrategyChoice(entry_spec(entry), entry["id"], entry_params(entry, params), entry)
 
 
-def _entry_spec(entry: dict[str, Any]) -> str:
+def entry_spec(entry: dict[str, Any]) -> str:
     if entry["kind"] == "rules-params":
         return "rules"
     return str(entry["checkpoint"])
 
 
-def _entry_params(entry: dict[str, Any], current: Params) -> Params:
+def entry_params(entry: dict[str, Any], current: Params) -> Params:
     """The validated trading/backtest sections of an entry, the operator's market/live/paper_exchange sections."""
     meta = entry.get("metadata") or {}
     data: dict[str, Any] | None = None

@@ -1,0 +1,67 @@
+"""The autopilot's memory: a resumable cycle state and the cycle journal, one folder per coin.
+
+`<autopilot.dir>/<coin slug>/state.json` holds the cycle under way: its number, when it started, and the output of
+every step completed so far (written atomically after each step), so a killed autopilot resumes at the first step it
+had not finished. `cycles.jsonl` gets one line per finished cycle (format: docs/LIVE.md and docs/AUTOPILOT.md),
+appended and fsynced. `autopilot.lock` keeps a second autopilot for the same coin out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from backtest.atomic import atomic_write_json
+from live.journal import clean
+
+STEPS = ("data", "judge", "grade", "act", "improve", "promote")
+
+
+class Book:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.state_path = root / "state.json"
+        self.cycles_path = root / "cycles.jsonl"
+
+    def load(self) -> dict[str, Any] | None:
+        """The unfinished cycle, if any."""
+        try:
+            st = json.loads(self.state_path.read_text())
+        except (OSError, ValueError):
+            return None
+        return None if st.get("finished") else st
+
+    def begin(self) -> dict[str, Any]:
+        """A new cycle, numbered after the last recorded one."""
+        st = {"cycle": self.last_cycle() + 1, "start_ms": int(time.time() * 1000), "steps": {}, "finished": False}
+        self.save(st)
+        return st
+
+    def save(self, state: dict[str, Any]) -> None:
+        atomic_write_json(self.state_path, clean(state))
+
+    def record(self, line: dict[str, Any]) -> None:
+        """Append the finished cycle's line and mark the state finished."""
+        with open(self.cycles_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(clean(line), separators=(",", ":"), allow_nan=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def cycles(self) -> list[dict[str, Any]]:
+        if not self.cycles_path.is_file():
+            return []
+        out = []
+        for line in self.cycles_path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+        return out
+
+    def last_cycle(self) -> int:
+        cycles = self.cycles()
+        return int(cycles[-1]["cycle"]) if cycles else 0
