@@ -190,6 +190,7 @@ def cmd_stop(args: argparse.Namespace, params: Params) -> int:
         st = ray.get(actor.stop.remote(flatten), timeout=120)
         ray.kill(actor)
         print(format_status(st, "stopped"))
+        _stop_paper_host()
         return 0
     roots = _status_roots(params)
     st = read_status(roots[0]) if roots else None
@@ -209,6 +210,23 @@ def cmd_stop(args: argparse.Namespace, params: Params) -> int:
             return 0
     print("the trader did not confirm within 120 s; see its journal", file=sys.stderr)
     return 1
+
+
+def _stop_paper_host() -> None:
+    """The paper exchange `live.serve` started on the cluster goes with the trader (its state file stays)."""
+    import ray
+
+    from cluster.connect import NAMESPACE
+
+    try:
+        host = ray.get_actor(PAPER_ACTOR, namespace=NAMESPACE)
+    except ValueError:
+        return
+    try:
+        ray.get(host.stop.remote(), timeout=30)
+    finally:
+        ray.kill(host)
+    print("paper exchange stopped (its state file keeps accounts and orders for the next start)")
 
 
 # --- start --------------------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from backtest.venue.sdk import make_info
 from backtest.venue.wire import candle_to_bar
 
 log = logging.getLogger(__name__)
+MIN_STALE_S = 2.0  # a socket is never called silent faster than this, whatever the time scale
 FAR_FUTURE_MS = 4_102_444_800_000  # 2100-01-01: "up to the newest candle", whatever the venue's clock says
 
 
@@ -141,7 +142,7 @@ class BarFeed:
         self.coin, self.interval = coin, interval
         self.step_ms = interval_seconds(interval) * 1000
         self.time_scale = float(time_scale)
-        self.stale_after_s = stale_after_s / self.time_scale
+        self.stale_after_s = max(stale_after_s / self.time_scale, MIN_STALE_S)
         self.bar_wall_s = self.step_ms / 1000.0 / self.time_scale
         self.grace_s = close_grace_s / self.time_scale
         self.source = source
@@ -349,7 +350,7 @@ class BarFeed:
         return events
 
     def health(self) -> FeedHealth:
-        age = None if self._last_msg is None else max(0.0, (self.clock() - self._last_msg) * self.time_scale)
+        age = None if self._last_msg is None else max(0.0, self.clock() - self._last_msg)  # wall seconds
         return FeedHealth(
             mode="ws" if self.client is not None else "rest",
             connected=self.client is not None,
