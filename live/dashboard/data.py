@@ -55,7 +55,7 @@ class Paths:
             registry = Path(os.environ.get("AML100_REGISTRY") or REPO_ROOT / "registry")
         return cls(
             journal_dir=journal,
-            autopilot_dir=_abs(d.autopilot_dir) if d.autopilot_dir else journal.parent / "autopilot",
+            autopilot_dir=_abs(d.autopilot_dir) if d.autopilot_dir else _abs(params.autopilot.dir),
             reports_dir=_abs(params.backtest.reports_dir),
             tune_dir=_abs(d.tune_dir),
             registry_dir=registry,

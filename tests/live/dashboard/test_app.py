@@ -17,7 +17,7 @@ PAGES = {"live": "live_page", "autopilot": "autopilot_page", "research": "resear
 def _run(monkeypatch, tmp_path, page: str):
     sets = [f"live.journal_dir={tmp_path / 'live'}", f"backtest.reports_dir={tmp_path / 'reports'}",
             f"dashboard.tune_dir={tmp_path / 'tune'}", f"dashboard.registry_dir={tmp_path / 'registry'}",
-            "dashboard.compare_backtest=false"]  # fmt: skip
+            f"autopilot.dir={tmp_path / 'autopilot'}", "dashboard.compare_backtest=false"]  # fmt: skip
     monkeypatch.setenv(data.ARGV_ENV, json.dumps([x for o in sets for x in ("--set", o)]))
     script = f"from live.dashboard.pages import {PAGES[page]}\n{PAGES[page]}()\n"
     at = testing.AppTest.from_string(script, default_timeout=60)

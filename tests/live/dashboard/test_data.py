@@ -66,8 +66,9 @@ def test_records_written_by_the_trader_journal_read_back_with_the_session(tmp_pa
     assert data.session_frames([{"kind": "decision"}]) is None
 
 
-def test_paths_follow_the_params_and_the_autopilot_folder_sits_beside_the_journals(tmp_path):
-    p = load_params(overrides=[f"live.journal_dir={tmp_path / 'live'}", "dashboard.registry_dir=reg"])
+def test_paths_follow_the_params_and_the_autopilot_folder_is_the_autopilot_s(tmp_path):
+    p = load_params(overrides=[f"live.journal_dir={tmp_path / 'live'}", "dashboard.registry_dir=reg",
+                               f"autopilot.dir={tmp_path / 'autopilot'}"])  # fmt: skip
     paths = data.Paths.from_params(p)
     assert paths.autopilot_dir == tmp_path / "autopilot"
     assert paths.cycles_file("xyz:XYZ100") == tmp_path / "autopilot" / "xyz_XYZ100" / "cycles.jsonl"
