@@ -13,6 +13,7 @@ benchmark and `python -m live.rehearsal` all use this rig.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from backtest.data.synth import generate_bars
 from backtest.strategies.base import Strategy
 from backtest.venue.ratelimit import WeightBudget
 from live.journal import Journal
-from live.keys import Redactor, paper_wallet
+from live.keys import Redactor, Signer, paper_wallet
 from live.paper_exchange.config import FaultConfig, PaperExchangeConfig
 from live.paper_exchange.server import ServerHandle, start_in_thread
 from live.trader import Trader, TraderIdentity
@@ -105,7 +106,10 @@ def make_rig(
     fund: float = 10_000.0,
     state_path: str | None = None,
     time_scale: float = 1.0,
+    signer_for: Callable[[ServerHandle, Signer], Signer] | None = None,
 ) -> Rig:
+    """A started trader on a fresh manual-clock paper exchange with a funded paper wallet; `signer_for(server,
+    master)` may return another signer, e.g. an API wallet it approved to trade for the master."""
     params = load_params(
         overrides=[
             *MATCHED,
@@ -120,10 +124,11 @@ def make_rig(
     )
     objectives = load_objectives()
     bars = synthetic_bars(n_bars, params) if bars is None else bars
-    signer = paper_wallet(COIN, 1)
-    cfg = matched_paper_config(params, history, fund=((signer.account.lower(), fund),), faults=faults or FaultConfig(),
+    master = paper_wallet(COIN, 1)
+    cfg = matched_paper_config(params, history, fund=((master.account.lower(), fund),), faults=faults or FaultConfig(),
                                state_path=state_path)  # fmt: skip
     server = start_in_thread(cfg, bars=bars)
+    signer = signer_for(server, master) if signer_for is not None else master
     venue = connect_venue(server.url, COIN, DEX, signer, params.live.order_timeout_s, stale_after_s=30.0,
                           time_scale=time_scale, source="paper")  # fmt: skip
     venue.feed.budget = WeightBudget(capacity=1e9)  # bars pass far faster than real time here: no REST budget

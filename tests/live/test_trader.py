@@ -72,3 +72,34 @@ def test_replay_parity_trained_policies_decide_bar_for_bar_as_the_backtester(tmp
         assert all(("margin" in d) or ("ppo_margin" in d) for d in margins)
     finally:
         rig.stop()
+
+
+def test_an_api_wallet_trades_for_its_master_and_its_key_never_reaches_the_journal(tmp_path):
+    """The recommended set-up: the master approves an API (agent) wallet; the trader signs with the agent's key and
+    trades the master's account (positions, fills and reconciliation all on the master)."""
+    from eth_account import Account
+    from hyperliquid.exchange import Exchange
+
+    from live.keys import Signer
+
+    box: dict = {}
+
+    def approve(server, master):
+        ex = Exchange(master.wallet, server.url, perp_dexs=["", "xyz"], timeout=5)
+        resp, key = ex.approve_agent("aml100")
+        assert resp["status"] == "ok"
+        box["key"] = key
+        return Signer(Account.from_key(key), master.account)
+
+    rig = make_rig(tmp_path, lambda p: RulesStrategy(p.trading), RULES_BUSY, signer_for=approve)
+    try:
+        assert rig.trader.venue.signer.is_agent
+        for _ in range(20):
+            rig.advance()
+        eng = rig.exchange.engine
+        master, agent = rig.trader.id.account, rig.trader.venue.signer.wallet.address.lower()
+        assert len(eng.fills.get(master, [])) >= 4 and not eng.fills.get(agent)
+        text = "".join(f.read_text() for f in rig.root.iterdir() if f.is_file())
+        assert box["key"].removeprefix("0x").lower() not in text.lower()
+    finally:
+        rig.stop()
