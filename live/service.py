@@ -210,7 +210,14 @@ def prepare_settings(
     time_scale: float = 1.0,
 ) -> ServiceSettings:
     """Everything checked at the door: the strategy resolves, a real venue is allowed, the key exists."""
-    choice = choose_strategy(strategy, params, registry_root)
+    try:
+        choice = choose_strategy(strategy, params, registry_root)
+    except ServiceError as exc:
+        if mode != "paper" or strategy != "promoted":
+            raise
+        # paper only: say so loudly, then rehearse with the rules (a real venue refuses instead)
+        print(f"note: {exc}\nnote: paper trading the RSI/MACD rules meanwhile (policy id 'rules').", flush=True)
+        choice = StrategyChoice("rules", "rules", params)
     resolve_strategy(choice.spec, choice.params)  # fail fast on a spec that does not load
     signer_source = "paper" if mode == "paper" else "env"
     key_present = True

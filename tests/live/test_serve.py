@@ -14,11 +14,15 @@ from live.service import prepare_settings
 from live.venue import check_real_venue
 
 
-def test_no_promoted_policy_says_which_command_promotes_one(tmp_path, capsys):
-    code = main(["--registry", str(tmp_path / "empty-registry"), "--in-process", "--set",
-                 f"live.journal_dir={tmp_path}"])  # fmt: skip
-    err = capsys.readouterr().err
-    assert code == 2 and "no policy is promoted" in err and "rl.registry promote" in err and "--strategy rules" in err
+def test_no_promoted_policy_says_which_command_promotes_one_and_paper_falls_back_to_the_rules(tmp_path, capsys):
+    params, objectives = load_params(), load_objectives()
+    registry = tmp_path / "empty-registry"
+    settings = prepare_settings("paper", "promoted", params, objectives, "http://127.0.0.1:1", registry_root=registry)
+    out = capsys.readouterr().out
+    assert "no policy is promoted" in out and "rl.registry promote" in out and "rules meanwhile" in out
+    assert settings.strategy_spec == "rules" and settings.policy_id == "rules"
+    code = main(["--mode", "testnet", "--registry", str(registry), "--set", f"live.journal_dir={tmp_path}"])
+    assert code == 2 and "no policy is promoted" in capsys.readouterr().err  # a real venue refuses instead
 
 
 def test_real_venues_need_a_live_gate_a_key_and_for_mainnet_a_confirmation():
