@@ -67,13 +67,10 @@ class LiveTraderActor:
 class PaperExchangeHost:
     """Ray actor body: a paper exchange server on a thread of this actor's process."""
 
-    def __init__(self, cfg: dict[str, Any]) -> None:
-        from live.paper_exchange.config import FaultConfig, PaperExchangeConfig
+    def __init__(self, cfg: Any) -> None:
         from live.paper_exchange.server import start_in_thread
 
-        faults = FaultConfig(**cfg.pop("faults", {}))
-        fund = tuple(tuple(x) for x in cfg.pop("fund", ()))
-        self.handle = start_in_thread(PaperExchangeConfig(**cfg, fund=fund, faults=faults))
+        self.handle = start_in_thread(cfg)  # a PaperExchangeConfig
 
     def url(self) -> str:
         return self.handle.url

@@ -230,30 +230,25 @@ def _stop_paper_host() -> None:
 
 
 # --- start --------------------------------------------------------------------------------------------------------
-def _paper_config(params: Params, speed: float, state_dir: Path) -> dict[str, Any]:
-    pe = params.paper_exchange
-    return {
-        "host": pe.host,
-        "port": pe.port,
-        "speed": speed,
-        "seed": params.synth.seed,
-        "history_bars": max(pe.history_bars, params.live.history_bars + 10),
-        "spread_bps": pe.spread_bps,
-        "taker_fee": pe.taker_fee,
-        "maker_fee": pe.maker_fee,
-        "hip3_fee_multiplier": pe.hip3_fee_multiplier,
-        "funding_rate_hourly": pe.funding_rate_hourly,
-        "state_path": str(state_dir / "paper_exchange_state.json"),
-    }
+def _paper_config(params: Params, speed: float, state_dir: Path) -> Any:
+    """The paper exchange `live.serve` starts: params.paper_exchange, this speed, enough history, a state file."""
+    from live.paper_exchange.config import PaperExchangeConfig
+
+    return PaperExchangeConfig.from_params(
+        params.paper_exchange,
+        speed=speed,
+        seed=params.synth.seed,
+        history_bars=max(params.paper_exchange.history_bars, params.live.history_bars + 10),
+        state_path=str(state_dir / "paper_exchange_state.json"),
+    )
 
 
 def _local_paper(params: Params, speed: float) -> Any:
-    from live.paper_exchange.config import PaperExchangeConfig
     from live.paper_exchange.server import start_in_thread
 
     state_dir = journal_base(params) / "paper"
     state_dir.mkdir(parents=True, exist_ok=True)
-    return start_in_thread(PaperExchangeConfig(**_paper_config(params, speed, state_dir)))
+    return start_in_thread(_paper_config(params, speed, state_dir))
 
 
 def cmd_start(args: argparse.Namespace, params: Params, objectives: Any) -> int:

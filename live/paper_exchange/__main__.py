@@ -11,7 +11,6 @@ import logging
 import math
 import re
 import sys
-from dataclasses import replace
 
 from backtest.cli import add_config_args, load_configs
 from backtest.config import ConfigError
@@ -54,19 +53,7 @@ def config_defaults(argv: list[str] | None = None) -> PaperExchangeConfig:
     pre = argparse.ArgumentParser(add_help=False)
     add_config_args(pre)
     known, _ = pre.parse_known_args(argv)
-    pe = load_configs(known)[0].paper_exchange
-    return replace(
-        PaperExchangeConfig(),
-        host=pe.host,
-        port=pe.port,
-        speed=pe.speed,
-        spread_bps=pe.spread_bps,
-        taker_fee=pe.taker_fee,
-        maker_fee=pe.maker_fee,
-        hip3_fee_multiplier=pe.hip3_fee_multiplier,
-        funding_rate_hourly=pe.funding_rate_hourly,
-        history_bars=pe.history_bars,
-    )
+    return PaperExchangeConfig.from_params(load_configs(known)[0].paper_exchange)
 
 
 def parse_args(argv: list[str] | None = None) -> PaperExchangeConfig:

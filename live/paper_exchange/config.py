@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -69,3 +71,9 @@ class PaperExchangeConfig:
     faults: FaultConfig = field(default_factory=FaultConfig)
     markets: tuple[MarketSpec, ...] = DEFAULT_MARKETS
     xyz_deployer: str = "0x88806a71d74ad0a510b350545c9ae490912f0888"
+
+    @classmethod
+    def from_params(cls, section: Any, **overrides: Any) -> PaperExchangeConfig:
+        """From `params.paper_exchange` (the validated section of configs/params.yaml): same field names, no copy
+        of the list of fields to drift; `overrides` win."""
+        return dataclasses.replace(cls(), **{**section.model_dump(), **overrides})
