@@ -570,11 +570,15 @@ class Trader:
         self.journal.write("flatten", reason=reason)
 
     def _record_trade(self, leg: Leg, exit_px: float, reason: str) -> None:
+        """A closed leg into the trade statistics the sizing rule reads: its return on the equity at entry, net of
+        fees as the simulator counts them (taker fee on both legs; the journal's fills have the venue's own)."""
         gross = leg.side * leg.size * (exit_px - leg.entry_px)
-        ret = gross / leg.eq_entry if leg.eq_entry > 0 else 0.0
+        fees = leg.size * (leg.entry_px + exit_px) * self.sim.taker_frac
+        ret = (gross - fees) / leg.eq_entry if leg.eq_entry > 0 else 0.0
         self.stats.record(ret)
         trade = {"leg": leg.leg_id, "side": leg.side, "size": leg.size, "entry_px": leg.entry_px,
-                 "exit_px": exit_px, "gross_pnl": gross, "return_pct": ret * 100, "reason": reason}  # fmt: skip
+                 "exit_px": exit_px, "gross_pnl": gross, "est_fees": fees, "return_pct": ret * 100,
+                 "reason": reason}  # fmt: skip
         self.stats.recent = [*self.stats.recent[-49:], trade]
         self.journal.write("trade", **trade)
 
