@@ -1,10 +1,11 @@
 """Run a strategy over planned segments, in-process or on Ray actors, and merge the results in order.
 
-A `SegmentRunner` loads the strategy once and runs tasks (groups of segments). On Ray, worker actors (one CPU each,
-stopped after the run unless the caller keeps them for the next one) hold one runner per run; market arrays and
-features travel once through the object store. Tasks are handed out as actors free up. Results are put in segment
-order, the drawdown halt is made global (`apply_global_halt`), and the segments are chained by `merge_runs`, so the
-outcome is identical for any number of workers.
+A `SegmentRunner` holds the strategy, loaded and prepared once in the driver, and runs tasks (fixed groups of
+segments). On Ray, the runner (strategy, prepared inputs, market) goes once through the object store to worker actors
+(one CPU each, stopped after the run unless the caller keeps them for the next one: they keep their compiled kernels
+and imports); `ray.util.ActorPool` hands tasks to actors as they free up. Results are put in segment order, the
+drawdown halt is made global (`apply_global_halt`), and the segments are chained by `merge_runs`, so the outcome is
+identical for any number of workers.
 """
 
 from __future__ import annotations
@@ -35,12 +36,18 @@ def run_policy(
     segments: list[tuple[int, int]],
     warmup: int,
     peaks: list[float] | None = None,
+    compiled: bool = True,
 ) -> list[SegmentRun]:
     """Advance `segments` in lockstep: one batched `policy.act` per bar for all of them.
 
     The policy first sees the `warmup` bars before each segment with a flat position state (no trading), so its
-    recurrent state is warm when trading starts.
+    recurrent state is warm when trading starts. A policy with a compiled form of this loop (`policy.lockstep`) runs
+    that instead unless `compiled` is False; it takes the same actions.
     """
+    if compiled:
+        runs = policy.lockstep(market, features, params, segments, warmup, peaks)
+        if runs is not None:
+            return runs
     starts = np.array([s for s, _ in segments], dtype=np.int64)
     ends = np.array([e for _, e in segments], dtype=np.int64)
     policy.reset(len(segments))
@@ -115,10 +122,14 @@ def _flat(run: SegmentRun, initial_equity: float) -> SegmentRun:
 
 
 class SegmentRunner:
-    """Holds one loaded strategy and the market; runs groups of segments."""
+    """One loaded strategy with its prepared inputs (signals, or policy features) and the market; runs groups of
+    segments. Built once per backtest in the driver; Ray workers receive it pickled (plain arrays), so they never
+    resolve or load the strategy themselves."""
 
-    def __init__(self, spec: str, params: Params, objectives: Objectives, market: Market, features: np.ndarray) -> None:
-        self.strategy = resolve_strategy(spec, params)
+    def __init__(
+        self, spec: str | Strategy, params: Params, objectives: Objectives, market: Market, features: np.ndarray
+    ) -> None:
+        self.strategy = resolve_strategy(spec, params) if isinstance(spec, str) else spec
         self.sim_params = execution_params(self.strategy, params, objectives)
         self.market = market
         self.warmup = params.backtest.warmup_bars
@@ -166,21 +177,35 @@ def run_tasks_local(runner: SegmentRunner, tasks: list[list[tuple[int, int]]], p
 
 
 class SegmentWorker:
-    """Ray actor body: keeps one `SegmentRunner` per run key, so each run loads its strategy once per actor."""
+    """Ray actor body: runs tasks of the runner it is handed (through the object store, once per backtest).
+
+    A runner that could not be pickled arrives as `RemoteSpec` and is built here, once per backtest.
+    """
 
     def __init__(self) -> None:
-        self._runners: dict[str, SegmentRunner] = {}
+        self._built: dict[str, SegmentRunner] = {}
 
-    def prepare(self, key, spec, params, objectives, market, features) -> str:
-        if key not in self._runners:
-            self._runners[key] = SegmentRunner(spec, params, objectives, market, features)
-        return self._runners[key].name
+    def run(self, runner: SegmentRunner | RemoteSpec, task: list[tuple[int, int]]) -> list[SegmentRun]:
+        if isinstance(runner, RemoteSpec):
+            if runner.key not in self._built:
+                self._built = {runner.key: runner.build()}
+            runner = self._built[runner.key]
+        return runner.run(task)
 
-    def run(self, key: str, task: list[tuple[int, int]]) -> list[SegmentRun]:
-        return self._runners[key].run(task)
 
-    def release(self, key: str) -> None:
-        self._runners.pop(key, None)
+@dataclass
+class RemoteSpec:
+    """How a worker builds a runner whose strategy object does not pickle: resolve the spec there."""
+
+    key: str
+    spec: str
+    params: Params
+    objectives: Objectives
+    market: Market
+    features: np.ndarray
+
+    def build(self) -> SegmentRunner:
+        return SegmentRunner(self.spec, self.params, self.objectives, self.market, self.features)
 
 
 _POOL: dict[str, Any] = {"job": None, "actors": []}
@@ -208,57 +233,51 @@ def worker_pool(n: int) -> list[Any]:
     return actors[:n]
 
 
+def _put_runner(runner: SegmentRunner, spec: str | Strategy, params: Params, objectives: Objectives, features):
+    """The runner in the object store; if its strategy does not pickle, how to build it in the workers instead."""
+    import ray
+
+    try:
+        return ray.put(runner)
+    except Exception as exc:  # cloudpickle and Ray raise several types for objects that do not pickle
+        if not isinstance(spec, str):
+            raise TypeError(f"strategy {runner.name!r} cannot be sent to Ray workers: {exc}") from exc
+        return ray.put(RemoteSpec(uuid.uuid4().hex, spec, params, objectives, runner.market, features))
+
+
 def run_tasks_ray(
-    spec: str,
-    params: Params,
-    objectives: Objectives,
-    market: Market,
-    features: np.ndarray,
+    runner: SegmentRunner,
     tasks: list[list[tuple[int, int]]],
     workers: int,
     progress: Progress | None,
     keep_workers: bool = False,
-) -> tuple[list[SegmentRun], str]:
-    """Spread tasks over `workers` actors, handing out the next task as each frees up; returns runs and name.
+    remote: Any = None,
+) -> list[SegmentRun]:
+    """Run tasks on `workers` actors (`ray.util.ActorPool`: the next task goes to the next free actor; results come
+    back in task order). `remote` is the runner's object-store reference (default: put it now).
 
     The actors are stopped afterwards (they hold a CPU each) unless `keep_workers`, for callers that run many
     backtests in a row and call `shutdown_pool` themselves.
     """
     import ray
+    from ray.util import ActorPool
 
-    key = uuid.uuid4().hex
-    market_ref, features_ref = ray.put(market), ray.put(features)
-    actors = worker_pool(max(1, min(workers, len(tasks))))
-    names = ray.get([a.prepare.remote(key, spec, params, objectives, market_ref, features_ref) for a in actors])
-    queue = list(range(len(tasks)))
-    pending: dict[Any, tuple[int, Any]] = {}
-    results: dict[int, list[SegmentRun]] = {}
-
-    def submit(actor: Any) -> None:
-        if queue:
-            i = queue.pop(0)
-            pending[actor.run.remote(key, tasks[i])] = (i, actor)
-
+    ref = remote if remote is not None else ray.put(runner)
+    pool = ActorPool(worker_pool(max(1, min(workers, len(tasks)))))
+    runs: list[SegmentRun] = []
     try:
-        for actor in actors:
-            submit(actor)
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            i, actor = pending.pop(done[0])
-            results[i] = ray.get(done[0])
+        for task, done in zip(tasks, pool.map(lambda actor, task: actor.run.remote(ref, task), tasks)):
+            runs.extend(done)
             if progress:
-                progress(len(tasks[i]))
-            submit(actor)
+                progress(len(task))
     finally:
-        if keep_workers:
-            ray.get([a.release.remote(key) for a in actors])
-        else:
+        if not keep_workers:
             shutdown_pool()
-    return [run for i in sorted(results) for run in results[i]], names[0]
+    return runs
 
 
 def run_backtest(
-    spec: str,
+    spec: str | Strategy,
     params: Params,
     objectives: Objectives,
     market: Market,
@@ -268,32 +287,22 @@ def run_backtest(
     progress: Progress | None = None,
     keep_workers: bool = False,
 ) -> BacktestResult:
-    """Backtest strategy `spec` over the market; `workers` = 0 runs in this process, N >= 1 on N Ray actors.
+    """Backtest strategy `spec` (a `--strategy` spec or a strategy object) over the market; `workers` = 0 runs in
+    this process, N >= 1 on N Ray actors. The strategy is loaded and prepared once, here.
 
     `keep_workers` keeps the actors for the next run (see `run_tasks_ray`).
     """
     run_plan = plan(market, params)
-    local: list[SegmentRunner] = []
-
-    def driver_runner() -> SegmentRunner:
-        if not local:
-            local.append(SegmentRunner(spec, params, objectives, market, features))
-        return local[0]
-
+    runner = SegmentRunner(spec, params, objectives, market, features)
     if workers <= 0:
-        runs, name = run_tasks_local(driver_runner(), run_plan.tasks, progress), driver_runner().name
+        runs = run_tasks_local(runner, run_plan.tasks, progress)
     else:
-        runs, name = run_tasks_ray(
-            spec, params, objectives, market, features, run_plan.tasks, workers, progress, keep_workers
-        )
-    if local:
-        auto_stop = local[0].sim_params.auto_stop_frac
-    else:  # the strategy only lives in the actors: resolve it here for its execution settings
-        auto_stop = execution_params(resolve_strategy(spec, params), params, objectives).auto_stop_frac
+        remote = _put_runner(runner, spec, params, objectives, features)
+        runs = run_tasks_ray(runner, run_plan.tasks, workers, progress, keep_workers, remote)
     runs = apply_global_halt(
         sorted(runs, key=lambda r: r.start),
-        auto_stop,
+        runner.sim_params.auto_stop_frac,
         params.backtest.initial_equity,
-        lambda s, e, peak: driver_runner().run([(s, e)], [peak])[0],
+        lambda s, e, peak: runner.run([(s, e)], [peak])[0],
     )
-    return merge_runs(market, runs, params.backtest.initial_equity, strategy=name, provenance=provenance)
+    return merge_runs(market, runs, params.backtest.initial_equity, strategy=runner.name, provenance=provenance)

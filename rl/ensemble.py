@@ -28,33 +28,28 @@ import numpy as np
 from backtest.sim import HOLD, POSITION_STATE_DIM
 from backtest.strategies.base import PolicyStrategy, SignalStrategy
 from backtest.strategies.observation import build_observation
+from rl import netkernel as nk
 
-TIE_BREAKS = ("hold", "confident")
+TIE_BREAKS = ("hold", "confident")  # index = rl.netkernel.TIE_HOLD / TIE_CONFIDENT
 FALLBACKS = ("rules", "hold")
-N_ACTIONS = 3
 
 
 def combine(
     actions: np.ndarray, margins: np.ndarray, threshold: float, fallback: np.ndarray, tie_break: str = "hold"
 ) -> np.ndarray:
-    """Vote: actions/margins [M, B] from M members, fallback [B] -> int8 [B] (rules in the module docstring)."""
+    """Vote: actions/margins [M, B] from M members, fallback [B] -> int8 [B] (rules in the module docstring).
+
+    The compiled `rl.netkernel.vote`, which the fused backtest loop (rl/lockstep.py) calls too.
+    """
     if tie_break not in TIE_BREAKS:
         raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {tie_break!r}")
-    actions = np.asarray(actions, dtype=np.int64)
-    margins = np.asarray(margins, dtype=np.float64)
-    confident = margins >= threshold
-    votes = np.stack([((actions == a) & confident).sum(axis=0) for a in range(N_ACTIONS)])  # [A, B]
-    top = votes.max(axis=0)
-    winner = votes.argmax(axis=0)
-    tied = (votes == top).sum(axis=0) > 1
-    if tie_break == "hold":
-        broken = np.full_like(winner, HOLD)
-    else:
-        masked = np.where(confident, margins, -np.inf)
-        broken = np.take_along_axis(actions, masked.argmax(axis=0)[None], axis=0)[0]
-    out = np.where(tied, broken, winner)
-    out = np.where(top == 0, np.asarray(fallback, dtype=np.int64), out)
-    return out.astype(np.int8)
+    actions = np.ascontiguousarray(actions, dtype=np.int8)
+    margins = np.asarray(margins)
+    margins = np.ascontiguousarray(margins, dtype=np.float32 if margins.dtype == np.float32 else np.float64)
+    out = np.zeros(actions.shape[1], dtype=np.int8)
+    fallback = np.ascontiguousarray(np.broadcast_to(np.asarray(fallback, dtype=np.int8), out.shape))
+    nk.vote(actions, margins, float(threshold), fallback, TIE_BREAKS.index(tie_break), out)
+    return out
 
 
 class EnsembleStrategy(PolicyStrategy):
@@ -83,11 +78,13 @@ class EnsembleStrategy(PolicyStrategy):
         self.feature_names = feature_names
         self._widths: list[int] = []
         self._rules_stream: Any = None
+        self._packed: Any = None
 
     # --- observation rows: [member 0 features | member 1 features | ... | fallback action] ------------------------
     def prepare(self, close: np.ndarray, features: np.ndarray) -> np.ndarray:
         parts = [np.asarray(m.prepare(close, features), dtype=np.float32) for m in self.members]
         self._widths = [p.shape[1] for p in parts]
+        self._packed = None
         if self.rules is None:
             fallback = np.full(len(features), HOLD, dtype=np.int8)
         else:
@@ -138,3 +135,16 @@ class EnsembleStrategy(PolicyStrategy):
             detail[f"{name}_action"] = a
             detail[f"{name}_margin"] = m
         return out, detail
+
+    def lockstep(self, market, features, params, segments, warmup, peaks):
+        """The compiled loop (rl/lockstep.py) when every member is a trained policy (`RLPolicyStrategy`)."""
+        if not self._widths or not all(hasattr(m, "policy") for m in self.members):
+            return None
+        from rl.inference import Packed
+        from rl.lockstep import run_lockstep
+
+        if getattr(self, "_packed", None) is None:
+            nets = [m.policy.net for m in self.members]
+            self._packed = Packed.of(nets, [m.policy.min_q_diff for m in self.members], widths=self._widths)
+        vote = (self.threshold, TIE_BREAKS.index(self.tie_break), sum(self._widths))
+        return run_lockstep(self._packed, market, features, params, segments, warmup, peaks, vote=vote)

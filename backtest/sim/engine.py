@@ -329,6 +329,15 @@ class BatchSimulator:
             self.accts, self.slots, self.trades, *self._arr, actions, self.params, self._eq, self._posq, self._act
         )
 
+    def kernel_state(self) -> tuple[np.ndarray, ...]:
+        """(accts, slots, trades, ts, open, high, low, close, atr, funding): the state and market arguments of
+        `kernel.step_batch`, for compiled callers that fuse their own decisions with the step (rl/lockstep.py)."""
+        return (self.accts, self.slots, self.trades, *self._arr)
+
+    def kernel_outputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(equity, position, actions) per segment and bar: the output arguments of `kernel.step_batch`."""
+        return self._eq, self._posq, self._act
+
     def runs(self) -> list[SegmentRun]:
         out = []
         for b, (s, e) in enumerate(zip(self.starts.tolist(), self.ends.tolist())):
