@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     from backtest.features import compute_features
     from backtest.metrics import compute_metrics
     from backtest.objectives import check_objectives
-    from backtest.report import headline, write_report
+    from backtest.report import headline
     from backtest.runner import plan, run_backtest
     from backtest.sim import Market
     from backtest.spans import slice_span, window_of
@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{elapsed:.1f} s{ray_note}"
     )
     if not args.no_report:
+        from backtest.report import write_report
+
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         out = (
             args.out

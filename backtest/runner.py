@@ -106,15 +106,51 @@ def apply_global_halt(
     return out
 
 
+class HaltWatch:
+    """Watches segment runs arrive in segment order and says when the chained drawdown has reached the halt.
+
+    From there every later segment is flat (`apply_global_halt`), so the runner need not compute it: a strategy that
+    halts early (common for an untrained or poor policy) costs one task, not the whole span. The test is
+    `apply_global_halt`'s own; `run_backtest` still checks the skipped segments really came out flat.
+    """
+
+    def __init__(self, auto_stop_frac: float, initial_equity: float) -> None:
+        self.frac = auto_stop_frac
+        self.initial = initial_equity
+        self.peak, self.scale = initial_equity, 1.0
+        self.halted = False
+
+    def add(self, runs: list[SegmentRun]) -> bool:
+        """Take the next runs in segment order; True once the chained drawdown has reached the halt."""
+        if self.frac <= 0.0:
+            return False
+        for run in runs:
+            if self.halted:
+                break
+            chained = run.equity * self.scale
+            high = np.maximum(self.peak, np.maximum.accumulate(chained))
+            self.halted = bool(np.any(chained <= high * (1.0 - self.frac)))
+            self.peak = float(high[-1])
+            self.scale *= run.equity[-1] / self.initial
+        return self.halted
+
+
 def _flat(run: SegmentRun, initial_equity: float) -> SegmentRun:
-    n = run.end - run.start
+    return flat_run(run.start, run.end, initial_equity, run.trades[:0])
+
+
+def flat_run(start: int, end: int, initial_equity: float, no_trades: np.ndarray | None = None) -> SegmentRun:
+    """A segment in which nothing happens and no decision is taken (after the global halt)."""
+    from backtest.sim import kernel as K
+
+    n = end - start
     return SegmentRun(
-        start=run.start,
-        end=run.end,
+        start=start,
+        end=end,
         equity=np.full(n, initial_equity),
         position=np.zeros(n),
         actions=np.full(n, -1, dtype=np.int8),
-        trades=run.trades[:0],
+        trades=np.zeros((0, K.N_TRADE)) if no_trades is None else no_trades,
         fees=0.0,
         funding=0.0,
         halt_bar=-1,
@@ -167,12 +203,21 @@ def plan(market: Market, params: Params) -> RunPlan:
     return RunPlan(segments, group_segments(segments, bt.segments_per_task))
 
 
-def run_tasks_local(runner: SegmentRunner, tasks: list[list[tuple[int, int]]], progress: Progress | None):
+Stop = Callable[[list[SegmentRun]], bool]
+
+
+def run_tasks_local(
+    runner: SegmentRunner, tasks: list[list[tuple[int, int]]], progress: Progress | None, stop: Stop | None = None
+) -> list[SegmentRun]:
+    """Run tasks in order in this process; after each, `stop(its runs)` True skips the rest."""
     runs: list[SegmentRun] = []
     for task in tasks:
-        runs.extend(runner.run(task))
+        done = runner.run(task)
+        runs.extend(done)
         if progress:
             progress(len(task))
+        if stop is not None and stop(done):
+            break
     return runs
 
 
@@ -252,9 +297,11 @@ def run_tasks_ray(
     progress: Progress | None,
     keep_workers: bool = False,
     remote: Any = None,
+    stop: Stop | None = None,
 ) -> list[SegmentRun]:
     """Run tasks on `workers` actors (`ray.util.ActorPool`: the next task goes to the next free actor; results come
-    back in task order). `remote` is the runner's object-store reference (default: put it now).
+    back in task order). `remote` is the runner's object-store reference (default: put it now). After each result
+    in order, `stop(its runs)` True leaves the remaining tasks undone.
 
     The actors are stopped afterwards (they hold a CPU each) unless `keep_workers`, for callers that run many
     backtests in a row and call `shutdown_pool` themselves.
@@ -270,6 +317,8 @@ def run_tasks_ray(
             runs.extend(done)
             if progress:
                 progress(len(task))
+            if stop is not None and stop(done):
+                break
     finally:
         if not keep_workers:
             shutdown_pool()
@@ -294,15 +343,27 @@ def run_backtest(
     """
     run_plan = plan(market, params)
     runner = SegmentRunner(spec, params, objectives, market, features)
+    initial = params.backtest.initial_equity
+    watch = HaltWatch(runner.sim_params.auto_stop_frac, initial)
     if workers <= 0:
-        runs = run_tasks_local(runner, run_plan.tasks, progress)
+        runs = run_tasks_local(runner, run_plan.tasks, progress, watch.add)
     else:
         remote = _put_runner(runner, spec, params, objectives, features)
-        runs = run_tasks_ray(runner, run_plan.tasks, workers, progress, keep_workers, remote)
-    runs = apply_global_halt(
-        sorted(runs, key=lambda r: r.start),
-        runner.sim_params.auto_stop_frac,
-        params.backtest.initial_equity,
-        lambda s, e, peak: runner.run([(s, e)], [peak])[0],
-    )
-    return merge_runs(market, runs, params.backtest.initial_equity, strategy=runner.name, provenance=provenance)
+        runs = run_tasks_ray(runner, run_plan.tasks, workers, progress, keep_workers, remote, watch.add)
+    done = {r.start for r in runs}
+    skipped = [flat_run(s, e, initial) for s, e in run_plan.segments if s not in done]  # after the halt: flat
+    if progress and skipped:
+        progress(len(skipped))
+
+    def rerun(s: int, e: int, peak: float) -> SegmentRun:
+        return runner.run([(s, e)], [peak])[0]
+
+    merged = apply_global_halt(sorted(runs + skipped, key=lambda r: r.start), runner.sim_params.auto_stop_frac,
+                               initial, rerun)  # fmt: skip
+    if any(r is k for r in merged for k in skipped):  # the halt did not come after all (rounding): run them
+        for task in run_plan.tasks:
+            if any(s not in done for s, _ in task):  # whole planned tasks: the same lockstep batches as always
+                runs += [r for r in runner.run(task) if r.start not in done]
+        merged = apply_global_halt(sorted(runs, key=lambda r: r.start), runner.sim_params.auto_stop_frac, initial,
+                                   rerun)  # fmt: skip
+    return merge_runs(market, merged, initial, strategy=runner.name, provenance=provenance)
