@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         d = lv["dsr"]
         print(
             f"winner: per-bar Sharpe {d['sharpe']:.4g} over {d['n_obs']} bars; expected max of {d['n_trials']} "
-            f"trials {d['sr0']:.4g}; PSR(0) {d['psr0']:.3f}; deflated Sharpe {d['dsr']:.3f}"
+            f"candidates {d['sr0']:.4g}; PSR(0) {d['psr0']:.3f}; deflated Sharpe {d['dsr']:.3f}"
         )
     print("\nwinner on the test span (gate, paper use):")
     print(res.verdict.table())

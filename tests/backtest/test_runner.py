@@ -231,3 +231,19 @@ def test_segments_after_the_global_halt_are_not_computed_and_change_nothing(smal
     pd.testing.assert_frame_equal(early.trades, full.trades)
     np.testing.assert_array_equal(early.equity, full.equity)
     np.testing.assert_array_equal(early.actions, full.actions)
+
+
+def test_hold_rate_and_decisions_do_not_depend_on_chunking(small):
+    """A halt inside the first segment: chunked and continuous runs trade alike up to it and count alike."""
+    from backtest.metrics import compute_metrics
+
+    params, objectives, ds, features, market = small
+    o = load_objectives(overrides=["auto_stop_drawdown=1"])
+    chunked = run_backtest("rules", params, o, market, features)
+    p = load_params(overrides=[*SMALL, f"backtest.chunk_size={market.n_bars}"])
+    continuous = run_backtest("rules", p, o, market, features)
+    assert chunked.halts == continuous.halts and chunked.halts[0] < params.backtest.chunk_size
+    assert len(chunked.segments) > 1 == len(continuous.segments)
+    a, b = compute_metrics(chunked), compute_metrics(continuous)
+    assert (a["n_decisions"], a["hold_rate_pct"]) == (b["n_decisions"], b["hold_rate_pct"])
+    assert a["n_decisions"] == chunked.halts[0]
