@@ -230,6 +230,11 @@ class SegmentWorker:
     def __init__(self) -> None:
         self._built: dict[str, SegmentRunner] = {}
 
+    def warm(self, strategy: Any) -> None:
+        """Import the strategy's modules (receiving it does) and let it load its compiled code (`start_workers`)."""
+        if isinstance(strategy, PolicyStrategy):
+            strategy.warm()
+
     def run(self, runner: SegmentRunner | RemoteSpec, task: list[tuple[int, int]]) -> list[SegmentRun]:
         if isinstance(runner, RemoteSpec):
             if runner.key not in self._built:
@@ -276,6 +281,22 @@ def worker_pool(n: int) -> list[Any]:
     while len(actors) < n:
         actors.append(ray.remote(num_cpus=1)(SegmentWorker).remote())
     return actors[:n]
+
+
+def start_workers(workers: int, strategy: Strategy | None = None) -> None:
+    """Start the worker actors now, without waiting: a worker process takes ~1 s to import numpy, pandas, numba and
+    this package, which then overlaps with whatever the caller does next (the CLI loads data and computes features).
+    With `strategy`, each worker also receives it, importing its modules too. `run_backtest` uses these actors."""
+    import ray
+
+    actors = worker_pool(workers)
+    if strategy is not None:
+        try:
+            ref = ray.put(strategy)
+        except Exception:  # a strategy that does not pickle is built in the workers later (RemoteSpec)
+            return
+        for actor in actors:
+            actor.warm.remote(ref)
 
 
 def _put_runner(runner: SegmentRunner, spec: str | Strategy, params: Params, objectives: Objectives, features):

@@ -84,7 +84,6 @@ class EnsembleStrategy(PolicyStrategy):
     def prepare(self, close: np.ndarray, features: np.ndarray) -> np.ndarray:
         parts = [np.asarray(m.prepare(close, features), dtype=np.float32) for m in self.members]
         self._widths = [p.shape[1] for p in parts]
-        self._packed = None
         if self.rules is None:
             fallback = np.full(len(features), HOLD, dtype=np.int8)
         else:
@@ -136,15 +135,33 @@ class EnsembleStrategy(PolicyStrategy):
             detail[f"{name}_margin"] = m
         return out, detail
 
-    def lockstep(self, market, features, params, segments, warmup, peaks):
-        """The compiled loop (rl/lockstep.py) when every member is a trained policy (`RLPolicyStrategy`)."""
-        if not self._widths or not all(hasattr(m, "policy") for m in self.members):
+    def _compiled(self, widths: list[int]) -> tuple[Any, tuple[float, int, int]] | None:
+        """The packed members and vote settings for rl/lockstep.py, if every member is a trained policy."""
+        if not all(hasattr(m, "policy") for m in self.members):
             return None
         from rl.inference import Packed
+
+        if self._packed is None or self._packed[0] != widths:
+            nets = [m.policy.net for m in self.members]
+            self._packed = (widths, Packed.of(nets, [m.policy.min_q_diff for m in self.members], widths=widths))
+        return self._packed[1], (self.threshold, TIE_BREAKS.index(self.tie_break), sum(widths))
+
+    def lockstep(self, market, features, params, segments, warmup, peaks):
+        """The compiled loop (rl/lockstep.py) when every member is a trained policy (`RLPolicyStrategy`)."""
+        compiled = self._compiled(self._widths) if self._widths else None
+        if compiled is None:
+            return None
         from rl.lockstep import run_lockstep
 
-        if getattr(self, "_packed", None) is None:
-            nets = [m.policy.net for m in self.members]
-            self._packed = Packed.of(nets, [m.policy.min_q_diff for m in self.members], widths=self._widths)
-        vote = (self.threshold, TIE_BREAKS.index(self.tie_break), sum(self._widths))
-        return run_lockstep(self._packed, market, features, params, segments, warmup, peaks, vote=vote)
+        packed, vote = compiled
+        return run_lockstep(packed, market, features, params, segments, warmup, peaks, vote=vote)
+
+    def warm(self) -> None:
+        widths = self._widths or [
+            m.policy.net.obs_dim - POSITION_STATE_DIM for m in self.members if hasattr(m, "policy")
+        ]
+        compiled = self._compiled(widths) if len(widths) == len(self.members) else None
+        if compiled is not None:
+            from rl.lockstep import warm
+
+            warm(*compiled)

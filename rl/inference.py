@@ -149,6 +149,7 @@ class Packed:
     layers: np.ndarray  # int64 [L, N_LT]
     members: np.ndarray  # int64 [M, N_MT]
     n_lstm: int
+    state_width: int  # recurrent state floats per row: sum of 2 H over LSTM layers
     hidden_max: int
     width_max: int  # widest activation (observation, encoder output, LSTM output)
     n_actions: int
@@ -168,7 +169,7 @@ class Packed:
             return off
 
         layers, members = [], []
-        n_lstm = hidden_max = 0
+        n_lstm = hidden_max = state_width = 0
         width_max = 0
         col = 0
         actions = {net.n_actions for net in nets}
@@ -185,8 +186,9 @@ class Packed:
                 bias = put(b_ih + b_hh)
                 by_gate_ih = w_ih.reshape(4, hidden, -1).transpose(0, 2, 1)  # [4, in, H]: gate q's W_ih^T
                 by_gate_hh = w_hh.reshape(4, hidden, hidden).transpose(0, 2, 1)  # [4, H, H]
-                layers.append((nk.LSTM, put(by_gate_ih), w_ih.shape[1], hidden, bias, n_lstm, put(by_gate_hh)))
+                layers.append((nk.LSTM, put(by_gate_ih), w_ih.shape[1], hidden, bias, state_width, put(by_gate_hh)))
                 n_lstm += 1
+                state_width += 2 * hidden
                 hidden_max = max(hidden_max, hidden)
             w, b = net.head
             layers.append((nk.HEAD, put(w.T), w.shape[1], w.shape[0], put(b), -1, -1))
@@ -203,6 +205,7 @@ class Packed:
             layers=np.asarray(layers, dtype=np.int64).reshape(-1, nk.N_LT),
             members=np.asarray(members, dtype=np.int64).reshape(-1, nk.N_MT),
             n_lstm=n_lstm,
+            state_width=state_width,
             hidden_max=hidden_max,
             width_max=max(width_max, hidden_max),
             n_actions=actions.pop(),
@@ -210,8 +213,8 @@ class Packed:
         )
 
     def new_state(self, rows: int) -> np.ndarray:
-        """Zero recurrent state for `rows` rows: [n_lstm, (h, c), rows, H]."""
-        return np.zeros((self.n_lstm, 2, rows, self.hidden_max), dtype=np.float32)
+        """Zero recurrent state for `rows` rows (flat; layout in `rl.netkernel.member_forward`)."""
+        return np.zeros(rows * self.state_width, dtype=np.float32)
 
     def scratch(self) -> tuple[np.ndarray, ...]:
         """Work buffers of `member_forward` (for one chunk of rows): two activations, h, two [4, rows, H] gates."""
@@ -236,7 +239,6 @@ class FastPolicy:
         self.kind = self.net.kind
         self.min_q_diff = float(min_q_diff)
         self.packed = Packed.of([self.net], [self.min_q_diff])
-        limit_blas_threads()
         self.reset(1)
 
     def reset(self, batch: int) -> None:
@@ -248,6 +250,7 @@ class FastPolicy:
         self._scores = np.zeros((self.rows, self.packed.n_actions), np.float32)
 
     def _step(self, obs: np.ndarray) -> np.ndarray:
+        limit_blas_threads()
         if obs.shape != (self.batch, self.net.obs_dim):
             raise ValueError(f"expected observations of shape {(self.batch, self.net.obs_dim)}, got {obs.shape}")
         self._obs[: self.batch] = obs

@@ -33,7 +33,7 @@ TIE_HOLD, TIE_CONFIDENT = 0, 1
 
 # layer table (int64 [L, N_LT]): one row per layer of every member
 ENC, LSTM, HEAD, VALUE = 0, 1, 2, 3
-LT_TYPE, LT_W, LT_IN, LT_OUT, LT_B, LT_STATE, LT_W2 = 0, 1, 2, 3, 4, 5, 6  # LT_W2: LSTM W_hh
+LT_TYPE, LT_W, LT_IN, LT_OUT, LT_B, LT_STATE, LT_W2 = 0, 1, 2, 3, 4, 5, 6  # LSTM: state block, W_hh
 N_LT = 7
 # member table (int64 [M, N_MT])
 MT_KIND, MT_FIRST, MT_COUNT, MT_COL, MT_WIDTH = 0, 1, 2, 3, 4
@@ -115,8 +115,8 @@ def _lstm_cell(gx, gh, b, h, c):  # pragma: no cover - compiled
 
 
 @njit(**JIT)
-def _rows_forward(buf, layers, first, count, obs, state, r0, scratch, scores):  # pragma: no cover - compiled
-    """All layers of one member for rows [r0, r0 + len(obs)) (at least two rows; see `member_forward`)."""
+def _rows_forward(buf, layers, first, count, obs, state, total, r0, scratch, scores):  # pragma: no cover - compiled
+    """All layers of one member for rows [r0, r0 + len(obs)) of `total` (at least two rows; see `member_forward`)."""
     xa, xb, hc, gx, gh = scratch
     rows = obs.shape[0]
     d = obs.shape[1]
@@ -136,10 +136,10 @@ def _rows_forward(buf, layers, first, count, obs, state, r0, scratch, scores):  
             x = y
             in_a = not in_a
         elif typ == LSTM:  # per gate: x W_ih[q]^T and h W_hh[q]^T, [rows, H] each (small BLAS products)
-            si = layers[li, LT_STATE]
+            base = layers[li, LT_STATE]
             w2 = layers[li, LT_W2]
-            h = state[si, 0, r0 : r0 + rows, :m]
-            c = state[si, 1, r0 : r0 + rows, :m]
+            h = _state_rows(state, base, total, r0, rows, m)
+            c = _state_rows(state, base + m, total, r0, rows, m)
             hcopy = hc[: rows * m].reshape((rows, m))
             hcopy[:, :] = h
             g1 = gx[: 4 * rows * m].reshape((4, rows, m))
@@ -172,8 +172,19 @@ def _rows_forward(buf, layers, first, count, obs, state, r0, scratch, scores):  
 
 
 @njit(**JIT)
+def _state_rows(state, base, total, r0, rows, hidden):  # pragma: no cover - compiled
+    """Rows [r0, r0 + rows) of the state block that starts at `base` x `total` (h: base, c: base + hidden), as a
+    C-contiguous [rows, hidden] view: a strided view compiles to scalar loops (measured ~10x slower cell)."""
+    off = base * total + r0 * hidden
+    return state[off : off + rows * hidden].reshape((rows, hidden))
+
+
+@njit(**JIT)
 def member_forward(buf, layers, first, count, obs, state, scratch, scores):  # pragma: no cover - compiled
-    """One step of one member: obs [R, D] -> head outputs `scores` [R, A]; advances `state` [n_lstm, 2, R, Hmax].
+    """One step of one member: obs [R, D] -> head outputs `scores` [R, A]; advances `state`.
+
+    `state` is flat float32 [R x sum(2 H) over all LSTM layers]: layer l's h block starts at LT_STATE x R, its c
+    block H x R later, each row-major [R, H].
 
     Products are per LSTM gate ([rows, K] x [K, H]) on chunks of at most CHUNK_ROWS (and at least two) rows: OpenBLAS
     computes products up to ~1e6 multiply-adds with a direct kernel (measured ~50 G multiply-adds/s on one core for
@@ -187,7 +198,7 @@ def member_forward(buf, layers, first, count, obs, state, scratch, scores):  # p
     r0 = 0
     for q in range(n_chunks):
         n = base + (1 if q < extra else 0)
-        _rows_forward(buf, layers, first, count, obs[r0 : r0 + n], state, r0, scratch, scores[r0 : r0 + n])
+        _rows_forward(buf, layers, first, count, obs[r0 : r0 + n], state, rows, r0, scratch, scores[r0 : r0 + n])
         r0 += n
 
 

@@ -90,6 +90,11 @@ class RLPolicyStrategy(PolicyStrategy):
 
         return run_lockstep(self.policy.packed, market, features, params, segments, warmup, peaks)
 
+    def warm(self) -> None:
+        from rl.lockstep import warm
+
+        warm(self.policy.packed)
+
 
 def load_ensemble(path: str | Path, params: Params) -> EnsembleStrategy:
     """An `EnsembleStrategy` from a run directory or its `ensemble.json` (members are checkpoint paths)."""

@@ -95,6 +95,10 @@ class PolicyStrategy(Strategy):
         """`act` plus whatever explains the decision (confidence margins, member votes), arrays of length B."""
         return self.act(obs), {}
 
+    def warm(self) -> None:
+        """Optional: load compiled code ahead of the first run. Ray workers call it as they start, while the driver
+        is still loading data (`backtest.runner.start_workers`)."""
+
     def lockstep(
         self,
         market: Market,

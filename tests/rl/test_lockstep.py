@@ -12,7 +12,7 @@ import torch
 from backtest.config import load_objectives, load_params
 from backtest.data.load import load_dataset
 from backtest.features import FEATURE_NAMES, compute_features, fit_norm
-from backtest.runner import run_backtest, run_policy
+from backtest.runner import run_backtest, run_policy, start_workers
 from backtest.sim import Market, SimParams
 from backtest.strategies.rules import RulesStrategy
 from rl.ensemble import EnsembleStrategy
@@ -84,6 +84,7 @@ def test_the_runner_gives_the_same_backtest_in_process_and_on_ray_workers(data, 
     params, market, raw, norm = data
     strategy = ensemble(norm, params)
     local = run_backtest(strategy, params, load_objectives(), market, raw, workers=0)
+    start_workers(2, strategy)  # as the CLI does: workers start (and warm their kernels) ahead of the run
     one = run_backtest(strategy, params, load_objectives(), market, raw, workers=1)
     two = run_backtest(strategy, params, load_objectives(), market, raw, workers=2)
     assert len(local.segments) >= 5 and len(local.trades) > 5
