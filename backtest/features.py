@@ -9,12 +9,15 @@ as in the `ta` library). `fit_norm` takes statistics from a training span only; 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from numba import njit
 
 from backtest.config import TradingConfig
+
+if TYPE_CHECKING:  # pandas is imported where used: Ray workers never need it (~0.3 s of start-up)
+    import pandas as pd
 
 RETURN_HORIZONS = (1, 5, 15, 60)
 VOL_WINDOWS = (15, 60)
@@ -268,6 +271,8 @@ def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int) -> np
 
 
 def _timestamps_ms(timestamps: pd.Series) -> np.ndarray:
+    import pandas as pd
+
     if pd.api.types.is_datetime64_any_dtype(timestamps):
         return timestamps.dt.as_unit("ms").to_numpy(dtype="datetime64[ms]").view(np.int64)
     return timestamps.to_numpy(dtype=np.int64)
