@@ -57,9 +57,10 @@ def limit_blas_threads() -> None:
 
 
 def _numpy(value: Any) -> np.ndarray:
+    """A float32 copy (a live module's tensors keep training: the weights must not follow them)."""
     if hasattr(value, "detach"):  # a torch tensor
         value = value.detach().cpu().numpy()
-    return np.ascontiguousarray(value, dtype=np.float32)
+    return np.array(value, dtype=np.float32, order="C", copy=True)
 
 
 @dataclass

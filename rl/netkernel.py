@@ -42,7 +42,6 @@ N_MT = 5
 _F = np.float32
 _HALF = _F(0.5)
 _ZERO = _F(0.0)
-_ONE = _F(1.0)
 # Eigen's generic_fast_tanh_float: tanh(x) = x P(x^2) / Q(x^2) on [-c, c], +-1 beyond (float32, a few ulp).
 _CLAMP = _F(7.90531110763549805)
 _A1, _A3, _A5 = _F(4.89352455891786e-03), _F(6.37261928875436e-04), _F(1.48572235717979e-05)

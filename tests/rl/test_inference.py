@@ -107,3 +107,12 @@ def test_margins_and_min_q_diff():
     ppo = FastPolicy(make(LSTMActorCriticModule))
     _, gap = ppo.decide(np.log(np.array([[0.5, 0.3, 0.2]], np.float32)))
     np.testing.assert_allclose(gap, [0.2], atol=1e-6)
+
+
+def test_building_a_module_logs_no_rlmodule_config_notice(caplog):
+    """RLlib's own RLModule.__init__ logs a `RLModule(config=...)` deprecation notice; rl.modules filters it out."""
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="ray._common.deprecation"):
+        make(LSTMActorCriticModule)
+    assert "RLModule(config=" not in caplog.text
