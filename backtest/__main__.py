@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     ray_note = f" (+ Ray start {ray_s:.1f} s)" if ray_s >= 0.05 else ""
     print(
         f"segments: {n_segments} x {params.backtest.chunk_size} bars, workers: {workers or 'in-process'}, "
-        f"{elapsed:.1f} s{ray_note}"
+        f"{elapsed:.2f} s{ray_note}"
     )
     if not args.no_report:
         from backtest.report import write_report
