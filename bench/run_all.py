@@ -1,6 +1,7 @@
 """`make bench`: every benchmark, repeated, into ONE results file, with the README's performance table in it.
 
     python -m bench.run_all [--repeat 3] [--out bench/results.md] [--only NAME ...] [--skip NAME ...]
+    python -m bench.run_all --readme [bench/results.md]    # copy a results file's table into README.md
 
 Sections (NAME): simulator (core vs vectorbt, 180-day rules backtest), backtest (the policy backtest commands as a
 user runs them, bench/bench_backtest.py), inference (the compiled network alone), scaling (Ray, 1 -> 2 workers),
@@ -297,13 +298,35 @@ Ratios are the portable figures; absolute times and rates are this machine's.
     out.write_text(text)
 
 
+README = ROOT / "README.md"
+MARK_START, MARK_END = "<!-- bench:start (python -m bench.run_all --readme) -->", "<!-- bench:end -->"
+
+
+def copy_to_readme(results: Path, readme: Path = README) -> None:
+    """Put the results file's header facts and README table between the README's bench markers."""
+    text = results.read_text()
+    table = text.split("## README table", 1)[1].split("## Every figure", 1)[0].strip()
+    facts = [line[2:] for line in text.splitlines() if line.startswith(("- date:", "- machine:"))]
+    block = f"{MARK_START}\nFrom `{results.relative_to(ROOT)}` ({'; '.join(facts)}):\n\n{table}\n{MARK_END}"
+    doc = readme.read_text()
+    if MARK_START not in doc or MARK_END not in doc:
+        raise SystemExit(f"{readme} has no {MARK_START} ... {MARK_END} block to replace")
+    head, rest = doc.split(MARK_START, 1)
+    readme.write_text(head + block + rest.split(MARK_END, 1)[1])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--readme", nargs="?", const=DEFAULT_OUT, type=Path, help="copy a results file into README.md")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--only", nargs="+", choices=SECTIONS)
     ap.add_argument("--skip", nargs="+", choices=SECTIONS, default=[])
     args = ap.parse_args(argv)
+    if args.readme:
+        copy_to_readme(args.readme.resolve())
+        print(f"README.md: performance table copied from {args.readme}")
+        return 0
     os.environ.update({k: v for k, v in _env().items() if k.startswith("RAY_")})
     t0 = time.perf_counter()
     load0 = os.getloadavg()[0]
