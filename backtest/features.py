@@ -9,12 +9,15 @@ as in the `ta` library). `fit_norm` takes statistics from a training span only; 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from numba import njit
 
 from backtest.config import TradingConfig
+
+if TYPE_CHECKING:  # pandas is imported where used: Ray workers never need it (~0.3 s of start-up)
+    import pandas as pd
 
 RETURN_HORIZONS = (1, 5, 15, 60)
 VOL_WINDOWS = (15, 60)
@@ -268,6 +271,8 @@ def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int) -> np
 
 
 def _timestamps_ms(timestamps: pd.Series) -> np.ndarray:
+    import pandas as pd
+
     if pd.api.types.is_datetime64_any_dtype(timestamps):
         return timestamps.dt.as_unit("ms").to_numpy(dtype="datetime64[ms]").view(np.int64)
     return timestamps.to_numpy(dtype=np.int64)
@@ -363,10 +368,17 @@ class NormStats:
     names: tuple[str, ...]
 
     def apply(self, x: np.ndarray) -> np.ndarray:
-        """float32 standardised features, NaN -> 0, clipped to +/- NORM_CLIP (the one place features are clipped)."""
-        z = (np.asarray(x, dtype=np.float64) - self.mean) / self.std
-        z = np.nan_to_num(z, nan=0.0, posinf=NORM_CLIP, neginf=-NORM_CLIP)
-        return np.clip(z, -NORM_CLIP, NORM_CLIP).astype(np.float32)
+        """float32 standardised features, NaN -> 0, clipped to +/- NORM_CLIP (the one place features are clipped).
+
+        Element by element: z = (float64(x) - mean) / std, NaN -> 0, +/-inf and beyond the clip -> +/-NORM_CLIP,
+        rounded to float32; one compiled pass (numpy's five passes took ~0.2 s for 180 days of bars).
+        """
+        x = np.asarray(x)
+        flat = np.ascontiguousarray(x.reshape(-1, x.shape[-1]))
+        out = np.empty(flat.shape, dtype=np.float32)
+        _standardise(flat, np.ascontiguousarray(self.mean, np.float64), np.ascontiguousarray(self.std, np.float64),
+                     NORM_CLIP, out)  # fmt: skip
+        return out.reshape(x.shape)
 
     def to_dict(self) -> dict:
         return {"mean": self.mean.tolist(), "std": self.std.tolist(), "names": list(self.names)}
@@ -378,6 +390,20 @@ class NormStats:
             std=np.asarray(d["std"], dtype=np.float64),
             names=tuple(d["names"]),
         )
+
+
+@njit(cache=True, error_model="numpy")
+def _standardise(x, mean, std, clip, out):  # pragma: no cover - compiled
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            z = (np.float64(x[i, j]) - mean[j]) / std[j]
+            if np.isnan(z):
+                z = 0.0
+            elif z > clip:
+                z = clip
+            elif z < -clip:
+                z = -clip
+            out[i, j] = np.float32(z)
 
 
 def fit_norm(x: np.ndarray, names: tuple[str, ...] = FEATURE_NAMES) -> NormStats:

@@ -16,7 +16,10 @@ Definitions (these are the exact formulas; docs/ARCHITECTURE.md quotes them):
 * Over the trade list (`pnl` is net of fees and funding): gross_profit = sum of positive pnl, gross_loss = -sum of
   negative pnl, profit_factor = gross_profit / gross_loss (RATIO_CAP when there is profit but no loss, 0 when there
   is neither), win_rate_pct = share of trades with pnl > 0 * 100, trades_per_day = n_trades / days.
-* hold_rate_pct = share of decisions that were HOLD among bars with a decision (actions >= 0) * 100.
+* hold_rate_pct = share of HOLD among the decisions taken while positions could be opened: bars with a decision
+  (actions >= 0) before the first drawdown halt (decisions after it cannot open anything, and a chunked run does
+  not consult the strategy there, a continuous one does) * 100; n_decisions counts the same decisions. So both
+  agree between chunked and continuous runs whenever the trading did.
 * exposure_pct = share of bars whose closing position is non-zero * 100.
 * fees_paid and funding_paid are the simulator's totals (`result.fees`, `result.funding`).
 * share_real comes from `result.provenance["share_real"]`; without it, a `source` of "real" means 1 and
@@ -159,6 +162,8 @@ def compute_metrics(result: BacktestResult) -> dict[str, Any]:
     annual = _scaled_return_pct(growth, days, 365.0)
     actions = np.asarray(result.actions)
     decided = actions >= 0
+    if result.halts:
+        decided[min(result.halts) :] = False  # only decisions that could still open positions
     n_decisions = int(decided.sum())
     position = np.asarray(result.position, dtype=np.float64)
     halt_times = [t.isoformat() for t in result.halt_times]

@@ -1,10 +1,11 @@
 """Run a strategy over planned segments, in-process or on Ray actors, and merge the results in order.
 
-A `SegmentRunner` loads the strategy once and runs tasks (groups of segments). On Ray, worker actors (one CPU each,
-stopped after the run unless the caller keeps them for the next one) hold one runner per run; market arrays and
-features travel once through the object store. Tasks are handed out as actors free up. Results are put in segment
-order, the drawdown halt is made global (`apply_global_halt`), and the segments are chained by `merge_runs`, so the
-outcome is identical for any number of workers.
+A `SegmentRunner` holds the strategy, loaded and prepared once in the driver, and runs tasks (fixed groups of
+segments). On Ray, the runner (strategy, prepared inputs, market) goes once through the object store to worker actors
+(one CPU each, stopped after the run unless the caller keeps them for the next one: they keep their compiled kernels
+and imports); `ray.util.ActorPool` hands tasks to actors as they free up. Results are put in segment order, the
+drawdown halt is made global (`apply_global_halt`), and the segments are chained by `merge_runs`, so the outcome is
+identical for any number of workers.
 """
 
 from __future__ import annotations
@@ -35,12 +36,18 @@ def run_policy(
     segments: list[tuple[int, int]],
     warmup: int,
     peaks: list[float] | None = None,
+    compiled: bool = True,
 ) -> list[SegmentRun]:
     """Advance `segments` in lockstep: one batched `policy.act` per bar for all of them.
 
     The policy first sees the `warmup` bars before each segment with a flat position state (no trading), so its
-    recurrent state is warm when trading starts.
+    recurrent state is warm when trading starts. A policy with a compiled form of this loop (`policy.lockstep`) runs
+    that instead unless `compiled` is False; it takes the same actions.
     """
+    if compiled:
+        runs = policy.lockstep(market, features, params, segments, warmup, peaks)
+        if runs is not None:
+            return runs
     starts = np.array([s for s, _ in segments], dtype=np.int64)
     ends = np.array([e for _, e in segments], dtype=np.int64)
     policy.reset(len(segments))
@@ -99,15 +106,51 @@ def apply_global_halt(
     return out
 
 
+class HaltWatch:
+    """Watches segment runs arrive in segment order and says when the chained drawdown has reached the halt.
+
+    From there every later segment is flat (`apply_global_halt`), so the runner need not compute it: a strategy that
+    halts early (common for an untrained or poor policy) costs one task, not the whole span. The test is
+    `apply_global_halt`'s own; `run_backtest` still checks the skipped segments really came out flat.
+    """
+
+    def __init__(self, auto_stop_frac: float, initial_equity: float) -> None:
+        self.frac = auto_stop_frac
+        self.initial = initial_equity
+        self.peak, self.scale = initial_equity, 1.0
+        self.halted = False
+
+    def add(self, runs: list[SegmentRun]) -> bool:
+        """Take the next runs in segment order; True once the chained drawdown has reached the halt."""
+        if self.frac <= 0.0:
+            return False
+        for run in runs:
+            if self.halted:
+                break
+            chained = run.equity * self.scale
+            high = np.maximum(self.peak, np.maximum.accumulate(chained))
+            self.halted = bool(np.any(chained <= high * (1.0 - self.frac)))
+            self.peak = float(high[-1])
+            self.scale *= run.equity[-1] / self.initial
+        return self.halted
+
+
 def _flat(run: SegmentRun, initial_equity: float) -> SegmentRun:
-    n = run.end - run.start
+    return flat_run(run.start, run.end, initial_equity, run.trades[:0])
+
+
+def flat_run(start: int, end: int, initial_equity: float, no_trades: np.ndarray | None = None) -> SegmentRun:
+    """A segment in which nothing happens and no decision is taken (after the global halt)."""
+    from backtest.sim import kernel as K
+
+    n = end - start
     return SegmentRun(
-        start=run.start,
-        end=run.end,
+        start=start,
+        end=end,
         equity=np.full(n, initial_equity),
         position=np.zeros(n),
         actions=np.full(n, -1, dtype=np.int8),
-        trades=run.trades[:0],
+        trades=np.zeros((0, K.N_TRADE)) if no_trades is None else no_trades,
         fees=0.0,
         funding=0.0,
         halt_bar=-1,
@@ -115,10 +158,14 @@ def _flat(run: SegmentRun, initial_equity: float) -> SegmentRun:
 
 
 class SegmentRunner:
-    """Holds one loaded strategy and the market; runs groups of segments."""
+    """One loaded strategy with its prepared inputs (signals, or policy features) and the market; runs groups of
+    segments. Built once per backtest in the driver; Ray workers receive it pickled (plain arrays), so they never
+    resolve or load the strategy themselves."""
 
-    def __init__(self, spec: str, params: Params, objectives: Objectives, market: Market, features: np.ndarray) -> None:
-        self.strategy = resolve_strategy(spec, params)
+    def __init__(
+        self, spec: str | Strategy, params: Params, objectives: Objectives, market: Market, features: np.ndarray
+    ) -> None:
+        self.strategy = resolve_strategy(spec, params) if isinstance(spec, str) else spec
         self.sim_params = execution_params(self.strategy, params, objectives)
         self.market = market
         self.warmup = params.backtest.warmup_bars
@@ -156,31 +203,59 @@ def plan(market: Market, params: Params) -> RunPlan:
     return RunPlan(segments, group_segments(segments, bt.segments_per_task))
 
 
-def run_tasks_local(runner: SegmentRunner, tasks: list[list[tuple[int, int]]], progress: Progress | None):
+Stop = Callable[[list[SegmentRun]], bool]
+
+
+def run_tasks_local(
+    runner: SegmentRunner, tasks: list[list[tuple[int, int]]], progress: Progress | None, stop: Stop | None = None
+) -> list[SegmentRun]:
+    """Run tasks in order in this process; after each, `stop(its runs)` True skips the rest."""
     runs: list[SegmentRun] = []
     for task in tasks:
-        runs.extend(runner.run(task))
+        done = runner.run(task)
+        runs.extend(done)
         if progress:
             progress(len(task))
+        if stop is not None and stop(done):
+            break
     return runs
 
 
 class SegmentWorker:
-    """Ray actor body: keeps one `SegmentRunner` per run key, so each run loads its strategy once per actor."""
+    """Ray actor body: runs tasks of the runner it is handed (through the object store, once per backtest).
+
+    A runner that could not be pickled arrives as `RemoteSpec` and is built here, once per backtest.
+    """
 
     def __init__(self) -> None:
-        self._runners: dict[str, SegmentRunner] = {}
+        self._built: dict[str, SegmentRunner] = {}
 
-    def prepare(self, key, spec, params, objectives, market, features) -> str:
-        if key not in self._runners:
-            self._runners[key] = SegmentRunner(spec, params, objectives, market, features)
-        return self._runners[key].name
+    def warm(self, strategy: Any) -> None:
+        """Import the strategy's modules (receiving it does) and let it load its compiled code (`start_workers`)."""
+        if isinstance(strategy, PolicyStrategy):
+            strategy.warm()
 
-    def run(self, key: str, task: list[tuple[int, int]]) -> list[SegmentRun]:
-        return self._runners[key].run(task)
+    def run(self, runner: SegmentRunner | RemoteSpec, task: list[tuple[int, int]]) -> list[SegmentRun]:
+        if isinstance(runner, RemoteSpec):
+            if runner.key not in self._built:
+                self._built = {runner.key: runner.build()}
+            runner = self._built[runner.key]
+        return runner.run(task)
 
-    def release(self, key: str) -> None:
-        self._runners.pop(key, None)
+
+@dataclass
+class RemoteSpec:
+    """How a worker builds a runner whose strategy object does not pickle: resolve the spec there."""
+
+    key: str
+    spec: str
+    params: Params
+    objectives: Objectives
+    market: Market
+    features: np.ndarray
+
+    def build(self) -> SegmentRunner:
+        return SegmentRunner(self.spec, self.params, self.objectives, self.market, self.features)
 
 
 _POOL: dict[str, Any] = {"job": None, "actors": []}
@@ -208,57 +283,71 @@ def worker_pool(n: int) -> list[Any]:
     return actors[:n]
 
 
+def start_workers(workers: int, strategy: Strategy | None = None) -> None:
+    """Start the worker actors now, without waiting: a worker process takes ~1 s to import numpy, pandas, numba and
+    this package, which then overlaps with whatever the caller does next (the CLI loads data and computes features).
+    With `strategy`, each worker also receives it, importing its modules too. `run_backtest` uses these actors."""
+    import ray
+
+    actors = worker_pool(workers)
+    if strategy is not None:
+        try:
+            ref = ray.put(strategy)
+        except Exception:  # a strategy that does not pickle is built in the workers later (RemoteSpec)
+            return
+        for actor in actors:
+            actor.warm.remote(ref)
+
+
+def _put_runner(runner: SegmentRunner, spec: str | Strategy, params: Params, objectives: Objectives, features):
+    """The runner in the object store; if its strategy does not pickle, how to build it in the workers instead."""
+    import ray
+
+    try:
+        return ray.put(runner)
+    except Exception as exc:  # cloudpickle and Ray raise several types for objects that do not pickle
+        if not isinstance(spec, str):
+            raise TypeError(f"strategy {runner.name!r} cannot be sent to Ray workers: {exc}") from exc
+        return ray.put(RemoteSpec(uuid.uuid4().hex, spec, params, objectives, runner.market, features))
+
+
 def run_tasks_ray(
-    spec: str,
-    params: Params,
-    objectives: Objectives,
-    market: Market,
-    features: np.ndarray,
+    runner: SegmentRunner,
     tasks: list[list[tuple[int, int]]],
     workers: int,
     progress: Progress | None,
     keep_workers: bool = False,
-) -> tuple[list[SegmentRun], str]:
-    """Spread tasks over `workers` actors, handing out the next task as each frees up; returns runs and name.
+    remote: Any = None,
+    stop: Stop | None = None,
+) -> list[SegmentRun]:
+    """Run tasks on `workers` actors (`ray.util.ActorPool`: the next task goes to the next free actor; results come
+    back in task order). `remote` is the runner's object-store reference (default: put it now). After each result
+    in order, `stop(its runs)` True leaves the remaining tasks undone.
 
     The actors are stopped afterwards (they hold a CPU each) unless `keep_workers`, for callers that run many
     backtests in a row and call `shutdown_pool` themselves.
     """
     import ray
+    from ray.util import ActorPool
 
-    key = uuid.uuid4().hex
-    market_ref, features_ref = ray.put(market), ray.put(features)
-    actors = worker_pool(max(1, min(workers, len(tasks))))
-    names = ray.get([a.prepare.remote(key, spec, params, objectives, market_ref, features_ref) for a in actors])
-    queue = list(range(len(tasks)))
-    pending: dict[Any, tuple[int, Any]] = {}
-    results: dict[int, list[SegmentRun]] = {}
-
-    def submit(actor: Any) -> None:
-        if queue:
-            i = queue.pop(0)
-            pending[actor.run.remote(key, tasks[i])] = (i, actor)
-
+    ref = remote if remote is not None else ray.put(runner)
+    pool = ActorPool(worker_pool(max(1, min(workers, len(tasks)))))
+    runs: list[SegmentRun] = []
     try:
-        for actor in actors:
-            submit(actor)
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            i, actor = pending.pop(done[0])
-            results[i] = ray.get(done[0])
+        for task, done in zip(tasks, pool.map(lambda actor, task: actor.run.remote(ref, task), tasks)):
+            runs.extend(done)
             if progress:
-                progress(len(tasks[i]))
-            submit(actor)
+                progress(len(task))
+            if stop is not None and stop(done):
+                break
     finally:
-        if keep_workers:
-            ray.get([a.release.remote(key) for a in actors])
-        else:
+        if not keep_workers:
             shutdown_pool()
-    return [run for i in sorted(results) for run in results[i]], names[0]
+    return runs
 
 
 def run_backtest(
-    spec: str,
+    spec: str | Strategy,
     params: Params,
     objectives: Objectives,
     market: Market,
@@ -268,32 +357,34 @@ def run_backtest(
     progress: Progress | None = None,
     keep_workers: bool = False,
 ) -> BacktestResult:
-    """Backtest strategy `spec` over the market; `workers` = 0 runs in this process, N >= 1 on N Ray actors.
+    """Backtest strategy `spec` (a `--strategy` spec or a strategy object) over the market; `workers` = 0 runs in
+    this process, N >= 1 on N Ray actors. The strategy is loaded and prepared once, here.
 
     `keep_workers` keeps the actors for the next run (see `run_tasks_ray`).
     """
     run_plan = plan(market, params)
-    local: list[SegmentRunner] = []
-
-    def driver_runner() -> SegmentRunner:
-        if not local:
-            local.append(SegmentRunner(spec, params, objectives, market, features))
-        return local[0]
-
+    runner = SegmentRunner(spec, params, objectives, market, features)
+    initial = params.backtest.initial_equity
+    watch = HaltWatch(runner.sim_params.auto_stop_frac, initial)
     if workers <= 0:
-        runs, name = run_tasks_local(driver_runner(), run_plan.tasks, progress), driver_runner().name
+        runs = run_tasks_local(runner, run_plan.tasks, progress, watch.add)
     else:
-        runs, name = run_tasks_ray(
-            spec, params, objectives, market, features, run_plan.tasks, workers, progress, keep_workers
-        )
-    if local:
-        auto_stop = local[0].sim_params.auto_stop_frac
-    else:  # the strategy only lives in the actors: resolve it here for its execution settings
-        auto_stop = execution_params(resolve_strategy(spec, params), params, objectives).auto_stop_frac
-    runs = apply_global_halt(
-        sorted(runs, key=lambda r: r.start),
-        auto_stop,
-        params.backtest.initial_equity,
-        lambda s, e, peak: driver_runner().run([(s, e)], [peak])[0],
-    )
-    return merge_runs(market, runs, params.backtest.initial_equity, strategy=name, provenance=provenance)
+        remote = _put_runner(runner, spec, params, objectives, features)
+        runs = run_tasks_ray(runner, run_plan.tasks, workers, progress, keep_workers, remote, watch.add)
+    done = {r.start for r in runs}
+    skipped = [flat_run(s, e, initial) for s, e in run_plan.segments if s not in done]  # after the halt: flat
+    if progress and skipped:
+        progress(len(skipped))
+
+    def rerun(s: int, e: int, peak: float) -> SegmentRun:
+        return runner.run([(s, e)], [peak])[0]
+
+    merged = apply_global_halt(sorted(runs + skipped, key=lambda r: r.start), runner.sim_params.auto_stop_frac,
+                               initial, rerun)  # fmt: skip
+    if any(r is k for r in merged for k in skipped):  # the halt did not come after all (rounding): run them
+        for task in run_plan.tasks:
+            if any(s not in done for s, _ in task):  # whole planned tasks: the same lockstep batches as always
+                runs += [r for r in runner.run(task) if r.start not in done]
+        merged = apply_global_halt(sorted(runs, key=lambda r: r.start), runner.sim_params.auto_stop_frac, initial,
+                                   rerun)  # fmt: skip
+    return merge_runs(market, merged, initial, strategy=runner.name, provenance=provenance)

@@ -4,7 +4,8 @@
 
 For each data kind, each algorithm trains for `--minutes` of wall clock (validation early stopping as in
 rl/train.py); the best checkpoint is then backtested on the TEST split (never trained or selected on) through the
-simulator, after fees and slippage, next to the RSI/MACD rules strategy on the same segments. Prints a markdown table
+backtester's runner (the path of `python -m backtest`, global drawdown halt included), after fees and slippage, next
+to the RSI/MACD rules strategy and the PPO + DQN ensemble on the same span. Prints a markdown table
 with Sharpe, return, trades, HOLD rate and win rate. Not a CI test: figures depend on the budget and the machine.
 
 The bench settings (BENCH_SETS, overridable with --set) make the planted edge large enough to pay the default costs
@@ -23,12 +24,11 @@ from pathlib import Path
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-import numpy as np
 
-from backtest.config import Params, load_objectives, load_params
+from backtest.config import Params, load_params
 from rl import checkpoint as ck
 from rl.data import Prepared, prepare
-from rl.evaluate import evaluate, span_segments
+from rl.evaluate import evaluate, span_result
 from rl.policy import RLPolicyStrategy
 from rl.train import train_one
 
@@ -43,33 +43,22 @@ BIG = 10**12
 
 
 def rules_metrics(prepared: Prepared, params: Params, split: str = "test") -> dict:
-    """The rules strategy on the same engine-style segments of `split`."""
+    """The rules strategy on the same span, through the backtester's runner."""
     from backtest.metrics import compute_metrics
-    from backtest.sim import SimParams, merge_runs, run_signals
-    from backtest.strategies.rules import RulesStrategy
 
-    market = prepared.market
-    signals = np.asarray(RulesStrategy(params.trading).signals(market.close, prepared.raw_features), dtype=np.int64)
-    sp = SimParams.from_config(params, load_objectives())
-    segments = span_segments(prepared.splits.span(split), params.backtest.chunk_size)
-    runs = [run_signals(market, sp, signals, s, e) for s, e in segments]
-    return compute_metrics(merge_runs(market, runs, sp.initial_equity, strategy="rules"))
+    return compute_metrics(span_result("rules", prepared, params, prepared.splits.span(split)))
 
 
 def ensemble_metrics(checkpoints: list[Path], prepared: Prepared, params: Params, split: str = "test") -> dict:
-    """The PPO + DQN ensemble (vote, rules fallback, ties -> HOLD) on `split`."""
+    """The PPO + DQN ensemble (vote, rules fallback, ties -> HOLD) on `split`, through the backtester's runner."""
     from backtest.metrics import compute_metrics
-    from backtest.sim import merge_runs
     from backtest.strategies.rules import RulesStrategy
     from rl.ensemble import EnsembleStrategy
-    from rl.evaluate import simulate_policy
 
     members = [RLPolicyStrategy.from_checkpoint(c, params) for c in checkpoints]
     rules = RulesStrategy(params.trading)
     ens = EnsembleStrategy(members, params.trading.signal_threshold, rules, feature_names=members[0].feature_names)
-    features = ens.prepare(prepared.market.close, prepared.raw_features)
-    runs = simulate_policy(ens, features, prepared.market, params, prepared.splits.span(split))
-    return compute_metrics(merge_runs(prepared.market, runs, params.backtest.initial_equity, strategy="ensemble"))
+    return compute_metrics(span_result(ens, prepared, params, prepared.splits.span(split)))
 
 
 def row(data: str, name: str, m: dict, minutes: str = "", steps: str = "") -> str:
@@ -119,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
             bests.append(best)
             meta = ck.read_metadata(best)
             strategy = RLPolicyStrategy.from_checkpoint(best, params)
-            m = evaluate(strategy.policy, prepared, params, "test")
+            m = evaluate(strategy, prepared, params, "test")
             lines.append(row(data, algo, m, f"{minutes:.1f}", str(meta["timesteps"])))
             print("\n".join(lines[-1:]), flush=True)
         if len(bests) > 1:

@@ -3,8 +3,9 @@
     python -m bench.bench_ray_scaling [--days 30]
 
 The strategy is a policy-shaped workload (a 3-layer MLP with 512 units run once per bar over the lockstep batch, one
-thread per actor), standing in for neural-policy inference. Ray start-up and actor start-up are excluded: each
-configuration runs once to warm up, then is timed.
+thread per actor), standing in for neural-policy inference. The drawdown halt is off, so every segment is computed
+(a halting run skips the segments after the halt). Ray start-up and actor start-up are excluded: each configuration
+runs once to warm up, then is timed.
 """
 
 from __future__ import annotations
@@ -40,6 +41,39 @@ class HeavyPolicy(PolicyStrategy):
         return np.argmax(x @ self.w[-1], axis=1).astype(np.int8)
 
 
+def measure(days: float = 90, repeat: int = 3) -> dict[str, list]:
+    """Seconds per repeat with 1 and 2 workers (interleaved, after a warm-up run of each) and whether every pair of
+    results was identical. Needs Ray up (`cluster.connect`)."""
+    from backtest.data.load import load_dataset
+    from backtest.features import compute_features
+    from backtest.runner import run_backtest, shutdown_pool
+    from backtest.sim import Market
+
+    params = load_params(overrides=[f"backtest.days={days}", "backtest.chunk_size=2000"])
+    objectives = load_objectives(overrides=["auto_stop_drawdown=100"])  # no halt: every segment is computed
+    ds = load_dataset(params, "synthetic")
+    features = compute_features(ds.bars, params.trading)
+    market = Market.from_bars(ds.bars, params)
+    spec = "bench.bench_ray_scaling:HeavyPolicy"
+    out: dict[str, list] = {"1_worker_s": [], "2_workers_s": [], "identical": []}
+    try:
+        for workers in (1, 2):
+            run_backtest(spec, params, objectives, market, features, workers=workers, keep_workers=True)  # warm
+        for _ in range(repeat):
+            results = {}
+            for workers, key in ((1, "1_worker_s"), (2, "2_workers_s")):
+                t0 = time.perf_counter()
+                results[workers] = run_backtest(
+                    spec, params, objectives, market, features, workers=workers, keep_workers=True
+                )
+                out[key].append(time.perf_counter() - t0)
+            one, two = results[1], results[2]
+            out["identical"].append(one.trades.equals(two.trades) and np.array_equal(one.equity, two.equity))
+    finally:
+        shutdown_pool()
+    return out
+
+
 def main() -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ["OPENBLAS_NUM_THREADS"] = "1"
@@ -53,7 +87,7 @@ def main() -> None:
     from cluster import connect
 
     params = load_params(overrides=[f"backtest.days={args.days}", "backtest.chunk_size=2000"])
-    objectives = load_objectives()
+    objectives = load_objectives(overrides=["auto_stop_drawdown=100"])  # no halt: every segment is computed
     ds = load_dataset(params, "synthetic")
     features = compute_features(ds.bars, params.trading)
     market = Market.from_bars(ds.bars, params)

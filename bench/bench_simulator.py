@@ -25,14 +25,67 @@ from backtest.data.synth import generate_bars
 from backtest.sim import Market, SimParams, run_signals
 
 
-def _best(fn, repeat: int) -> float:
+def _times(fn, repeat: int) -> list[float]:
+    """Seconds of `repeat` calls after one warm-up call."""
     fn()
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return min(times)
+    return times
+
+
+def _best(fn, repeat: int) -> float:
+    return min(_times(fn, repeat))
+
+
+def measure_core(n_bars: int = 1_000_000, repeat: int = 5, entry_rate: float = 0.01) -> dict[str, list[float]]:
+    """Seconds per repeat of ours and of vectorbt on the same series, interleaved (each pair measured back to back,
+    so their ratio is a same-moment figure); vectorbt's list is empty when it is not installed."""
+    params = load_params(overrides=["trading.max_hold_seconds=0"])
+    objectives = load_objectives(overrides=["auto_stop_drawdown=100"])
+    sp = SimParams.from_config(params, objectives)
+    market = Market.from_bars(generate_bars(n_bars, params.synth), params)
+    entries = np.random.default_rng(0).random(n_bars) < entry_rate
+    signals = np.where(entries, 1, 0).astype(np.int64)
+    ours = lambda: run_signals(market, sp, signals)  # noqa: E731
+    try:
+        theirs = _vectorbt_call(market, sp, entries)
+    except ImportError:
+        return {"ours_s": _times(ours, repeat), "vectorbt_s": []}
+    ours(), theirs()
+    out: dict[str, list[float]] = {"ours_s": [], "vectorbt_s": []}
+    for _ in range(repeat):
+        for key, fn in (("ours_s", ours), ("vectorbt_s", theirs)):
+            t0 = time.perf_counter()
+            fn()
+            out[key].append(time.perf_counter() - t0)
+    return out
+
+
+def _vectorbt_call(market, sp, entries):
+    import pandas as pd
+    import vectorbt as vbt
+
+    n_bars = market.n_bars
+    kwargs = dict(
+        close=pd.Series(market.close),
+        entries=pd.Series(entries),
+        exits=pd.Series(np.zeros(n_bars, dtype=bool)),
+        open=pd.Series(market.open),
+        high=pd.Series(market.high),
+        low=pd.Series(market.low),
+        sl_stop=sp.sl_frac,
+        tp_stop=sp.tp_frac,
+        fees=sp.taker_frac,
+        slippage=sp.slip_frac,
+        size=sp.size_frac,
+        size_type="percent",
+        init_cash=sp.initial_equity,
+        freq="1min",
+    )
+    return lambda: vbt.Portfolio.from_signals(**kwargs)
 
 
 def bench_core(n_bars: int, repeat: int, entry_rate: float) -> dict[str, float]:
@@ -77,6 +130,34 @@ def bench_core(n_bars: int, repeat: int, entry_rate: float) -> dict[str, float]:
         "speedup": theirs / ours,
     }
     return out
+
+
+def measure_full_backtest(repeat: int = 3) -> list[float]:
+    """Seconds per repeat of the 180-day rules backtest (load, features, simulate, metrics, report data)."""
+    return _times(_full_backtest_once(), repeat)
+
+
+def _full_backtest_once():
+    from backtest.data.load import load_dataset
+    from backtest.features import compute_features
+    from backtest.metrics import compute_metrics
+    from backtest.objectives import check_objectives
+    from backtest.report.writer import equity_frame
+    from backtest.runner import run_backtest
+
+    params, objectives = load_params(), load_objectives()
+
+    def once():
+        ds = load_dataset(params, "synthetic", 180)
+        features = compute_features(ds.bars, params.trading)
+        market = Market.from_bars(ds.bars, params)
+        result = run_backtest("rules", params, objectives, market, features, ds.provenance, workers=0)
+        metrics = compute_metrics(result)
+        check_objectives(metrics, objectives, params.backtest.min_trades_threshold)
+        equity_frame(result, np.zeros(result.n_bars))
+        return result, metrics
+
+    return once
 
 
 def bench_full_backtest(repeat: int) -> dict[str, float]:

@@ -20,6 +20,21 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 
+def measure(trials: int = 50, days: float = 180) -> float:
+    """Seconds of one execution sweep (data, Tune trials, the winner's test, reports); Ray must be up."""
+    from backtest.config import load_objectives, load_params
+    from rl.tuning.pipeline import SweepOptions, run_sweep
+    from rl.tuning.space import load_space
+
+    params = load_params(overrides=[f"backtest.days={days}"])
+    with tempfile.TemporaryDirectory() as tmp:
+        opts = SweepOptions(
+            name="bench", level="execution", strategy="rules", trials=trials, source="synthetic",
+            days=days, storage=Path(tmp) / "tune", registry=Path(tmp) / "registry",
+        )  # fmt: skip
+        return run_sweep(params, load_objectives(), load_space(params=params), opts, log=lambda s: None).seconds
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--trials", type=int, default=50)

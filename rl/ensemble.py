@@ -28,33 +28,28 @@ import numpy as np
 from backtest.sim import HOLD, POSITION_STATE_DIM
 from backtest.strategies.base import PolicyStrategy, SignalStrategy
 from backtest.strategies.observation import build_observation
+from rl import netkernel as nk
 
-TIE_BREAKS = ("hold", "confident")
+TIE_BREAKS = ("hold", "confident")  # index = rl.netkernel.TIE_HOLD / TIE_CONFIDENT
 FALLBACKS = ("rules", "hold")
-N_ACTIONS = 3
 
 
 def combine(
     actions: np.ndarray, margins: np.ndarray, threshold: float, fallback: np.ndarray, tie_break: str = "hold"
 ) -> np.ndarray:
-    """Vote: actions/margins [M, B] from M members, fallback [B] -> int8 [B] (rules in the module docstring)."""
+    """Vote: actions/margins [M, B] from M members, fallback [B] -> int8 [B] (rules in the module docstring).
+
+    The compiled `rl.netkernel.vote`, which the fused backtest loop (rl/lockstep.py) calls too.
+    """
     if tie_break not in TIE_BREAKS:
         raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {tie_break!r}")
-    actions = np.asarray(actions, dtype=np.int64)
-    margins = np.asarray(margins, dtype=np.float64)
-    confident = margins >= threshold
-    votes = np.stack([((actions == a) & confident).sum(axis=0) for a in range(N_ACTIONS)])  # [A, B]
-    top = votes.max(axis=0)
-    winner = votes.argmax(axis=0)
-    tied = (votes == top).sum(axis=0) > 1
-    if tie_break == "hold":
-        broken = np.full_like(winner, HOLD)
-    else:
-        masked = np.where(confident, margins, -np.inf)
-        broken = np.take_along_axis(actions, masked.argmax(axis=0)[None], axis=0)[0]
-    out = np.where(tied, broken, winner)
-    out = np.where(top == 0, np.asarray(fallback, dtype=np.int64), out)
-    return out.astype(np.int8)
+    actions = np.ascontiguousarray(actions, dtype=np.int8)
+    margins = np.asarray(margins)
+    margins = np.ascontiguousarray(margins, dtype=np.float32 if margins.dtype == np.float32 else np.float64)
+    out = np.zeros(actions.shape[1], dtype=np.int8)
+    fallback = np.ascontiguousarray(np.broadcast_to(np.asarray(fallback, dtype=np.int8), out.shape))
+    nk.vote(actions, margins, float(threshold), fallback, TIE_BREAKS.index(tie_break), out)
+    return out
 
 
 class EnsembleStrategy(PolicyStrategy):
@@ -83,6 +78,7 @@ class EnsembleStrategy(PolicyStrategy):
         self.feature_names = feature_names
         self._widths: list[int] = []
         self._rules_stream: Any = None
+        self._packed: Any = None
 
     # --- observation rows: [member 0 features | member 1 features | ... | fallback action] ------------------------
     def prepare(self, close: np.ndarray, features: np.ndarray) -> np.ndarray:
@@ -138,3 +134,34 @@ class EnsembleStrategy(PolicyStrategy):
             detail[f"{name}_action"] = a
             detail[f"{name}_margin"] = m
         return out, detail
+
+    def _compiled(self, widths: list[int]) -> tuple[Any, tuple[float, int, int]] | None:
+        """The packed members and vote settings for rl/lockstep.py, if every member is a trained policy."""
+        if not all(hasattr(m, "policy") for m in self.members):
+            return None
+        from rl.inference import Packed
+
+        if self._packed is None or self._packed[0] != widths:
+            nets = [m.policy.net for m in self.members]
+            self._packed = (widths, Packed.of(nets, [m.policy.min_q_diff for m in self.members], widths=widths))
+        return self._packed[1], (self.threshold, TIE_BREAKS.index(self.tie_break), sum(widths))
+
+    def lockstep(self, market, features, params, segments, warmup, peaks):
+        """The compiled loop (rl/lockstep.py) when every member is a trained policy (`RLPolicyStrategy`)."""
+        compiled = self._compiled(self._widths) if self._widths else None
+        if compiled is None:
+            return None
+        from rl.lockstep import run_lockstep
+
+        packed, vote = compiled
+        return run_lockstep(packed, market, features, params, segments, warmup, peaks, vote=vote)
+
+    def warm(self) -> None:
+        widths = self._widths or [
+            m.policy.net.obs_dim - POSITION_STATE_DIM for m in self.members if hasattr(m, "policy")
+        ]
+        compiled = self._compiled(widths) if len(widths) == len(self.members) else None
+        if compiled is not None:
+            from rl.lockstep import warm
+
+            warm(*compiled)

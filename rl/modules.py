@@ -15,6 +15,7 @@ dueling, double_q, epsilon, num_atoms (auto-included by DQNConfig; only num_atom
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,23 @@ from ray.rllib.utils.schedules.scheduler import Scheduler
 from torch import nn
 
 TARGET_PREFIX = "_target_"
+
+
+class _RLModuleConfigNotice(logging.Filter):
+    """Drops RLlib 2.60's `RLModule(config=...)` deprecation notice.
+
+    These modules are built the current way (`RLModuleSpec(module_class=...)` and `model_config`, keyword
+    arguments observation_space / action_space / model_config); RLlib's own `RLModule.__init__` still creates a
+    deprecated `RLModuleConfig` for backward compatibility, which logs that notice on every construction and load.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "RLModule(config=" not in record.getMessage()
+
+
+_NOTICE = _RLModuleConfigNotice()
+if _NOTICE not in logging.getLogger("ray._common.deprecation").filters:
+    logging.getLogger("ray._common.deprecation").addFilter(_NOTICE)
 
 
 def build_encoder(in_dim: int, hiddens: list[int]) -> nn.Sequential:

@@ -7,8 +7,10 @@
 - "ppo" / "dqn" / "ensemble" -> the newest such run under the default runs directory (runs/);
 and returns None for anything else, so other loaders can try.
 
-A policy normalises raw features with the statistics stored in its checkpoint (training span only), exactly as the
-env did in training, and refuses features whose names differ from the ones it was trained on.
+Loading reads the module's weights as numpy (`rl.inference.load_net`): neither torch nor RLlib is imported, so a
+backtest worker starts in a fraction of a second, and the strategy object (plain arrays) pickles cheaply to Ray
+workers. A policy normalises raw features with the statistics stored in its checkpoint (training span only), exactly
+as the env did in training, and refuses features whose names differ from the ones it was trained on.
 """
 
 from __future__ import annotations
@@ -18,20 +20,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from backtest.config import Params
 from backtest.strategies.base import PolicyStrategy
 from rl import checkpoint as ck
 from rl.ensemble import FALLBACKS, EnsembleStrategy
-from rl.inference import FastPolicy, load_module
+from rl.inference import FastPolicy, load_net
 from rl.obs import normalise_features
 
 RUNS_SPECS = ("ppo", "dqn", "ensemble")
 
 
 class RLPolicyStrategy(PolicyStrategy):
-    """One trained recurrent policy, greedy, B segments in lockstep; `act_with_margin` also gives confidence."""
+    """One trained recurrent policy, greedy, B segments in lockstep; `act_with_margin` also gives confidence.
+
+    `norm` None means the features given to `prepare` are already normalised (evaluation during training).
+    """
 
     def __init__(self, policy: FastPolicy, norm: Any, feature_names: list[str], name: str = "rl") -> None:
         self.policy = policy
@@ -46,20 +50,27 @@ class RLPolicyStrategy(PolicyStrategy):
 
         meta = ck.read_metadata(path)
         min_q = params.trading.min_q_diff if params is not None else meta["config"]["trading"]["min_q_diff"]
-        policy = FastPolicy(load_module(path), min_q_diff=min_q)
+        policy = FastPolicy(load_net(path), min_q_diff=min_q)
         return cls(policy, NormStats.from_dict(meta["norm"]), meta["feature_names"], name=f"rl-{meta['algo']}")
+
+    @classmethod
+    def from_module(
+        cls, module: Any, norm: Any, feature_names: list[str], min_q_diff: float = 0.0, name: str | None = None
+    ) -> RLPolicyStrategy:
+        """A live torch module's current weights (e.g. the trainer's, to validate each training iteration)."""
+        policy = FastPolicy(module, min_q_diff=min_q_diff)
+        return cls(policy, norm, feature_names, name=name or f"rl-{policy.kind}")
 
     def prepare_features(self, features: np.ndarray) -> np.ndarray:
         from backtest.features import FEATURE_NAMES
 
-        if self.norm is None:  # a bare FastPolicy wrapped for evaluation: features are already prepared
+        if self.norm is None:  # features are already prepared
             return features
         if list(FEATURE_NAMES) != self.feature_names:
             raise ValueError(f"{self.name} was trained on features {self.feature_names}, got {list(FEATURE_NAMES)}")
         return normalise_features(features, self.norm)
 
     def reset(self, batch: int) -> None:
-        torch.set_num_threads(self.policy.threads)
         self.policy.reset(batch)
 
     def act_with_margin(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -72,6 +83,17 @@ class RLPolicyStrategy(PolicyStrategy):
     def act_explained(self, obs: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         actions, margins = self.policy.act(obs)
         return actions, {"margin": margins}
+
+    def lockstep(self, market, features, params, segments, warmup, peaks):
+        """The compiled loop of rl/lockstep.py: the same actions as `act`, without Python per bar."""
+        from rl.lockstep import run_lockstep
+
+        return run_lockstep(self.policy.packed, market, features, params, segments, warmup, peaks)
+
+    def warm(self) -> None:
+        from rl.lockstep import warm
+
+        warm(self.policy.packed)
 
 
 def load_ensemble(path: str | Path, params: Params) -> EnsembleStrategy:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import pandas as pd
 
 from backtest.config import Params
-from backtest.data.schema import REAL_SOURCES
 
 
 @dataclass(frozen=True)
@@ -45,5 +44,6 @@ def splits_for(n_bars: int, params: Params) -> Splits:
 
 def share_real(bars: pd.DataFrame, span: tuple[int, int]) -> float:
     """Share of real bars (`source` in REAL_SOURCES) among bars [span[0], span[1]); 0 for an empty span."""
-    sources = bars["source"].iloc[span[0] : span[1]].astype(str)
-    return float(sources.isin(list(REAL_SOURCES)).mean()) if len(sources) else 0.0
+    from backtest.spans import share_real as span_share
+
+    return span_share(bars, span)

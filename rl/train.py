@@ -4,7 +4,8 @@
                        [--config PATH] [--set k=v ...] [--out DIR] [--seed S] [--iter-steps N]
 
 Each iteration: one RLlib `train()` (about `--iter-steps` env steps, default one episode), then a validation
-backtest of the greedy policy through the simulator (fast batched inference). The validation score is the Sharpe
+backtest of the greedy policy through the backtester's runner (`rl.evaluate`: the same path, segments and global
+drawdown halt as `python -m backtest --start/--end` on the validation span). The validation score is the Sharpe
 ratio after fees and slippage; a run whose trade count is below the trade-density circuit breaker
 (`backtest.min_trades_threshold`, scaled to the validation span's length) scores NO_TRADE_SCORE, so a collapse to
 always-HOLD never wins. The best-scoring iteration is saved to `<out>/<algo>/<time>-seed<seed>/best/` with
@@ -36,7 +37,7 @@ from rl import checkpoint as ck
 from rl.data import Prepared, prepare, share_real
 from rl.device import describe
 from rl.evaluate import evaluate
-from rl.inference import FastPolicy
+from rl.policy import RLPolicyStrategy
 
 VALIDATION_METRIC = "sharpe"
 NO_TRADE_SCORE = -999.0
@@ -156,12 +157,10 @@ def train_one(
             result = trainer.train()
             sampled = int(_result_value(result, NUM_ENV_STEPS_SAMPLED_LIFETIME) or 0)
             ret = _result_value(result, EPISODE_RETURN_MEAN)
-            threads = torch.get_num_threads()
-            try:
-                policy = FastPolicy(trainer.get_module(), params.trading.min_q_diff)
-                metrics = evaluate(policy, prepared, params, objectives=objectives)
-            finally:
-                torch.set_num_threads(threads)
+            policy = RLPolicyStrategy.from_module(
+                trainer.get_module(), prepared.norm, prepared.feature_names, params.trading.min_q_diff, f"rl-{algo}"
+            )
+            metrics = evaluate(policy, prepared, params, objectives=objectives)
             score = validation_score(metrics, params)
             improved = score > best
             ret_text = "  (none yet)" if ret is None or ret != ret else f"{float(ret):12.3f}"  # no episode finished

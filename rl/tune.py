@@ -86,14 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     res = run_sweep(params, objectives, space, opts)
     for lv in res.levels:
         top = lv["trials"].sort_values("score", ascending=False).head(10)
-        cols = ["trial_id", "score", "iterations", "mean_sharpe", "n_trades", "monthly_return_pct"]
+        cols = ["trial_id", "score", "iterations", "best_iteration", "mean_sharpe", "n_trades", "monthly_return_pct"]
         cols += [f"config/{k}" for k in lv["keys"]]
         print(f"\n{lv['level']} level: top trials of {len(lv['trials'])}")
         print(top[[c for c in cols if c in top]].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
         d = lv["dsr"]
         print(
             f"winner: per-bar Sharpe {d['sharpe']:.4g} over {d['n_obs']} bars; expected max of {d['n_trials']} "
-            f"trials {d['sr0']:.4g}; PSR(0) {d['psr0']:.3f}; deflated Sharpe {d['dsr']:.3f}"
+            f"candidates {d['sr0']:.4g}; PSR(0) {d['psr0']:.3f}; deflated Sharpe {d['dsr']:.3f}"
         )
     print("\nwinner on the test span (gate, paper use):")
     print(res.verdict.table())

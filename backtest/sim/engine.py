@@ -8,14 +8,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from backtest.sim import kernel as K
 from backtest.sim.market import Market
 from backtest.sim.params import SimParams
 from backtest.sim.result import EXIT_REASONS, TRADE_COLUMNS, BacktestResult
+
+if TYPE_CHECKING:  # pandas is imported where used: Ray workers never need it (~0.3 s of start-up)
+    import pandas as pd
 
 POSITION_STATE_NAMES = ("side", "unrealised_pnl", "hours_held", "equity_change")
 POSITION_STATE_DIM = K.N_POSITION_STATE
@@ -48,6 +51,8 @@ def _side(slots: np.ndarray) -> int:
 
 def trades_frame(records: np.ndarray, bar_seconds: int) -> pd.DataFrame:
     """Trade records (kernel layout) as a DataFrame with `TRADE_COLUMNS`."""
+    import pandas as pd
+
     r = records
     df = pd.DataFrame(
         {
@@ -353,6 +358,15 @@ class BatchSimulator:
         K.step_batch(
             self.accts, self.slots, self.trades, *self._arr, actions, self.params, self._eq, self._posq, self._act
         )
+
+    def kernel_state(self) -> tuple[np.ndarray, ...]:
+        """(accts, slots, trades, ts, open, high, low, close, atr, funding): the state and market arguments of
+        `kernel.step_batch`, for compiled callers that fuse their own decisions with the step (rl/lockstep.py)."""
+        return (self.accts, self.slots, self.trades, *self._arr)
+
+    def kernel_outputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(equity, position, actions) per segment and bar: the output arguments of `kernel.step_batch`."""
+        return self._eq, self._posq, self._act
 
     def runs(self) -> list[SegmentRun]:
         out = []

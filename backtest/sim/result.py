@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where used: Ray workers never need it (~0.3 s of start-up)
+    import pandas as pd
 
 EXIT_REASONS = ("signal", "take_profit", "stop_loss", "timeout", "end")
 
@@ -59,4 +61,6 @@ class BacktestResult:
 
     @property
     def halt_times(self) -> list[pd.Timestamp]:
+        import pandas as pd
+
         return [pd.Timestamp(int(self.timestamps[i]), unit="ms", tz="UTC") for i in self.halts]

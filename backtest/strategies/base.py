@@ -17,11 +17,14 @@ interpreter the simulator, the env and the live trader share).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from backtest.sim.kernel import BUY, HOLD, SELL
+
+if TYPE_CHECKING:
+    from backtest.sim import Market, SegmentRun, SimParams
 
 __all__ = ["BUY", "HOLD", "SELL", "PolicyStrategy", "SignalStrategy", "SignalStream", "Strategy"]
 
@@ -91,6 +94,27 @@ class PolicyStrategy(Strategy):
     def act_explained(self, obs: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """`act` plus whatever explains the decision (confidence margins, member votes), arrays of length B."""
         return self.act(obs), {}
+
+    def warm(self) -> None:
+        """Optional: load compiled code ahead of the first run. Ray workers call it as they start, while the driver
+        is still loading data (`backtest.runner.start_workers`)."""
+
+    def lockstep(
+        self,
+        market: Market,
+        features: np.ndarray,
+        params: SimParams,
+        segments: list[tuple[int, int]],
+        warmup: int,
+        peaks: list[float] | None,
+    ) -> list[SegmentRun] | None:
+        """Optional compiled form of the runner's lockstep loop (`backtest.runner.run_policy`) for these segments.
+
+        A strategy may run the loop itself (e.g. its network fused with the simulator's step in one compiled
+        function) if it takes exactly the actions `act` would; None (the default) lets the runner call `act` once
+        per bar. `features` are this strategy's prepared features.
+        """
+        return None
 
 
 class RecomputeSignalStream:

@@ -1,10 +1,10 @@
 """Learning-level trials: train a small policy per trial with the trial's reward weights / learning rate.
 
 Each training iteration (one RLlib `train()`) is followed by walk-forward validation of the greedy policy on the
-validation span (consecutive fold windows, simulator PnL after costs via `rl.evaluate.run_policy_span`, the same
-lockstep engine path `run_backtest` uses) and one `tune.report`, so ASHA can stop a poor trial after any iteration.
-The shaped training reward is never the score. The best iteration is saved as a Tune checkpoint that is also an
-AML-100 checkpoint (RLlib files + `aml100_meta.json`), loadable by `rl.policy.load_strategy`.
+validation span (consecutive fold windows, each backtested through `backtest.runner.run_backtest` by
+`rl.evaluate.span_result`, as every fold of an execution sweep is) and one `tune.report`, so ASHA can stop a poor
+trial after any iteration. The shaped training reward is never the score. The best iteration is saved as a Tune
+checkpoint that is also an AML-100 checkpoint (RLlib files + `aml100_meta.json`), loadable by `rl.policy.load_strategy`.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ def learning_trainable(
     from rl import checkpoint as ck
     from rl.algos import BUILDERS, iteration_steps
     from rl.data import prepare
-    from rl.evaluate import run_policy_span
-    from rl.inference import FastPolicy
+    from rl.evaluate import span_result
+    from rl.policy import RLPolicyStrategy
     from rl.train import metadata, seed_everything
 
     torch.set_num_threads(1)
@@ -59,15 +59,16 @@ def learning_trainable(
     try:
         for it in range(1, iterations + 1):
             trainer.train()
-            policy = FastPolicy(trainer.get_module(), params.trading.min_q_diff)
+            policy = RLPolicyStrategy.from_module(
+                trainer.get_module(), prepared.norm, prepared.feature_names, params.trading.min_q_diff, f"rl-{algo}"
+            )
             metrics, scores, returns = [], [], []
             for window in windows:
-                result = run_policy_span(policy, prepared.features, prepared.market, params, window)
+                result = span_result(policy, prepared, params, window)
                 m = compute_metrics(result)
                 metrics.append(m)
                 scores.append(fold_score(m, params, no_trade))
                 returns.append(bar_returns(result))
-            torch.set_num_threads(1)
             report = {**fold_report(metrics, scores, returns, penalty), "iteration": it}
             if report["score"] > best and np.isfinite(report["score"]):
                 best = report["score"]

@@ -127,10 +127,10 @@ def _learning_level(opts, space, params, log) -> LevelResult:
     )  # fmt: skip
 
 
-def _dsr(spec, params, objectives, slices, space, trials: pd.DataFrame) -> dict[str, Any]:
+def _dsr(spec, params, objectives, slices, space, candidates: list[float]) -> dict[str, Any]:
+    """Deflated Sharpe of the winner (its per-bar returns over the folds) among every candidate selected from."""
     returns = [r for _, r in run_folds(spec, params, objectives, slices, space.score.spread_penalty, 0.0)]
-    sharpes = pd.to_numeric(trials["sr_bar"], errors="coerce").tolist()
-    return deflated_sharpe(np.concatenate(returns), sharpes).to_dict()
+    return deflated_sharpe(np.concatenate(returns), candidates).to_dict()
 
 
 def run_sweep(
@@ -144,6 +144,7 @@ def run_sweep(
     bars, market, features, provenance = data
     log(f"data: {market.n_bars:,} bars ({provenance['source']}, {provenance.get('share_real', 0):.0%} real)")
     spec, best, levels, validation = opts.strategy, params, [], {}
+    selected_from: list[float] = []  # per-bar Sharpes of every candidate chosen among so far (deflated Sharpe)
     kind = "rules-params" if spec in BUILTIN_SPECS else _kind_of(spec)
     if opts.level in ("learning", "both"):
         lr = _learning_level(opts, space, params, log)
@@ -156,12 +157,14 @@ def run_sweep(
             slice_span(bars, market, features, provenance, w, params.backtest.warmup_bars)
             for w in fold_windows(split.validation, space.score.folds)
         ]
-        levels.append(_level_doc(lr, space, _dsr(spec, best, objectives, slices, space, lr.trials)))
+        selected_from = list(lr.candidates)
+        levels.append(_level_doc(lr, space, _dsr(spec, best, objectives, slices, space, selected_from)))
         validation = _winner_row(lr)
     if opts.level in ("execution", "both"):
         er, slices = _execution_level(opts, space, best, objectives, spec, data, log)
         best = apply_config(best, er.best_config, list(space.dimensions("execution")))
-        levels.append(_level_doc(er, space, _dsr(spec, best, objectives, slices, space, er.trials)))
+        selected_from += er.candidates  # with --level both, the learning level's choices count too
+        levels.append(_level_doc(er, space, _dsr(spec, best, objectives, slices, space, selected_from)))
         validation = _winner_row(er)
     best_path = write_params(best, out / "best_params.yaml")
     outcome = backtest_split(spec, best, objectives, bars, market, features, provenance)

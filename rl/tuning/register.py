@@ -7,7 +7,7 @@ from typing import Any
 
 from backtest.config import Objectives, Params, load_objectives, load_params, params_from_dict
 from rl.gate import gate_check
-from rl.registry import Registry
+from rl.registry import Registry, RegistryError
 from rl.tuning.walkforward import SpanOutcome, backtest_split
 
 
@@ -64,16 +64,59 @@ def register_result(
     )
 
 
+def fitted_spans(kind: str, path: Path, meta: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(what, start, end) of every span a checkpoint (or each ensemble member) was trained or selected on."""
+    from rl import checkpoint as ck
+
+    if kind == "ensemble":
+        import json
+
+        manifest = path if path.is_file() else path / ck.MANIFEST_FILE
+        members = json.loads(manifest.read_text())["members"]
+        out = []
+        for name, rel in members.items():
+            member = manifest.parent / rel
+            out += [(f"{name} member {what}", a, b) for what, a, b in fitted_spans("member", member, {})]
+        return out
+    if kind == "rules-params":
+        return []
+    meta = meta or ck.read_metadata(path)
+    splits = (meta.get("data") or {}).get("splits") or {}
+    names = {"train": "training span", "validation": "validation span (checkpoint selection)"}
+    return [(names[k], splits[k]["start"], splits[k]["end"]) for k in names if k in splits]
+
+
+def refuse_overlap(test: tuple[str, str], fitted: list[tuple[str, str, str]], where: str) -> None:
+    """RegistryError if the test span [start, end] overlaps any span the policy was fitted on; names both."""
+    import pandas as pd
+
+    lo, hi = (pd.Timestamp(t) for t in test)
+    for what, start, end in fitted:
+        if pd.Timestamp(start) <= hi and lo <= pd.Timestamp(end):
+            raise RegistryError(
+                f"test span {test[0]} .. {test[1]} ({where}) overlaps the {what} {start} .. {end}: its figures would "
+                "not be out of sample; choose --days/--data so that the test span comes after it"
+            )
+
+
 def register_path(
     path: Path, source: str | None = None, days: float | None = None, registry: Registry | None = None
 ) -> dict[str, Any]:
-    """Backtest the test span of what `path` holds and register it as a candidate."""
+    """Backtest the test span of what `path` holds and register it as a candidate.
+
+    Refuses (RegistryError) when that test span overlaps the dates the policy was trained or selected on."""
+    from rl.splits import splits_for
+
     kind, spec, params, meta = describe_path(Path(path))
     data = meta.get("data") or {}
     source = source or data.get("source") or params.backtest.data_source
     days = days if days is not None else data.get("days")
     objectives = load_objectives()
     bars, market, features, provenance = load_market(params, source, days)
+    lo, hi = splits_for(market.n_bars, params).test
+    ts = bars["timestamp"]
+    test = (str(ts.iloc[lo].isoformat()), str(ts.iloc[hi - 1].isoformat()))
+    refuse_overlap(test, fitted_spans(kind, Path(path), meta), f"{source}, {days or params.backtest.days:g} days")
     outcome = backtest_split(spec, params, objectives, bars, market, features, provenance)
     return register_result(
         registry or Registry(),

@@ -6,10 +6,11 @@ there (`Tuner.restore(..., resume_errored=True)`) and finishes only what had not
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 METRIC, MODE = "score", "max"
@@ -17,7 +18,12 @@ METRIC, MODE = "score", "max"
 
 @dataclass
 class LevelResult:
-    """A finished level: its trials (one row each), the winner's config and, for learning, its checkpoint."""
+    """A finished level: its trials (one row each), the winner's config and, for learning, its checkpoint.
+
+    `candidates` holds the per-bar Sharpe of everything the selection chose among (for the deflated Sharpe): one
+    per execution trial; one per reported iteration of every learning trial, since a learning trial is represented
+    by its best iteration (the checkpoint that is used).
+    """
 
     level: str
     trials: pd.DataFrame
@@ -26,6 +32,7 @@ class LevelResult:
     best_checkpoint: str | None
     path: Path
     max_t: int
+    candidates: list[float] = field(default_factory=list)
 
 
 class TrialLine:
@@ -114,13 +121,27 @@ def run_level(
 
 
 def collect(grid: Any, level: str, path: Path, max_t: int) -> LevelResult:
-    """Trial table and winner: the best last-reported score among trials that ran every iteration (if any did)."""
-    rows = []
+    """Trial table and winner: the best score among trials that ran every iteration (if any did).
+
+    A trial's score is what would be used: for an execution trial its last report (the walk-forward score over all
+    its folds); for a learning trial its best iteration, whose checkpoint is the one kept and used.
+    """
+    rows, candidates = [], []
     for res in grid:
         if res.metrics is None or METRIC not in res.metrics:
             continue
-        m = res.metrics
-        row = {"trial_id": m.get("trial_id"), "iterations": m.get("training_iteration", 0)}
+        m, history = dict(res.metrics), _history(res)
+        if level == "learning" and len(history):
+            scores = pd.to_numeric(history[METRIC], errors="coerce")
+            if scores.notna().any():
+                m.update(history.loc[scores.idxmax()].to_dict())  # the best iteration: the checkpoint kept
+            if "sr_bar" in history:
+                candidates += pd.to_numeric(history["sr_bar"], errors="coerce").dropna().tolist()
+        else:
+            candidates.append(m.get("sr_bar"))
+        row = {"trial_id": res.metrics.get("trial_id"), "iterations": res.metrics.get("training_iteration", 0)}
+        if level == "learning":
+            row["best_iteration"] = m.get("training_iteration")
         row.update({k: m.get(k) for k in ("score", "sr_bar", "mean_sharpe", "n_trades", "monthly_return_pct")})
         row.update({k: m.get(k) for k in ("max_drawdown_pct", "profit_factor", "hold_rate_pct")})
         row.update({f"config/{k}": v for k, v in res.config.items()})
@@ -134,7 +155,14 @@ def collect(grid: Any, level: str, path: Path, max_t: int) -> LevelResult:
     pool = full if len(full) else df
     best = pool.loc[pool["score"].astype(float).idxmax()]
     config = {k.removeprefix("config/"): best[k] for k in df.columns if k.startswith("config/")}
-    return LevelResult(level, df, config, float(best["score"]), best["best_checkpoint"], path, max_t)
+    sharpes = [float(c) for c in candidates if c is not None and np.isfinite(c)]
+    return LevelResult(level, df, config, float(best["score"]), best["best_checkpoint"], path, max_t, sharpes)
+
+
+def _history(res: Any) -> pd.DataFrame:
+    """Every report of a trial (one row per iteration), or an empty frame."""
+    frame = getattr(res, "metrics_dataframe", None)
+    return frame if isinstance(frame, pd.DataFrame) and METRIC in frame else pd.DataFrame()
 
 
 def _best_checkpoint(res: Any) -> str | None:

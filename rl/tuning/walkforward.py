@@ -14,7 +14,6 @@ must be good in every window, not great in one. The test span is never scored du
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +23,11 @@ import pandas as pd
 from backtest.config import Objectives, Params
 from backtest.sim import Market
 from backtest.sim.result import BacktestResult
+from backtest.spans import SpanData, slice_span
 from rl.gate import scaled_min_trades
-from rl.splits import Splits, share_real, splits_for
+from rl.splits import Splits, splits_for
+
+__all__ = ["SpanData", "aggregate", "backtest_split", "backtest_window", "fold_score", "fold_windows", "slice_span"]
 
 
 def selection_span(splits: Splits, trained: bool) -> tuple[int, int]:
@@ -42,48 +44,8 @@ def fold_windows(span: tuple[int, int], folds: int) -> list[tuple[int, int]]:
     return [(int(edges[i]), int(edges[i + 1])) for i in range(folds)]
 
 
-@dataclass(frozen=True)
-class SpanData:
-    """A market slice for one window: bars [start, end) of the full series, trading on [start + warmup, end)."""
-
-    market: Market
-    features: np.ndarray
-    provenance: dict[str, Any]
-    start: int
-    end: int
-
-
-def slice_span(
-    bars: pd.DataFrame,
-    market: Market,
-    features: np.ndarray,
-    provenance: dict[str, Any],
-    window: tuple[int, int],
-    warmup: int,
-) -> SpanData:
-    """Cut the full market/features to `window` plus `warmup` bars before it (causal features: slicing is exact)."""
-    lo, hi = window
-    start = max(0, lo - warmup)
-    arrays = {
-        f.name: np.ascontiguousarray(getattr(market, f.name)[start:hi])
-        for f in dataclasses.fields(market)
-        if isinstance(getattr(market, f.name), np.ndarray)
-    }
-    sliced = dataclasses.replace(market, **arrays)
-    ts = bars["timestamp"]
-    prov = {
-        **provenance,
-        "share_real": share_real(bars, window),
-        "n_bars": hi - lo,
-        "start": pd.Timestamp(ts.iloc[lo]).isoformat(),
-        "end": pd.Timestamp(ts.iloc[hi - 1]).isoformat(),
-        "window_bars": [lo, hi],
-    }
-    return SpanData(sliced, np.ascontiguousarray(features[start:hi]), prov, start, hi)
-
-
-def backtest_window(spec: str, params: Params, objectives: Objectives, data: SpanData) -> BacktestResult:
-    """`run_backtest` of `spec` over one window's slice, in this process.
+def backtest_window(spec: Any, params: Params, objectives: Objectives, data: SpanData) -> BacktestResult:
+    """`run_backtest` of `spec` (a spec or a strategy object) over one window's slice, in this process.
 
     The slice starts `warmup_bars` before the window, so trading covers exactly the window; a window at the very
     start of the series has no bars before it and trades from bar `warmup_bars` on, like any backtest.

@@ -100,3 +100,22 @@ def test_259200_bars_in_well_under_a_second(params):
     t0 = time.perf_counter()
     f = compute_features(big, params.trading)
     assert time.perf_counter() - t0 < 1.0 and f.shape == (259_200, len(FEATURE_NAMES))
+
+
+def test_normalisation_is_bit_identical_to_the_numpy_formula():
+    """The compiled `NormStats.apply` computes element by element what the env was trained with."""
+    from backtest.features import NORM_CLIP, fit_norm
+
+    rng = np.random.default_rng(3)
+    x = (rng.normal(size=(2000, 6)) * 5).astype(np.float32)
+    x[rng.random(x.shape) < 0.02] = np.nan
+    x[0, 0], x[1, 1], x[2, 2] = np.inf, -np.inf, 1e30
+    norm = fit_norm(np.nan_to_num(x[100:], nan=0.0, posinf=0.0, neginf=0.0), names=tuple("abcdef"))
+    norm.std[3] = 0.0  # a degenerate column: division by zero as numpy does it
+    with np.errstate(all="ignore"):
+        z = (x.astype(np.float64) - norm.mean) / norm.std
+        want = np.clip(np.nan_to_num(z, nan=0.0, posinf=NORM_CLIP, neginf=-NORM_CLIP), -NORM_CLIP, NORM_CLIP)
+    got = norm.apply(x)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got.view(np.int32), want.astype(np.float32).view(np.int32))
+    np.testing.assert_array_equal(norm.apply(x[5]), got[5])

@@ -172,6 +172,13 @@ def test_hold_rate_counts_only_bars_with_a_decision():
     assert m["hold_rate_pct"] == pytest.approx(400 / 7)
 
 
+def test_decisions_after_the_drawdown_halt_are_not_counted():
+    actions = [0, 1, 0, 2, 1, 1, 0, 1, -1]  # halt at bar 4: decisions from bar 4 on cannot open anything
+    m = compute_metrics(make_result(np.full(9, 100.0), actions=actions, halts=[4]))
+    assert m["n_decisions"] == 4
+    assert m["hold_rate_pct"] == pytest.approx(50.0)
+
+
 def test_exposure_is_the_share_of_bars_holding_a_position():
     position = [0, 0.1, 0.1, -0.2, 0, 0, 0, 0]
     m = compute_metrics(make_result(np.full(8, 100.0), position=position))

@@ -12,7 +12,7 @@ from backtest.__main__ import main as backtest_main
 from backtest.config import load_objectives, load_params
 from backtest.data.load import load_dataset
 from backtest.features import compute_features
-from backtest.runner import SegmentRunner, run_backtest, run_policy
+from backtest.runner import HaltWatch, SegmentRunner, run_backtest, run_policy
 from backtest.segments import group_segments, plan_segments
 from backtest.sim import BUY, HOLD, SELL, Market, SimParams, Simulator, merge_runs
 from backtest.strategies.base import PolicyStrategy
@@ -235,3 +235,42 @@ def test_buy_and_hold_is_exempt_from_the_drawdown_halt(small):
     o = load_objectives(overrides=["auto_stop_drawdown=0.1"])
     res = run_backtest("buyhold", params, o, market, features)
     assert res.halts == [] and len(res.trades) == len(res.segments)
+
+
+def test_segments_after_the_global_halt_are_not_computed_and_change_nothing(small, monkeypatch):
+    params, objectives, ds, features, market = small
+    p = load_params(overrides=[*SMALL, "backtest.chunk_size=300"])
+    o = load_objectives(overrides=["auto_stop_drawdown=5"])
+    computed: list[int] = []
+    run = SegmentRunner.run
+
+    def counted(self, group, peaks=None):
+        computed.append(len(group))
+        return run(self, group, peaks)
+
+    monkeypatch.setattr(SegmentRunner, "run", counted)
+    early = run_backtest("rules", p, o, market, features)
+    n_early = sum(computed)
+    computed.clear()
+    monkeypatch.setattr(HaltWatch, "add", lambda self, runs: False)  # compute every segment
+    full = run_backtest("rules", p, o, market, features)
+    assert len(early.halts) == 1 and n_early < sum(computed) - 2
+    pd.testing.assert_frame_equal(early.trades, full.trades)
+    np.testing.assert_array_equal(early.equity, full.equity)
+    np.testing.assert_array_equal(early.actions, full.actions)
+
+
+def test_hold_rate_and_decisions_do_not_depend_on_chunking(small):
+    """A halt inside the first segment: chunked and continuous runs trade alike up to it and count alike."""
+    from backtest.metrics import compute_metrics
+
+    params, objectives, ds, features, market = small
+    o = load_objectives(overrides=["auto_stop_drawdown=1"])
+    chunked = run_backtest("rules", params, o, market, features)
+    p = load_params(overrides=[*SMALL, f"backtest.chunk_size={market.n_bars}"])
+    continuous = run_backtest("rules", p, o, market, features)
+    assert chunked.halts == continuous.halts and chunked.halts[0] < params.backtest.chunk_size
+    assert len(chunked.segments) > 1 == len(continuous.segments)
+    a, b = compute_metrics(chunked), compute_metrics(continuous)
+    assert (a["n_decisions"], a["hold_rate_pct"]) == (b["n_decisions"], b["hold_rate_pct"])
+    assert a["n_decisions"] == chunked.halts[0]

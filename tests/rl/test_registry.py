@@ -101,3 +101,26 @@ def test_cli_for_live_needs_real_days(tmp_path, capsys):
     assert registry_main([*root, "show", real["id"]]) == 0
     assert registry_main([*root, "retire", real["id"]]) == 0
     assert reg.promoted(COIN) is None
+
+
+def test_add_refuses_a_test_span_that_overlaps_the_checkpoints_training_dates(tmp_path, capsys):
+    """`add --days` recomputes the test span; when it falls on dates the policy was trained on, both are named."""
+    from backtest.config import load_params
+    from rl import checkpoint as ck
+
+    params = load_params(overrides=["backtest.days=2"])
+    ckpt = tmp_path / "ckpt"
+    splits = {
+        "train": {"bars": [0, 1728], "start": "2026-01-01T00:00:00+00:00", "end": "2026-01-02T04:47:00+00:00"},
+        "validation": {"bars": [1728, 2304], "start": "2026-01-02T04:48:00+00:00", "end": "2026-01-02T14:23:00+00:00"},
+    }
+    meta = {"algo": "ppo", "config": params.model_dump(mode="json"), "data": {"source": "synthetic", "days": 2.0,
+            "splits": splits}}  # fmt: skip
+    ck.write_json(ckpt / ck.META_FILE, meta)
+    code = registry_main(
+        ["--root", str(tmp_path / "reg"), "add", str(ckpt), "--days", "1"]
+    )  # test = last 20 % of day 1
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "overlaps the training span 2026-01-01T00:00:00+00:00" in err and "test span 2026-01-01T19:1" in err
+    assert Registry(tmp_path / "reg").entries() == []

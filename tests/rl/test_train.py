@@ -68,16 +68,36 @@ def test_ensemble_manifest_names_both_members(runs):
 
 def test_ensemble_loads_from_its_manifest_and_backtests(runs, tiny_params):
     from rl.ensemble import EnsembleStrategy
-    from rl.evaluate import simulate_policy
+    from rl.evaluate import span_result
 
     _, path = resolve("ensemble", runs)
     ens = load_strategy(str(path), tiny_params)
     assert isinstance(ens, EnsembleStrategy) and sorted(m.kind for m in ens.members) == ["dqn", "ppo"]
     prepared = prepare(tiny_params, "synthetic", 3.0)
-    features = ens.prepare(prepared.market.close, prepared.raw_features)
-    runs_ = simulate_policy(ens, features, prepared.market, tiny_params, prepared.splits.validation)
-    decided = np.concatenate([r.actions[r.actions >= 0] for r in runs_])
+    result = span_result(ens, prepared, tiny_params, prepared.splits.validation)
+    decided = result.actions[result.actions >= 0]
     assert len(decided) > 0 and set(decided.tolist()) <= {0, 1, 2}
+
+
+@pytest.mark.parametrize("algo", ["ppo", "dqn"])
+def test_validation_figures_are_what_python_m_backtest_gives_on_the_checkpoint_and_span(runs, algo, tmp_path):
+    """One evaluation path: the validation recorded in training equals the CLI backtest of the saved checkpoint
+    over the validation span (same segments, warm-up and global drawdown halt)."""
+    from backtest.__main__ import main as backtest_main
+
+    best = ck.latest(runs, algo)
+    meta = ck.read_metadata(best)
+    span = meta["data"]["splits"]["validation"]
+    argv = ["--strategy", str(best), "--data", "synthetic", "--days", "3", "--workers", "0"]
+    argv += ["--start", span["start"], "--end", span["end"], "--out", str(tmp_path)]
+    for item in TINY:
+        argv += ["--set", item]
+    assert backtest_main(argv) == 0
+    cli = json.loads((tmp_path / "metrics.json").read_text())["metrics"]
+    recorded = meta["validation"]
+    assert cli["n_bars"] == span["bars"][1] - span["bars"][0]
+    for key in ("final_equity", "n_trades", "sharpe", "max_drawdown_pct", "hold_rate_pct", "n_decisions", "halted"):
+        assert cli[key] == pytest.approx(recorded[key], rel=1e-12, abs=1e-12), key
 
 
 def test_foreign_specs_are_not_ours(tiny_params, tmp_path):

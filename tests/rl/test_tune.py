@@ -115,3 +115,31 @@ def test_space_validation_names_the_key(tmp_path):
         load_space(path, params)
     assert set(load_space(params=params).dimensions("execution")) >= {"trading.take_profit_pct"}
     assert to_overrides({"a.b": 0.5, "c.d": [1, 2]}) == ["a.b=0.5", "c.d=[1, 2]"]
+
+
+class FakeResult:
+    """What `collect` reads from a Tune result: every report of the trial, its last one, its config."""
+
+    def __init__(self, trial_id: str, lr: float, reports: list[tuple[float, float]]) -> None:
+        history = [{"score": s, "sr_bar": sr, "training_iteration": i + 1} for i, (s, sr) in enumerate(reports)]
+        self.metrics_dataframe = pd.DataFrame(history)
+        self.metrics = {**history[-1], "trial_id": trial_id}
+        self.config = {"rl.learning_rate": lr}
+        self.checkpoint = None
+
+    def get_best_checkpoint(self, metric, mode):
+        return None
+
+
+def test_learning_trials_rank_by_the_iteration_that_is_used_and_every_iteration_counts_as_a_candidate():
+    from rl.tuning.sweep import collect
+
+    a = FakeResult("a", 1e-4, [(5.0, 0.02), (1.0, 0.001)])  # best iteration first: its checkpoint is kept
+    b = FakeResult("b", 3e-4, [(2.0, 0.005), (3.0, 0.01)])
+    learning = collect([a, b], "learning", Path("sweep"), max_t=2)
+    assert learning.best_config == a.config and learning.best_score == 5.0
+    assert learning.trials.set_index("trial_id").loc["a", "best_iteration"] == 1
+    assert sorted(learning.candidates) == [0.001, 0.005, 0.01, 0.02]  # 2 trials x 2 iterations chosen among
+    execution = collect([a, b], "execution", Path("sweep"), max_t=2)  # a fold report is no separate candidate
+    assert execution.best_config == b.config and execution.best_score == 3.0
+    assert sorted(execution.candidates) == [0.001, 0.01]
