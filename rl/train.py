@@ -31,7 +31,7 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 import numpy as np
 import torch
 
-from backtest.cli import add_config_args, load_configs, run_main
+from backtest.cli import add_config_args, check_writable_dir, load_configs, run_main
 from backtest.config import Objectives, Params, load_objectives
 from rl import checkpoint as ck
 from rl.data import Prepared, prepare, share_real
@@ -236,6 +236,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     params, objectives = load_configs(args)
+    check_writable_dir(args.out, "--out")
     timesteps = args.timesteps or params.rl.epochs * (args.iter_steps or params.rl.episode_bars)
     ensure_ray(args.address)
     algo = args.algo or params.rl.algo

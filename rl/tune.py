@@ -14,7 +14,7 @@ import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 
-from backtest.cli import add_config_args, load_configs, run_main
+from backtest.cli import add_config_args, check_writable_dir, load_configs, run_main
 from backtest.config import REPO_ROOT
 
 DEFAULT_STORAGE = REPO_ROOT / "runs" / "tune"
@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.days is not None:
         extra.append(f"backtest.days={args.days}")
     params, objectives = load_configs(args, extra)
+    check_writable_dir(args.storage, "--storage")
 
     from backtest.strategies.registry import resolve_strategy
     from cluster import connect
