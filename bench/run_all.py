@@ -6,9 +6,10 @@
 Sections (NAME): simulator (core vs vectorbt, 180-day rules backtest), backtest (the policy backtest commands as a
 user runs them, bench/bench_backtest.py), inference (the compiled network alone), scaling (Ray, 1 -> 2 workers),
 tune (a 50-trial execution sweep), paper (the paper exchange with the real SDK, bench/bench_paper_exchange.py),
-chunking (chunked vs continuous backtest). Each figure is reported as min / median / max over `--repeat` runs; a
-ratio (vectorbt, Ray scaling) is computed from measurements taken back to back in the same run, pair by pair. Ratios
-are the portable figures; absolute times and rates hold for the machine written at the top of the file, and only when
+chunking (chunked vs continuous backtest), live (bar close -> order sent through the live trader,
+bench/bench_live_latency.py), dashboard (a day of journal and a month of cycles rendered, bench/bench_dashboard.py).
+Each figure is reported as min / median / max over `--repeat` runs; a ratio (vectorbt, Ray scaling) is computed from
+measurements taken back to back in the same run, pair by pair. Ratios are the portable figures; absolute times and rates hold for the machine written at the top of the file, and only when
 nothing else was running (the load average before and after is recorded: re-run on an idle machine if it is high).
 """
 
@@ -29,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "results.md"
-SECTIONS = ("simulator", "backtest", "inference", "scaling", "tune", "paper", "chunking")
+SECTIONS = ("simulator", "backtest", "inference", "scaling", "tune", "paper", "chunking", "live", "dashboard")
 
 
 @dataclass
@@ -190,11 +191,47 @@ def chunking(repeat: int) -> list[Figure]:
     ]  # fmt: skip
 
 
+def live(repeat: int) -> list[Figure]:
+    """The live trader's bar close -> order sent, p50 and p99 per run (bench/bench_live_latency.py)."""
+    proc_env = _env()
+    out = []
+    for strategy in ("rules", "ppo", "ensemble"):
+        p50, p99 = [], []
+        for _ in range(repeat):
+            cmd = [sys.executable, "-m", "bench.bench_live_latency", "--strategies", strategy, "--bars", "400"]
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=proc_env, timeout=900)
+            m = re.search(rf"\| {strategy} \| ([\d.]+) / [\d.]+ / \*\*([\d.]+) ms\*\*", proc.stdout)
+            if proc.returncode != 0 or m is None:
+                raise RuntimeError(f"bench_live_latency failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+            p50.append(float(m.group(1)))
+            p99.append(float(m.group(2)))
+        out.append(Figure(f"live_{strategy}_p50", f"live trader, {strategy}: bar close -> order sent, p50", "ms", p50))
+        out.append(Figure(f"live_{strategy}_p99", f"live trader, {strategy}: bar close -> order sent, p99", "ms", p99))
+    return out
+
+
+def dashboard(repeat: int) -> list[Figure]:
+    """A day of 1-minute journal and a month of cycles: pages rendered in Chromium (bench/bench_dashboard.py)."""
+    proc = subprocess.run([sys.executable, "-m", "bench.bench_dashboard", "--repeat", str(repeat)],
+                          capture_output=True, text=True, env=_env(), timeout=1800)  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench_dashboard failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    out = []
+    data_ms = re.search(r"data\s+live page (\d+) ms .*autopilot page (\d+) ms", proc.stdout)
+    if data_ms:
+        out.append(Figure("dash_data_live", "dashboard data: Live page figures of a day of 1-minute bars", "ms",
+                          [float(data_ms.group(1))], fmt="{:.0f}"))  # fmt: skip
+    for name, value in re.findall(r"browser (\S[^\n]*?)\s+([\d.]+) s", proc.stdout):
+        key = "dash_" + re.sub(r"\W+", "_", name.strip()).strip("_")
+        out.append(Figure(key, f"dashboard in Chromium: {name.strip()}", "s", [float(value)]))
+    return out
+
+
 RUNNERS: dict[str, Callable[[int], list[Figure]]] = {
     "simulator": simulator, "backtest": backtest, "inference": inference, "scaling": scaling, "tune": tune,
-    "paper": paper, "chunking": chunking,
+    "paper": paper, "chunking": chunking, "live": live, "dashboard": dashboard,
 }  # fmt: skip
-ORDER = ("backtest", "paper", "simulator", "inference", "chunking", "scaling", "tune")  # subprocess benches first
+ORDER = ("backtest", "paper", "live", "dashboard", "simulator", "inference", "chunking", "scaling", "tune")
 
 
 # --- the file -----------------------------------------------------------------------------------------------------
@@ -251,6 +288,14 @@ README_ROWS = [  # (figure key, README label, target, how)
     ("paper_rate", "paper exchange: signed order actions, real SDK as client", "≥ 2,000/s",
      "`python -m bench.bench_paper_exchange`"),
     ("paper_p99", "paper exchange: SDK `market_open` round trip incl. signing, p99", "< 10 ms", "same run"),
+    ("live_ppo_p99", "live trader, LSTM-PPO: bar close -> order sent, p99 (SDK, paper exchange on loopback)",
+     "< 20 ms", "`python -m bench.bench_live_latency`"),
+    ("live_ensemble_p99", "live trader, PPO + DQN ensemble: same, p99", "< 20 ms", "same run"),
+    ("live_ensemble_p50", "live trader, ensemble: same, p50", "", "same run"),
+    ("dash_live_charts", "dashboard Live page, a day of 1-minute bars: navigation -> figures and charts drawn "
+     "(Chromium)", "< 2 s", "`python -m bench.bench_dashboard`"),
+    ("dash_autopilot_charts", "dashboard Autopilot page, a month of cycles: same", "< 2 s", "same run"),
+    ("dash_research_baseline_charts", "a nearly empty page (Streamlit's own floor): same", "", "same run"),
 ]  # fmt: skip
 
 
