@@ -9,8 +9,9 @@ tune (a 50-trial execution sweep), paper (the paper exchange with the real SDK, 
 chunking (chunked vs continuous backtest), live (bar close -> order sent through the live trader,
 bench/bench_live_latency.py), dashboard (a day of journal and a month of cycles rendered, bench/bench_dashboard.py).
 Each figure is reported as min / median / max over `--repeat` runs; a ratio (vectorbt, Ray scaling) is computed from
-measurements taken back to back in the same run, pair by pair. Ratios are the portable figures; absolute times and rates hold for the machine written at the top of the file, and only when
-nothing else was running (the load average before and after is recorded: re-run on an idle machine if it is high).
+measurements taken back to back in the same run, pair by pair. Ratios are the portable figures; absolute times and
+rates hold for the machine written at the top of the file, and only when nothing else was running (the load average
+before and after is recorded: re-run on an idle machine if it is high).
 """
 
 from __future__ import annotations
