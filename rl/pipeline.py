@@ -2,7 +2,8 @@
 
 Each step is one of the README's commands, run as its own process, so the pipeline and the documented commands cannot
 drift apart: data summary -> rules backtest on Ray -> LSTM-PPO + LSTM-DQN training -> ensemble backtest ->
-execution-parameter sweep -> registry. Stops at the first failing step with its exit code.
+execution-parameter sweep -> registry -> the ensemble rehearsed live on the paper exchange and replayed through the
+backtester -> one autopilot cycle. Stops at the first failing step with its exit code.
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ def steps(days: float, train_days: float, timesteps: int, trials: int, workers: 
         ),
         ("tune: execution parameters", [*py, "rl.tune", "--trials", str(trials), "--level", "execution", *d]),
         ("registry", [*py, "rl.registry", "list"]),
+        (
+            "live: the ensemble rehearsed on the paper exchange, replayed through the backtester",
+            [*py, "live.rehearsal", "--strategy", "ensemble", "--bars", "200"],
+        ),
+        (
+            "autopilot: one cycle (judge, grade, improve, promote)",
+            [*py, "live.autopilot", "--once", "--set", f"autopilot.execution_trials={trials}"],
+        ),
     ]
 
 
