@@ -230,9 +230,15 @@ def session_frames(records: list[dict[str, Any]]):
 
 def backtest_equity(session, spec: str, params: Params, objectives: Objectives) -> tuple[np.ndarray, np.ndarray]:
     """What the backtester says for the session's bars: (bar open ms, equity at the close) for each live bar, from
-    the same run `live.replay.replay` makes (one continuous segment warmed on the session's history). The params
-    are the dashboard's: run it with the trader's --config/--set for a like-for-like figure."""
-    from backtest.config import with_overrides
+    the same run `live.replay.replay` makes (one continuous segment warmed on the session's history), with the
+    params and objectives the session's `start` record says it traded with (else the dashboard's)."""
+    from backtest.config import objectives_from_dict, params_from_dict, with_overrides
+
+    start = getattr(session, "start", None) or {}
+    if isinstance(start.get("params"), dict):
+        params = params_from_dict(start["params"], "the session's start record")
+    if isinstance(start.get("objectives"), dict):
+        objectives = objectives_from_dict(start["objectives"], "the session's start record")
     from backtest.features import compute_features
     from backtest.runner import run_backtest
     from backtest.sim import Market
