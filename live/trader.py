@@ -4,12 +4,13 @@ Per closed bar (docs/LIVE.md has the full story):
 1. read the account from the venue; mark equity at the bar's close; update the risk state (drawdown halt, daily
    loss) by the simulator's rules; reconcile when the venue's position differs from the legs, after a reconnect, and
    every `live.reconcile_every_bars`;
-2. close legs past `trading.max_hold_seconds` (the simulator's max-hold rule);
-3. decide: `StrategyStream.on_bar(bar, position_state)` -- the same features, normalisation, strategy object and
+2. decide: `StrategyStream.on_bar(bar, position_state)` -- the same features, normalisation, strategy object and
    recurrent state a backtest uses, with the position state computed by the simulator's kernel;
-4. act: `action_orders` (the simulator's action interpreter) turns the action into a close and/or an open; opens
-   are sized by the simulator's sizing rule times `live.size_multiplier`, capped by the risk limits, sent as IOC
-   orders with deterministic cloids; each fill gets reduce-only TP/SL triggers at the simulator's `exit_levels`.
+3. act (`live.orders.OrderDesk`): legs past `trading.max_hold_seconds` and a closing signal's legs close first;
+   `action_orders` (the simulator's action interpreter) turns the action into a close and/or an open; opens are
+   sized by the simulator's sizing rule times `live.size_multiplier`, capped by the risk limits, sent as IOC orders
+   with deterministic cloids; each fill gets reduce-only TP/SL triggers at the simulator's `exit_levels`;
+4. keep true to the venue (`live.sync.VenueSync`): reconciliation, fills journalled once each.
 Only the newest bar of a batch (after a reconnect backfill) is traded; older ones still pass through the strategy,
 so its state never skips a bar. The emergency-stop file is checked on every loop turn and wins over everything.
 
@@ -33,17 +34,17 @@ from typing import Any
 import numpy as np
 
 from backtest.config import Objectives, Params
-from backtest.domain import AccountState, Bar, OpenOrder, bars_frame
+from backtest.domain import AccountState, Bar, bars_frame
 from backtest.runner import execution_params
-from backtest.sim import ACTION_NAMES, HOLD, action_orders, exit_levels, position_state_of, size_fraction
+from backtest.sim import position_state_of
 from backtest.strategies.base import Strategy
 from backtest.strategies.stream import Decision, StrategyStream
-from backtest.venue.wire import cloid_for
 from live import risk
-from live.execution import ExchangeUnavailable, Execution, OrderIntent
+from live.execution import ExchangeUnavailable, Execution
 from live.journal import Journal
+from live.orders import OrderDesk
 from live.positions import Leg, TradeStats, net_size, side_of
-from live.reconcile import reconcile
+from live.sync import VenueSync
 from live.venue import VenueSession
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class TraderIdentity:
     strategy_spec: str = ""  # what loads the strategy again (rules, a checkpoint or manifest path), for replays
 
 
-class Trader:
+class Trader(OrderDesk, VenueSync):
     """One coin on one account. `start()`, then `step()` repeatedly (or `run(stop_event)`), then `shutdown()`."""
 
     def __init__(
@@ -429,285 +430,6 @@ class Trader:
         if t - self.rebase_bar >= self.params.backtest.chunk_size:
             self.start_equity, self.rebase_bar = equity, t
             self.journal.write("rebase", bar_index=t, equity=equity)
-
-    # --- acting -----------------------------------------------------------------------------------------------------
-    def _act(self, action: int, bar: Bar, t: int, equity: float, blocked: str | None) -> None:
-        """The simulator's order of events at the next open: max-hold exits, then the action on what is left.
-
-        Orders go out in that order and as early as possible (closes, then the open); trigger cancels and new
-        TP/SL triggers follow, since they do not change the position."""
-        hold = self.sim.hold_bars
-        due = [lg for lg in self.legs if hold > 0 and (t + 1) - lg.entry_bar >= hold]
-        rest = [lg for lg in self.legs if lg not in due]
-        close_side, open_side = (0.0, 0.0)
-        if action != HOLD:
-            close_side, open_side = action_orders(
-                action, float(side_of(rest)), len(rest), blocked is not None, self.limits.max_positions
-            )
-        signal = [lg for lg in rest if close_side != 0 and lg.side == close_side]
-        closed_ok = True
-        if due or signal:
-            closed_ok = self._close_legs(due + signal, "signal" if signal else "max_hold", bar, t, cancel=False,
-                                         reasons={lg.leg_id: "max_hold" for lg in due})  # fmt: skip
-        if open_side != 0:
-            if closed_ok:
-                self._open_leg(int(open_side), bar, t, equity)
-            else:
-                self.journal.write("skip", bar=bar.time_ms, action=ACTION_NAMES[action], why="the close did not fill")
-        elif blocked and action != HOLD and close_side == 0 and not rest:
-            self.journal.write("skip", bar=bar.time_ms, action=ACTION_NAMES[action], why=blocked)
-        if closed_ok:  # a close that did not fill keeps its triggers; reconciliation sorts the position out
-            for lg in due + signal:
-                self._cancel_triggers(lg, "leg closed")
-
-    def _open_leg(self, side: int, bar: Bar, t: int, equity: float) -> None:
-        p = self.sim
-        frac = size_fraction(self.stats.n_trades, self.stats.n_wins, self.stats.sum_win, self.stats.sum_loss, p)
-        notional = equity * frac * self.size_multiplier * p.leverage
-        size = notional / bar.close if bar.close > 0 else 0.0
-        pos_notional = abs(net_size(self.legs)) * bar.close
-        size, cut = risk.cap_open_size(size, bar.close, equity, pos_notional, len(self.legs), self.limits)
-        size = self.venue.rules.round_size(size)
-        if cut:
-            self.journal.write("risk", event="size_capped", why=cut, size=size)
-        if size <= 0 or not self.venue.rules.meets_minimum(size, bar.close):
-            self.journal.write("skip", bar=bar.time_ms, why="size below the venue minimum", size=size)
-            return
-        is_buy = side > 0
-        cloid = cloid_for(self.id.policy_id, bar.time_ms, "entry")
-        intent = OrderIntent(
-            cloid=cloid,
-            is_buy=is_buy,
-            size=size,
-            limit_px=self.exec.ioc_price(is_buy, bar.close, self.params.live.ioc_slippage_pct / 100.0),
-            reason="open",
-            leg=cloid,
-            decision_px=bar.close,
-            bar_ms=bar.time_ms,
-        )
-        ack = self._submit(intent)
-        if ack.kind != "filled" or not ack.filled_size or not ack.avg_px:
-            return
-        atr_t = self.stream.features.atr if p.atr_on else 0.0
-        tp, sl = exit_levels(float(side), ack.avg_px, atr_t if math.isfinite(atr_t) else 0.0, p)
-        leg = Leg(cloid, side, ack.filled_size, ack.avg_px, t + 1, equity, float(tp), float(sl))
-        self.legs.append(leg)
-        self._save_state()  # before the triggers: a crash now leaves a leg whose triggers reconciliation places
-        self._place_triggers(leg, ("tp", "sl"))
-        self._fills_due = True
-
-    def _close_legs(
-        self,
-        legs: list[Leg],
-        reason: str,
-        bar: Bar | None,
-        t: int | None,
-        cancel: bool = True,
-        reasons: dict[str, str] | None = None,
-    ) -> bool:
-        """One reduce-only IOC for `legs`; True when it filled. `cancel` also cancels their triggers now."""
-        if not legs:
-            return True
-        size = self.venue.rules.round_size(sum(lg.size for lg in legs))
-        side = legs[0].side
-        is_buy = side < 0
-        ref = bar.close if bar is not None else (self.venue.feed.mid or legs[0].entry_px)
-        key = bar.time_ms if bar is not None else int(self.clock() * 1000)
-        intent = OrderIntent(
-            cloid=cloid_for(self.id.policy_id, key, "close", *sorted(lg.leg_id for lg in legs)),
-            is_buy=is_buy,
-            size=size,
-            limit_px=self.exec.ioc_price(is_buy, ref, self.params.live.ioc_slippage_pct / 100.0),
-            reduce_only=True,
-            reason=reason,
-            leg=",".join(lg.leg_id for lg in legs),
-            decision_px=ref,
-            bar_ms=bar.time_ms if bar is not None else None,
-        )
-        ack = self._submit(intent)
-        closed = ack.kind == "filled" and bool(ack.avg_px) and ack.filled_size >= size - self._lot / 2
-        if closed:
-            for lg in legs:
-                self._record_trade(lg, float(ack.avg_px), (reasons or {}).get(lg.leg_id, reason))
-            self.legs = [lg for lg in self.legs if lg not in legs]
-            self._save_state()
-        if cancel:
-            for lg in legs:
-                self._cancel_triggers(lg, f"{reason}: leg closed")
-        self._need_reconcile = self._need_reconcile or not closed
-        self._fills_due = True
-        return closed
-
-    def _cancel_triggers(self, leg: Leg, reason: str) -> None:
-        for kind in ("tp", "sl"):
-            self.exec.cancel(leg.trigger_cloid(kind), reason=reason)
-
-    def flatten(self, reason: str) -> None:
-        """Close everything on the coin and cancel every order (emergency stop, stop)."""
-        self._close_legs(list(self.legs), reason, self.last_bar, None)
-        acct = self._account()
-        pos = acct.positions.get(self.id.coin) if acct else None
-        if pos is not None and abs(pos.size) > self._lot / 2:  # the venue still has something: close it all
-            is_buy = pos.size < 0
-            ref = self.venue.feed.mid or (self.last_bar.close if self.last_bar else pos.entry_px)
-            intent = OrderIntent(
-                cloid=cloid_for(self.id.policy_id, int(self.clock() * 1000), "flatten"),
-                is_buy=is_buy,
-                size=self.venue.rules.round_size(abs(pos.size)),
-                limit_px=self.exec.ioc_price(is_buy, ref, self.params.live.ioc_slippage_pct / 100.0),
-                reduce_only=True,
-                reason=reason,
-            )
-            self._submit(intent)
-            self.legs = []
-        try:
-            for o in self.exec.open_orders():
-                if o.cloid:
-                    self.exec.cancel(o.cloid, reason=reason)
-        except ExchangeUnavailable as exc:
-            self.journal.write("error", where="flatten", error=str(exc))
-        self._sync_fills()
-        self.journal.write("flatten", reason=reason)
-
-    def _record_trade(self, leg: Leg, exit_px: float, reason: str) -> None:
-        """A closed leg into the trade statistics the sizing rule reads: its return on the equity at entry, net of
-        fees as the simulator counts them (taker fee on both legs; the journal's fills have the venue's own)."""
-        gross = leg.side * leg.size * (exit_px - leg.entry_px)
-        fees = leg.size * (leg.entry_px + exit_px) * self.sim.taker_frac
-        ret = (gross - fees) / leg.eq_entry if leg.eq_entry > 0 else 0.0
-        self.stats.record(ret)
-        trade = {"leg": leg.leg_id, "side": leg.side, "size": leg.size, "entry_px": leg.entry_px,
-                 "exit_px": exit_px, "gross_pnl": gross, "est_fees": fees, "return_pct": ret * 100,
-                 "reason": reason}  # fmt: skip
-        self.stats.recent = [*self.stats.recent[-49:], trade]
-        self.journal.write("trade", **trade)
-
-    def _place_triggers(self, leg: Leg, kinds: tuple[str, ...]) -> None:
-        for kind in kinds:
-            level = leg.tp_px if kind == "tp" else leg.sl_px
-            is_buy = leg.side < 0
-            trig, limit = self.exec.trigger_prices(is_buy, level)
-            self._submit(
-                OrderIntent(
-                    cloid=leg.trigger_cloid(kind),
-                    is_buy=is_buy,
-                    size=leg.size,
-                    limit_px=limit,
-                    reduce_only=True,
-                    trigger_px=trig,
-                    tpsl=kind,
-                    leg=leg.leg_id,
-                    reason=kind,
-                )
-            )
-
-    def _submit(self, intent: OrderIntent):
-        ack = self.exec.submit(intent)
-        self.counts["orders"] += 1
-        rec = {**intent.to_dict(), "status": ack.kind, "avg_px": ack.avg_px, "filled": ack.filled_size,
-               "error": ack.error, "ts": int(self.clock() * 1000)}  # fmt: skip
-        self.recent_orders.append(rec)
-        if not ack.ok:
-            self._alert("order_error", {"cloid": intent.cloid, "error": ack.error})
-        return ack
-
-    # --- reconciliation and fills -------------------------------------------------------------------------------
-    def _adopt(self, side: int, size: float, entry_px: float, bar: int) -> Leg:
-        atr_t = self.stream.features.atr if self.sim.atr_on else 0.0
-        tp, sl = exit_levels(float(side), entry_px, atr_t if math.isfinite(atr_t) else 0.0, self.sim)
-        leg_id = cloid_for(self.id.policy_id, "adopted", bar, side, size)
-        eq = self.last_equity or 0.0
-        return Leg(leg_id, side, size, entry_px, bar, eq, float(tp), float(sl), adopted=True)
-
-    def _reconcile(self, why: str, acct: AccountState | None = None) -> None:
-        try:
-            acct = acct or self.exec.account_state()
-            orders: list[OpenOrder] = self.exec.open_orders()
-        except ExchangeUnavailable as exc:
-            self.journal.write("error", where="reconcile", error=str(exc))
-            self._need_reconcile = True
-            return
-        t = self._bar_index(self.last_bar.time_ms) + 1 if self.last_bar else 0
-        result = reconcile(self.legs, acct.positions.get(self.id.coin), orders, t, self._lot, self._adopt)
-        self.counts["reconciles"] += 1
-        self._since_reconcile = 0
-        self._need_reconcile = False
-        self._sync_fills()
-        for lg in result.closed:
-            fills = [f for f in self._fills_cache if f.cloid in (lg.tp_cloid, lg.sl_cloid)]
-            if fills:
-                px = sum(f.px * f.size for f in fills) / sum(f.size for f in fills)
-                self._record_trade(lg, px, "tp" if fills[-1].cloid == lg.tp_cloid else "sl")
-        self.legs = result.legs
-        for o in result.cancel:
-            if o.cloid:
-                self.exec.cancel(o.cloid, reason="reconcile: orphan")
-        by_leg: dict[str, list[str]] = {}
-        for lg, kind in result.place:
-            by_leg.setdefault(lg.leg_id, []).append(kind)
-        for lg in result.legs:
-            if lg.leg_id in by_leg:
-                self._place_triggers(lg, tuple(by_leg[lg.leg_id]))
-        venue_pos = acct.positions.get(self.id.coin)
-        self.journal.write(
-            "reconcile",
-            why=why,
-            venue_size=venue_pos.size if venue_pos else 0.0,
-            local_size=net_size(self.legs),
-            diffs=result.diffs,
-            closed_by_triggers=result.fired,
-            cancelled=len(result.cancel),
-            placed=len(result.place),
-        )
-        if result.diffs:
-            self.counts["diffs"] += len(result.diffs)
-            self._alert("reconcile_diff", {"why": why, "diffs": result.diffs})
-
-    def _sync_fills(self) -> None:
-        """Journal every fill of ours the trader has not journalled yet (the venue's list is the truth)."""
-        try:
-            fills = self.exec.fills_since(max(0, self.last_fill_ms - 60_000))
-        except ExchangeUnavailable as exc:
-            self.journal.write("error", where="fills", error=str(exc))
-            return
-        self._fills_cache = fills
-        self._fills_due = False
-        seen = set(self.seen_tids)
-        for f in fills:
-            if f.tid in seen:
-                continue
-            self.seen_tids.append(f.tid)
-            self.counts["fills"] += 1
-            self.last_fill_ms = max(self.last_fill_ms, f.time_ms)
-            self.journal.write("fill", coin=f.coin, oid=f.oid, cloid=f.cloid, side="B" if f.is_buy else "A",
-                               size=f.size, px=f.px, fee=f.fee, closed_pnl=f.closed_pnl, time=f.time_ms, tid=f.tid,
-                               dir=f.direction, crossed=f.crossed)  # fmt: skip
-
-    def _resolve_pending(self, saved: dict | None) -> None:
-        """Orders journalled before a crash without an answer: look each up by cloid (never resend: the bar that
-        decided them has passed); reconciliation then repairs the legs."""
-        if saved is None:
-            return
-        from live.journal import read_records
-
-        acked = set()
-        sent: dict[str, dict] = {}
-        for rec in read_records(self.journal.root, since_ms=saved.get("saved_ms", 0) - 600_000,
-                                kinds={"order", "ack"}):  # fmt: skip
-            if rec["kind"] == "order":
-                sent[rec["cloid"]] = rec
-            else:
-                acked.add(rec["cloid"])
-        for cloid in sent:
-            if cloid in acked:
-                continue
-            try:
-                st = self.exec.order_status(cloid)
-            except ExchangeUnavailable as exc:
-                self.journal.write("error", where="resolve_pending", cloid=cloid, error=str(exc))
-                continue
-            self.journal.write("ack", cloid=cloid, status=st.status if st.found else "never_placed", via="restart",
-                               oid=st.oid, filled=st.filled_size)  # fmt: skip
 
     # --- persistence and status ---------------------------------------------------------------------------------
     def _save_state(self) -> None:
