@@ -107,6 +107,8 @@ def make_rig(
     state_path: str | None = None,
     time_scale: float = 1.0,
     signer_for: Callable[[ServerHandle, Signer], Signer] | None = None,
+    policy_id: str = "test-policy",
+    strategy_spec: str = "rules",
 ) -> Rig:
     """A started trader on a fresh manual-clock paper exchange with a funded paper wallet; `signer_for(server,
     master)` may return another signer, e.g. an API wallet it approved to trade for the master."""
@@ -134,7 +136,7 @@ def make_rig(
     venue.feed.budget = WeightBudget(capacity=1e9)  # bars pass far faster than real time here: no REST budget
     journal = Journal(tmp / "live", redactor=Redactor.for_signer(signer))
     strategy: Strategy = strategy_factory(params)
-    ident = TraderIdentity("paper", COIN, signer.account.lower(), "test-policy", strategy.name, server.url, "rules")
+    ident = TraderIdentity("paper", COIN, signer.account.lower(), policy_id, strategy.name, server.url, strategy_spec)
     trader = Trader(ident, params, objectives, strategy, venue, journal)
     trader.start()
     return Rig(params, objectives, bars, server, trader, tmp / "live", history)
@@ -142,12 +144,13 @@ def make_rig(
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
-    import tempfile
     import time
+    from datetime import UTC, datetime
 
     from backtest.cli import add_config_args
     from backtest.strategies.registry import resolve_strategy
     from live.replay import replay, sessions
+    from live.service import journal_base
 
     ap = argparse.ArgumentParser(
         prog="python -m live.rehearsal",
@@ -158,15 +161,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bars", type=int, default=300, help="bars to trade (default 300)")
     ap.add_argument("--history", type=int, default=600, help="warm-up bars before the first decision (default 600)")
     ap.add_argument("--seed", type=int, default=11, help="synthetic bars' seed")
-    ap.add_argument("--out", type=Path, help="journal folder (default: a temporary folder)")
+    ap.add_argument("--out", type=Path, help="folder (default <live.journal_dir>/rehearsals/<time>-<strategy>)")
     add_config_args(ap)
     args = ap.parse_args(argv)
-    out = args.out or Path(tempfile.mkdtemp(prefix="aml100-rehearsal-"))
     params = load_params(args.config, [*MATCHED, *args.overrides])
+    slug = "".join(c if c.isalnum() else "-" for c in Path(args.strategy).name)[:30]
+    out = args.out or journal_base(params) / "rehearsals" / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{slug}"
     bars = synthetic_bars(args.history + args.bars + 10, params, seed=args.seed)
     t0 = time.perf_counter()
     rig = make_rig(out, lambda p: resolve_strategy(args.strategy, p), list(args.overrides), history=args.history,
-                   bars=bars)  # fmt: skip
+                   bars=bars, policy_id=f"rehearsal:{slug}", strategy_spec=args.strategy)  # fmt: skip
     try:
         for _ in range(args.bars):
             rig.advance()
