@@ -323,11 +323,22 @@ def check_reachable(root: str, what: str = "cluster.storage", nodes: bool = True
 
 
 def _remove(location: str) -> None:
+    """Delete a probe file, and its folder when nothing else is in it."""
     try:
         if is_uri(location):
             fs, path = filesystem(location)
             fs.delete_file(path)
+            folder = path.rsplit("/", 1)[0]
+            if not list_dirs(location.rsplit("/", 1)[0]) and not fs.get_file_info(_selector(folder)):
+                fs.delete_dir(folder)
         else:
             Path(location).unlink(missing_ok=True)
-    except Exception:  # a probe left behind is harmless
+            Path(location).parent.rmdir()
+    except Exception:  # a probe (or its folder) left behind is harmless
         pass
+
+
+def _selector(folder: str) -> Any:
+    import pyarrow.fs as pafs
+
+    return pafs.FileSelector(folder, recursive=False)
