@@ -80,6 +80,14 @@ def under(root: str, path: str | Path) -> str:
     return join(root, path)
 
 
+def is_within(location: str | Path, root: str | Path) -> bool:
+    """True when `location` lies under `root` (both paths, or both URIs)."""
+    location, root = str(location), str(root)
+    if is_uri(location) or is_uri(root):
+        return location.rstrip("/").startswith(root.rstrip("/") + "/") or location.rstrip("/") == root.rstrip("/")
+    return Path(location).resolve().is_relative_to(Path(root).resolve())
+
+
 def tune_root(params: Any) -> str:
     return join(storage_root(params), "runs", "tune")
 

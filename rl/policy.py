@@ -117,6 +117,24 @@ class LoadedSpec:
     members: list[tuple[str, PolicyNet, dict[str, Any]]]  # (member name, weights, aml100_meta.json)
     manifest: dict[str, Any] | None = None
     location: str = ""  # where it was read (a path or a storage URI)
+    member_locations: list[str] | None = None  # where each member's checkpoint was read
+
+    def copy_to(self, folder: Path) -> Path:
+        """Copy the files behind this spec into `folder` (a checkpoint, or an ensemble manifest with its members in
+        subfolders); returns what to load from there."""
+        import shutil
+
+        from cluster.storage import localize
+
+        if self.kind == "policy":
+            shutil.copytree(localize(self.location), folder, dirs_exist_ok=True)
+            return folder
+        members = {}
+        for (name, _, _), where in zip(self.members, self.member_locations or []):
+            shutil.copytree(localize(where), folder / name, dirs_exist_ok=True)
+            members[name] = name
+        ck.write_json(folder / ck.MANIFEST_FILE, {**(self.manifest or {}), "members": members})
+        return folder
 
     def build(self, params: Params) -> PolicyStrategy:
         if self.kind == "policy":
@@ -153,16 +171,18 @@ def read_spec(kind: str, location: str | Path, spec: str | None = None) -> Loade
     location = str(location)
     if kind == "policy":
         net, meta = _read_checkpoint(location)
-        return LoadedSpec(spec or location, "policy", [(meta.get("algo", "policy"), net, meta)], None, location)
+        return LoadedSpec(spec or location, "policy", [(meta.get("algo", "policy"), net, meta)], None, location,
+                          [location])  # fmt: skip
     manifest_loc = location if location.endswith(ck.MANIFEST_FILE) else join(location, ck.MANIFEST_FILE)
     manifest = json.loads(Path(localize(manifest_loc)).read_text())
     base = manifest_loc.rsplit("/", 1)[0] if is_uri(manifest_loc) else str(Path(manifest_loc).parent)
-    members = []
+    members, where = [], []
     for name, rel in manifest["members"].items():
         member = _member_location(base, rel)
         net, meta = _read_checkpoint(member)
         members.append((name, net, meta))
-    return LoadedSpec(spec or location, "ensemble", members, manifest, location)
+        where.append(member)
+    return LoadedSpec(spec or location, "ensemble", members, manifest, location, where)
 
 
 def _member_location(base: str, rel: str) -> str:

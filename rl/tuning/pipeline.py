@@ -25,7 +25,7 @@ import yaml
 
 from backtest.atomic import atomic_write_json
 from backtest.config import Objectives, Params, load_params
-from cluster.storage import join, registry_root, resolve_root, runs_root, staged
+from cluster.storage import is_within, join, registry_root, resolve_root, runs_root, staged, storage_root
 from rl.gate import GateVerdict, gate_check
 from rl.registry import Registry
 from rl.splits import splits_for
@@ -55,6 +55,7 @@ class SweepOptions:
     seed: int = 0
     retries: int = 1  # runs again a trial whose node died (cluster.trial_retries)
     trial_resources: dict[str, float] | None = None  # what each trial holds (default one CPU)
+    callbacks: list[Any] = field(default_factory=list)  # extra Ray Tune callbacks (progress, tests)
 
 
 @dataclass
@@ -102,7 +103,7 @@ def _execution_level(opts, space, params, objectives, spec, loaded, data, log) -
     result = run_level(
         trainable, tune_space(dims), "execution", "execution", join(opts.storage, opts.name), opts.trials,
         len(windows), space.asha.grace_period, space.asha.reduction_factor, opts.seed, opts.resume, log,
-        opts.max_concurrent, opts.retries, opts.trial_resources,
+        opts.max_concurrent, opts.retries, opts.trial_resources, opts.callbacks,
     )  # fmt: skip
     return result, slices
 
@@ -145,7 +146,7 @@ def _learning_level(opts, space, params, data, log) -> LevelResult:
     return run_level(
         trainable, tune_space(dims), "learning", "learning", join(opts.storage, opts.name), opts.trials,
         lc.iterations, space.asha.grace_period, space.asha.reduction_factor, opts.seed, opts.resume, log,
-        opts.max_concurrent, opts.retries, opts.trial_resources,
+        opts.max_concurrent, opts.retries, opts.trial_resources, opts.callbacks,
     )  # fmt: skip
 
 
@@ -205,7 +206,7 @@ def _run_sweep(params, objectives, space, opts, log, out: str, local: Path, t0: 
         outcome.result, outcome.metrics, verdict.check, local / "test_report",
         f"Sweep {opts.name}: winner on test span", best.model_dump(mode="json"),
     )  # fmt: skip
-    location = getattr(loaded, "location", None) or spec
+    location = _kept(loaded, spec, out, local, [storage_root(params), resolve_root(str(opts.storage))], log)
     entry = register_result(
         Registry(opts.registry if opts.registry is not None else registry_root(params)),
         kind,
@@ -236,6 +237,20 @@ def _run_sweep(params, objectives, space, opts, log, out: str, local: Path, t0: 
     atomic_write_json(local / "summary.json", {**summary, "seconds": time.perf_counter() - t0})
     return SweepOutcome(out, best_path, join(out, report.name), outcome.metrics, verdict, live, entry, levels,
                         time.perf_counter() - t0)  # fmt: skip
+
+
+def _kept(loaded: Any, spec: str, out: str, local: Path, roots: list[str], log) -> str:
+    """Where the registry entry points for a file-backed strategy: its own location when that is on the storage
+    (`cluster.storage`), else a copy kept in the sweep's folder (`<sweep>/strategy/`), so that every node and every
+    later driver finds it there."""
+    location = getattr(loaded, "location", None)
+    if location is None:
+        return spec
+    if any(is_within(location, root) for root in roots):
+        return location
+    loaded.copy_to(local / "strategy")
+    log(f"kept a copy of {location} (outside the storage {roots[0]}) in the sweep: strategy/")
+    return join(out, "strategy")
 
 
 def _kind_of(loaded: Any) -> str:

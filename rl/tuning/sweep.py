@@ -87,6 +87,7 @@ def run_level(
     max_concurrent: int = 2,
     retries: int = 1,
     resources: dict[str, float] | None = None,
+    callbacks: list[Any] | None = None,
 ) -> LevelResult:
     """Fit (or restore and finish) one Tune experiment under `storage` (a path or a URI); returns its trials and
     winner."""
@@ -129,7 +130,7 @@ def run_level(
                 checkpoint_config=CheckpointConfig(
                     num_to_keep=1, checkpoint_score_attribute=METRIC, checkpoint_score_order=MODE
                 ),
-                callbacks=[TrialLine(list(space), log)],
+                callbacks=[TrialLine(list(space), log), *(callbacks or [])],
                 verbose=0,
             ),
         )
