@@ -19,6 +19,7 @@ from cluster.preflight import require_project_env
 require_project_env("python -m live.autopilot")
 
 import argparse  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -73,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: an autopilot for {params.market.coin} is already running (lock {root / 'autopilot.lock'})",
               file=sys.stderr)  # fmt: skip
         return 1
-    if args.address:
-        from cluster import connect
+    from cluster.connect import started_cluster_address
+
+    if args.address or os.environ.get("RAY_ADDRESS") or started_cluster_address():
+        from cluster import connect  # before looking for the trader: its actor may be on another node
 
         print(connect(args.address), flush=True)
     stop = {"now": False}
