@@ -310,7 +310,7 @@ class ClusterConfig(_Section):
     Defaults keep one machine working with no extra flag, so params files from before this section still load.
     """
 
-    storage: str = Field(default=".", min_length=1)  # results root: a path (relative = the repository) or a URI
+    storage: str = ""  # results root: a path (relative = the repository) or a URI; "" = $AML100_STORAGE or "."
     live_resource: str = "aml100_live"  # custom Ray resource of the trading node ("" = CPUs only)
     autopilot_resource: str = "aml100_autopilot"
     trial_retries: int = Field(default=1, ge=0, le=100)
@@ -319,7 +319,7 @@ class ClusterConfig(_Section):
     @field_validator("storage")
     @classmethod
     def _storage_form(cls, v: str) -> str:
-        v = v.strip()
+        v = (v or "").strip()
         if "://" in v and not v.split("://", 1)[0].replace("+", "").replace("-", "").isalnum():
             raise ValueError(f"{v!r} is neither a path nor a URI like s3://bucket/aml100")
         if "://" in v and not v.split("://", 1)[1].strip("/"):

@@ -1,7 +1,7 @@
 """Where results live, so that every node of a cluster reaches them: `cluster.storage` in params.
 
-The storage root is one of
-- a local path (default "."; a relative path is taken from the repository root): one machine;
+The storage root (`cluster.storage`; empty = the AML100_STORAGE environment variable, else the repository) is
+- a local path (a relative path is taken from the repository root): one machine;
 - a path every node mounts at the same place (NFS, CephFS, a KubeRay volume): `/mnt/aml100`;
 - a `pyarrow.fs` URI (object storage): `s3://bucket/aml100`, `gs://bucket/aml100`, `file:///srv/aml100`.
 
@@ -48,8 +48,9 @@ def repo_root() -> Path:
 
 
 def resolve_root(storage: str) -> str:
-    """The storage root as an absolute path or a URI (no trailing slash)."""
-    storage = storage.strip()
+    """The storage root as an absolute path or a URI (no trailing slash); "" means `$AML100_STORAGE`, else the
+    repository."""
+    storage = (storage or "").strip() or os.environ.get("AML100_STORAGE", "").strip() or "."
     if is_uri(storage):
         return storage.rstrip("/")
     path = Path(storage).expanduser()

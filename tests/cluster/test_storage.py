@@ -12,8 +12,13 @@ from backtest.config import REPO_ROOT, ConfigError, load_params
 from cluster import storage
 
 
-def test_storage_root_is_the_repository_by_default_a_relative_path_under_it_and_uris_as_given():
+def test_storage_root_is_the_repository_by_default_a_relative_path_under_it_and_uris_as_given(monkeypatch):
+    monkeypatch.delenv("AML100_STORAGE", raising=False)
     assert storage.storage_root(load_params()) == str(REPO_ROOT)
+    monkeypatch.setenv("AML100_STORAGE", "/mnt/from-env")  # what `ray start` and its jobs inherit
+    assert storage.storage_root(load_params()) == "/mnt/from-env"
+    assert storage.storage_root(load_params(overrides=["cluster.storage=/mnt/given"])) == "/mnt/given"
+    monkeypatch.delenv("AML100_STORAGE")
     assert storage.resolve_root("shared") == str(REPO_ROOT / "shared")
     assert storage.resolve_root("/mnt/aml100/") == "/mnt/aml100"
     assert storage.resolve_root("s3://bucket/aml100/") == "s3://bucket/aml100"
