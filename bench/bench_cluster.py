@@ -151,6 +151,15 @@ def trial_costs(tmp: Path) -> dict[str, Any]:
     slices = [slice_span(bars, market, features, prov, w, params.backtest.warmup_bars) for w in windows]
     list(run_folds("rules", params, objectives, slices, 0.5, -10.0))  # warm
     t_trial = _t(lambda: list(run_folds("rules", params, objectives, slices, 0.5, -10.0)))
+    from rl.policy import load_spec
+
+    ppo = load_spec(str(random_checkpoint(tmp / "ppo-trial", params, features)))  # what a trial receives
+    ppo_slices = [
+        slice_span(bars, market, features, prov, w, params.backtest.warmup_bars)
+        for w in fold_windows(selection_span(splits_for(market.n_bars, params), True), space.score.folds)
+    ]
+    list(run_folds(ppo, params, objectives, ppo_slices, 0.5, -10.0))  # warm
+    t_trial_ppo = _t(lambda: list(run_folds(ppo, params, objectives, ppo_slices, 0.5, -10.0)))
     slices_mb = len(pickle.dumps(slices, protocol=5)) / 1e6
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -179,7 +188,8 @@ def trial_costs(tmp: Path) -> dict[str, Any]:
     per_trial = (w_b - w_a) / 40
     cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
     conc = min(2, cpus)  # SweepOptions' default max_concurrent
-    return {"t_trial_4folds": t_trial, "slices_mb": slices_mb, "t_tpe_at_500": statistics.median(ask_tell),
+    return {"t_trial_4folds": t_trial, "t_trial_4folds_ppo": t_trial_ppo, "slices_mb": slices_mb,
+            "t_tpe_at_500": statistics.median(ask_tell),
             "driver_cpu_per_trial": (c_b - c_a) / 40, "wall_per_trial": per_trial, "concurrency": conc,
             "slot_per_trial": per_trial * conc, "asha_mean_folds": folds_mean,
             "t_sweep_fixed": w_a - 8 * per_trial}  # fmt: skip
@@ -249,10 +259,15 @@ def model(c: dict[str, Any]) -> list[dict[str, Any]]:
         # data, Tune's start, the winner's DSR and test, reports (measured), + one copy of the fold data per node
         ex_fixed = t["t_sweep_fixed"] + _transfer(t["slices_mb"], n)
         ex = ex_fixed + max(math.ceil(500 / slots) * t["slot_per_trial"], serial)
+        # a PPO policy's trial: the same Tune overhead, its folds cost what the PPO backtests cost (same ASHA share)
+        share = t["asha_mean_folds"] / 4
+        slot_ppo = t["slot_per_trial"] + (t["t_trial_4folds_ppo"] - t["t_trial_4folds"]) * share
+        ex_ppo = ex_fixed + max(math.ceil(500 / slots) * slot_ppo, serial)
         per_trial = lr["t_build"] + lr["iterations"] * (lr["t_iter"] + lr["t_validate"]) + lr["t_save"]
         # 30 days of data; each worker process imports torch + RLlib once (actors are reused); ASHA's stops not counted
         le = t["t_sweep_fixed"] + lr["t_import"] + math.ceil(64 / slots) * per_trial
         rows.append({"nodes": n, "cpus": slots, "backtest_s": bt, "exec_sweep_s": ex, "learn_sweep_s": le,
+                     "exec_sweep_ppo_s": ex_ppo,
                      "exec_serial_floor_s": serial, "backtest_tasks_used": used})  # fmt: skip
     return rows
 
@@ -267,7 +282,8 @@ def table(c: dict[str, Any]) -> str:
     lines = ["| workload | " + " | ".join(heads) + " |", "|---|" + "---|" * len(rows)]
     for what, key in (
         ("180-day PPO backtest (52 segments, 7 tasks)", "backtest_s"),
-        ("500-trial execution sweep (4 folds, ASHA)", "exec_sweep_s"),
+        ("500-trial execution sweep of the rules (4 folds, ASHA)", "exec_sweep_s"),
+        ("500-trial execution sweep of a PPO policy", "exec_sweep_ppo_s"),
         ("64-trial learning sweep (PPO, 3 iterations)", "learn_sweep_s"),
     ):
         lines.append(f"| {what} | " + " | ".join(fmt(r[key]) for r in rows) + " |")
