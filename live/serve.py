@@ -363,7 +363,7 @@ def _run_on_ray(settings: ServiceSettings, params: Params, args: argparse.Namesp
                     f"trading node ({place.describe()}); `python -m live.serve stop` stops it",
                     file=sys.stderr,
                 )
-                return 1  # fmt: skip
+                return 1
         else:
             state_dir.mkdir(parents=True, exist_ok=True)
             paper_local = _local_paper(params, speed)
