@@ -6,6 +6,10 @@ import time
 
 STARTED = time.perf_counter()  # the printed run time counts imports too (not the interpreter's own start, ~25 ms)
 
+from cluster.preflight import require_project_env  # noqa: E402
+
+require_project_env("python -m backtest")
+
 import argparse  # noqa: E402
 import sys  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
@@ -14,7 +18,6 @@ from pathlib import Path  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from backtest.cli import add_config_args, check_writable_dir, load_configs, run_main  # noqa: E402
-from backtest.config import REPO_ROOT  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, help="bars per segment (default backtest.chunk_size)")
     p.add_argument("--seed", type=int, help="simulation seed (default backtest.seed)")
     p.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)")
-    p.add_argument("--out", type=Path, help="report folder (default <reports_dir>/<time>_<strategy>_<data>)")
+    p.add_argument(
+        "--out", help="report folder or URI (default <cluster.storage>/<reports_dir>/<time>_<strategy>_<data>)"
+    )
     p.add_argument("--no-report", action="store_true", help="skip the HTML report (metrics are still printed)")
     add_config_args(p)
     return p
@@ -63,8 +68,11 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         extra.append(f"backtest.max_workers={max(1, args.workers)}")
     params, objectives = load_configs(args, extra)
     workers = 0 if args.workers == 0 else params.backtest.max_workers
+    from cluster.storage import is_uri, join, reports_root, resolve_root
+
+    reports = resolve_root(args.out) if args.out else reports_root(params)
     if not args.no_report:  # the report is written last: find out now, not after the whole run, if it cannot be
-        check_writable_dir(args.out or REPO_ROOT / params.backtest.reports_dir, "--out")
+        _check_out(reports, "--out" if args.out else "cluster.storage / backtest.reports_dir", params)
 
     from backtest.data.load import load_dataset
     from backtest.features import compute_features
@@ -120,17 +128,29 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     )
     if not args.no_report:
         from backtest.report import write_report
+        from cluster.storage import staged
 
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        out = (
-            args.out
-            or REPO_ROOT
-            / params.backtest.reports_dir
-            / f"{stamp}_{_slug(args.strategy)}_{dataset.provenance['source']}"
-        )
-        path = write_report(result, metrics, check, out, f"Backtest: {result.strategy}", params.model_dump(mode="json"))
-        print(f"report: {path}")
+        out = reports if args.out else join(reports, f"{stamp}_{_slug(args.strategy)}_{dataset.provenance['source']}")
+        with staged(out) as local:
+            path = write_report(result, metrics, check, local, f"Backtest: {result.strategy}",
+                                params.model_dump(mode="json"))  # fmt: skip
+        print(f"report: {join(out, path.name) if is_uri(out) else path}")
     return 0
+
+
+def _check_out(location: str, what: str, params) -> None:
+    """The report's destination, checked before any work: a writable folder, or a storage URI we can write."""
+    from backtest.config import ConfigError
+    from cluster.storage import StorageError, check_reachable, is_uri
+
+    if not is_uri(location):
+        check_writable_dir(location, "--out")
+    if params.cluster.check_storage:
+        try:
+            check_reachable(location, what, nodes=False)  # only this process writes the report
+        except StorageError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 def _slug(text: str) -> str:

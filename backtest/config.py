@@ -304,6 +304,38 @@ class DashboardConfig(_Section):
     allow_emergency_stop: bool = False
 
 
+class ClusterConfig(_Section):
+    """Where results live and what the trading actors reserve on a Ray cluster; docs/CLUSTER.md.
+
+    Defaults keep one machine working with no extra flag, so params files from before this section still load.
+    """
+
+    storage: str = ""  # results root: a path (relative = the repository) or a URI; "" = $AML100_STORAGE or "."
+    live_resource: str = "aml100_live"  # custom Ray resource of the trading node ("" = CPUs only)
+    autopilot_resource: str = "aml100_autopilot"
+    trial_retries: int = Field(default=1, ge=0, le=100)
+    check_storage: bool = True
+
+    @field_validator("storage")
+    @classmethod
+    def _storage_form(cls, v: str) -> str:
+        v = (v or "").strip()
+        if "://" in v and not v.split("://", 1)[0].replace("+", "").replace("-", "").isalnum():
+            raise ValueError(f"{v!r} is neither a path nor a URI like s3://bucket/aml100")
+        if "://" in v and not v.split("://", 1)[1].strip("/"):
+            raise ValueError(f"{v!r} names no bucket or folder (e.g. s3://bucket/aml100)")
+        return v
+
+    @field_validator("live_resource", "autopilot_resource")
+    @classmethod
+    def _resource_name(cls, v: str) -> str:
+        import re
+
+        if v and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", v):
+            raise ValueError(f'{v!r} is not a Ray resource name (letters, digits, _ . -), or "" for CPUs only')
+        return v
+
+
 class Params(_Section):
     market: MarketConfig
     trading: TradingConfig
@@ -314,6 +346,7 @@ class Params(_Section):
     live: LiveConfig = Field(default_factory=LiveConfig)
     autopilot: AutopilotConfig = Field(default_factory=AutopilotConfig)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
 
 
 class StatusThresholds(_Section):

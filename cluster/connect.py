@@ -12,7 +12,19 @@ import os
 from pathlib import Path
 
 NAMESPACE = "aml100"
-CLUSTER_FILE = Path(os.environ.get("RAY_TMPDIR", "/tmp/ray")) / "ray_current_cluster"
+
+
+def cluster_files() -> list[Path]:
+    """Where `ray start --head` leaves its address: `<--temp-dir>/ray_current_cluster`, or without --temp-dir
+    `<RAY_TMPDIR or TMPDIR or /tmp>/ray/ray_current_cluster` (Ray's own rule). With RAY_TMPDIR set, both
+    `$RAY_TMPDIR/ray_current_cluster` (`ray start --temp-dir=$RAY_TMPDIR`) and `$RAY_TMPDIR/ray/...` count."""
+    tmp = os.environ.get("RAY_TMPDIR")
+    if tmp:
+        return [Path(tmp) / "ray_current_cluster", Path(tmp) / "ray" / "ray_current_cluster"]
+    return [Path(os.environ.get("TMPDIR") or "/tmp") / "ray" / "ray_current_cluster"]
+
+
+CLUSTER_FILE = cluster_files()[0]
 
 
 def ray_env_defaults() -> None:
@@ -27,10 +39,25 @@ def started_cluster_address() -> str | None:
     Only `ray start` writes this file; a Ray that another program started with `ray.init()` (and that dies with it)
     is deliberately not joined.
     """
-    try:
-        return CLUSTER_FILE.read_text().strip() or None
-    except OSError:
-        return None
+    for path in cluster_files():
+        try:
+            text = path.read_text().strip()
+        except OSError:
+            continue
+        if text:
+            return text
+    return None
+
+
+def size() -> str:
+    """ "N nodes, C CPUs" of the joined cluster (plus its custom resources, if any)."""
+    import ray
+
+    nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
+    res = ray.cluster_resources()
+    custom = {k: v for k, v in res.items() if k.startswith("aml100")}
+    extra = "".join(f", {k} {v:g}" for k, v in sorted(custom.items()))
+    return f"{nodes} node{'s' if nodes != 1 else ''}, {int(res.get('CPU', 0))} CPUs{extra}"
 
 
 def connect(address: str | None = None, num_cpus: int | None = None, object_store_mb: int = 512) -> str:
@@ -44,16 +71,17 @@ def connect(address: str | None = None, num_cpus: int | None = None, object_stor
     join = {"namespace": NAMESPACE, "log_to_driver": False, "logging_level": logging.WARNING}
     if address:
         ray.init(address=address, **join)
-        return f"ray: joined cluster at {address} ({int(ray.cluster_resources().get('CPU', 0))} CPUs)"
+        return f"ray: joined cluster at {address} ({size()})"
     local = started_cluster_address()
     if local:
         try:
             ray.init(address=local, **join)
-            return f"ray: joined the cluster started on this machine at {local} " + (
-                f"({int(ray.cluster_resources().get('CPU', 0))} CPUs)"
-            )
+            return f"ray: joined the cluster started on this machine at {local} ({size()})"
         except ConnectionError:
-            print(f"ray: no cluster answers at {local} (stale {CLUSTER_FILE}); starting a local Ray")
+            print(
+                f"ray: no cluster answers at {local} (stale {' or '.join(map(str, cluster_files()))}); "
+                "starting a local Ray"
+            )
     ray.init(
         num_cpus=num_cpus or os.cpu_count(),
         include_dashboard=False,

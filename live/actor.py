@@ -1,8 +1,12 @@
 """The live trader as a long-lived Ray actor: builds the trader, runs its loop on a thread, answers control calls.
 
 Named `live-<coin>` in the `aml100` namespace (one per coin on a cluster); detached when it runs on a cluster that
-`ray start` started, so the command that started it may exit. It reserves `live.cpus` CPUs, so a sweep on the same
-cluster can never take them. Control: `status()`, `stop(flatten)`, `set_size_multiplier(x)`, `swap(spec, id)`.
+`ray start` started, so the command that started it may exit. It holds one unit of `cluster.live_resource` on the
+trading node when the cluster offers it, else `live.cpus` CPUs (cluster/placement.py), so a sweep on the same
+cluster can never take its place. Control: `status()`, `stop(flatten)`, `set_size_multiplier(x)`, `swap(spec, id)`.
+
+The strategy arrives loaded (the caller reads the checkpoint and the object travels through Ray), so the actor
+works on a node where the checkpoint's path does not exist; a swap may bring its strategy the same way.
 
 A paper exchange that `live.serve` starts for a paper run lives in its own actor (`PaperExchangeHost`), so that
 stopping or crashing the trader never takes the exchange, its accounts and its orders with it.
@@ -20,10 +24,10 @@ from live.service import ServiceSettings, acquire_trader_lock, build_trader
 class LiveTraderActor:
     """Ray actor body (wrapped with `ray.remote` by `remote_class`)."""
 
-    def __init__(self, settings: dict[str, Any], journal_dir: str | None = None) -> None:
+    def __init__(self, settings: dict[str, Any], journal_dir: str | None = None, strategy: Any = None) -> None:
         self.settings = ServiceSettings.from_dict(settings)
         self.lock = acquire_trader_lock(self.settings, journal_dir)
-        self.trader = build_trader(self.settings, journal_dir)
+        self.trader = build_trader(self.settings, journal_dir, strategy)
         self.trader.start()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self.trader.run, args=(self._stop,), name="live-trader", daemon=True)
@@ -31,6 +35,12 @@ class LiveTraderActor:
 
     def ping(self) -> str:
         return "ok"
+
+    def node(self) -> str:
+        """The Ray node this trader runs on (its journal is on that node's disk)."""
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
 
     def status(self) -> dict[str, Any]:
         return self.trader.status()
@@ -53,13 +63,16 @@ class LiveTraderActor:
         with self.trader._lock:
             return self.trader.set_size_multiplier(value, reason)
 
-    def swap(self, spec: str, policy_id: str, reason: str = "", params: dict[str, Any] | None = None) -> dict:
-        """Load `spec` here and hot-swap it in between two bars; returns the status after the swap."""
+    def swap(
+        self, spec: str, policy_id: str, reason: str = "", params: dict[str, Any] | None = None, strategy: Any = None
+    ) -> dict:
+        """Hot-swap `strategy` (already loaded by the caller, for `spec` under `params`) or else `spec` loaded here,
+        in between two bars; returns the status after the swap."""
         from backtest.config import params_from_dict
         from backtest.strategies.registry import resolve_strategy
 
         p = params_from_dict(params) if params else self.trader.params
-        strategy = resolve_strategy(spec, p)
+        strategy = strategy if strategy is not None else resolve_strategy(spec, p)
         self.trader.swap(strategy, policy_id, reason, spec, p if params else None)
         return self.trader.status()
 
@@ -68,12 +81,21 @@ class PaperExchangeHost:
     """Ray actor body: a paper exchange server on a thread of this actor's process."""
 
     def __init__(self, cfg: Any) -> None:
+        from pathlib import Path
+
         from live.paper_exchange.server import start_in_thread
 
+        if getattr(cfg, "state_path", None):  # on this node's disk, which may not be the starting driver's
+            Path(cfg.state_path).parent.mkdir(parents=True, exist_ok=True)
         self.handle = start_in_thread(cfg)  # a PaperExchangeConfig
 
     def url(self) -> str:
         return self.handle.url
+
+    def node(self) -> str:
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
 
     def stop(self) -> None:
         self.handle.stop()

@@ -96,10 +96,18 @@ class LiveControl:
         self._request("resume", reason=reason)
 
     def swap(self, spec: str, policy_id: str, params: dict | None = None, reason: str = "") -> None:
+        """Through the actor, the strategy is loaded here and sent loaded (the trader's node may not have the
+        checkpoint's files); through the control folder, the trader loads `spec` itself (same machine)."""
         if self.actor is not None:
             import ray
 
-            ray.get(self.actor.swap.remote(spec, policy_id, reason, params), timeout=120)
+            strategy = None
+            if params:
+                from backtest.config import params_from_dict
+                from backtest.strategies.registry import resolve_strategy
+
+                strategy = resolve_strategy(spec, params_from_dict(params))
+            ray.get(self.actor.swap.remote(spec, policy_id, reason, params, strategy), timeout=120)
         else:
             self.send("swap", spec=spec, policy_id=policy_id, params=params, reason=reason)
 

@@ -330,23 +330,53 @@ def _run_on_ray(settings: ServiceSettings, params: Params, args: argparse.Namesp
               "`python -m live.serve stop` stops it.", file=sys.stderr)  # fmt: skip
         return 1
     lifetime = "detached" if on_cluster else None
+    from cluster.placement import PlacementError, trading_placement
+
+    try:
+        place = trading_placement(params)
+    except PlacementError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    here = ray.get_runtime_context().get_node_id()
+    if args.base_url and place.node_id != here:
+        from backtest.venue.sdk import is_loopback
+
+        if is_loopback(args.base_url):
+            print(f"error: --base-url {args.base_url} is on this machine (loopback), but the trading node "
+                  f"({place.describe()}) is another; run this command there", file=sys.stderr)  # fmt: skip
+            return 1
     paper_local = None
     if settings.mode == "paper" and not args.base_url:
         state_dir = journal_base(params) / "paper"
-        state_dir.mkdir(parents=True, exist_ok=True)
         if on_cluster:
+            opts = {"name": PAPER_ACTOR, "namespace": NAMESPACE, "lifetime": lifetime, "get_if_exists": True}
             host = (
                 remote_class(PaperExchangeHost, num_cpus=0)
-                .options(name=PAPER_ACTOR, namespace=NAMESPACE, lifetime=lifetime, get_if_exists=True)
+                .options(**opts, **place.helper_options())
                 .remote(_paper_config(params, speed, state_dir))
             )
             settings.base_url = ray.get(host.url.remote(), timeout=60)
+            host_node = ray.get(host.node.remote(), timeout=30)
+            if host_node != place.node_id:  # one left by an earlier start elsewhere: the trader must be beside it
+                print(
+                    f"error: the paper exchange actor {PAPER_ACTOR} runs on node {host_node[:8]}, not on the "
+                    f"trading node ({place.describe()}); `python -m live.serve stop` stops it",
+                    file=sys.stderr,
+                )
+                return 1
         else:
+            state_dir.mkdir(parents=True, exist_ok=True)
             paper_local = _local_paper(params, speed)
             settings.base_url = paper_local.url
         print(f"paper exchange on {settings.base_url} (synthetic prices, {speed:g} bars a minute)", flush=True)
-    actor_cls = remote_class(LiveTraderActor, num_cpus=params.live.cpus, max_restarts=0)
-    actor = actor_cls.options(name=name, namespace=NAMESPACE, lifetime=lifetime).remote(settings.to_dict())
+    from live.service import load_strategy_for
+
+    strategy = load_strategy_for(settings)  # loaded here; the actor never opens the checkpoint's files
+    actor_cls = remote_class(LiveTraderActor, max_restarts=0)
+    actor = actor_cls.options(name=name, namespace=NAMESPACE, lifetime=lifetime, **place.trader_options()).remote(
+        settings.to_dict(), None, strategy
+    )
+    print(f"live trader: {place.describe()}", flush=True)
     try:
         st = ray.get(actor.status.remote(), timeout=300)
     except Exception as exc:

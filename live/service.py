@@ -170,15 +170,25 @@ def acquire_trader_lock(settings: ServiceSettings, journal_dir: str | Path | Non
     return lock
 
 
-def build_trader(settings: ServiceSettings, journal_dir: str | Path | None = None) -> Trader:
-    """The trader for `settings`: strategy loaded, venue connected, journal opened (not started yet)."""
+def load_strategy_for(settings: ServiceSettings) -> Strategy:
+    """The strategy of `settings`, loaded here (in the driver): the object travels to the trader's actor, which then
+    never opens the checkpoint's files (its node may not have them)."""
+    return resolve_strategy(settings.strategy_spec, params_from_dict(settings.params))
+
+
+def build_trader(
+    settings: ServiceSettings, journal_dir: str | Path | None = None, strategy: Strategy | None = None
+) -> Trader:
+    """The trader for `settings`: strategy loaded (or the one given, already loaded by the caller), venue
+    connected, journal opened (not started yet)."""
     params = params_from_dict(settings.params)
     objectives: Objectives = objectives_from_dict(settings.objectives)
     signer = signer_for(settings)
     coin, dex = params.market.coin, params.market.dex
     if settings.mode == "paper":
         ensure_paper_funds(settings.base_url, signer.account, params.live.paper_fund_usd)
-    strategy: Strategy = resolve_strategy(settings.strategy_spec, params)
+    if strategy is None:
+        strategy = resolve_strategy(settings.strategy_spec, params)
     venue = connect_venue(
         settings.base_url,
         coin,

@@ -60,13 +60,19 @@ def is_manifest(path: str | Path) -> bool:
     return (path.is_file() and path.name == MANIFEST_FILE) or (path / MANIFEST_FILE).is_file()
 
 
-def latest(runs_dir: str | Path, algo: str) -> Path | None:
-    """Newest best checkpoint (algo "ppo"/"dqn") or ensemble run directory (algo "ensemble") under `runs_dir`."""
-    root = Path(runs_dir) / algo
-    if not root.is_dir():
-        return None
-    for run in sorted((p for p in root.iterdir() if p.is_dir()), reverse=True):
-        candidate = run if algo == "ensemble" else run / "best"
-        if (algo == "ensemble" and is_manifest(candidate)) or (algo != "ensemble" and is_checkpoint(candidate)):
-            return candidate
+def latest(runs_dir: str | Path, algo: str) -> Path | str | None:
+    """Newest best checkpoint (algo "ppo"/"dqn") or ensemble run directory (algo "ensemble") under `runs_dir`.
+
+    `runs_dir` may be a storage URI (cluster.storage); the answer is then a URI too (`cluster.storage.localize`
+    copies it here).
+    """
+    from cluster import storage
+
+    root = storage.join(runs_dir, algo)
+    for name in reversed(storage.list_dirs(root)):
+        run = storage.join(root, name)
+        candidate = run if algo == "ensemble" else storage.join(run, "best")
+        wanted = storage.join(candidate, MANIFEST_FILE if algo == "ensemble" else META_FILE)
+        if storage.exists(wanted):
+            return candidate if storage.is_uri(candidate) else Path(candidate)
     return None

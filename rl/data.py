@@ -3,7 +3,9 @@
 Splits are by time (`rl.splits`).
 
 `prepare` caches its result per process (keyed by params, source, days) so every env on a worker and the trainer's
-validation share one copy; a remote worker recomputes the same deterministic arrays.
+validation share one copy; a remote worker recomputes the same deterministic arrays. A caller that already holds the
+bars (a sweep's driver, whose trials may run on nodes without the data store) passes them as `dataset`: nothing is
+read from disk then, and envs built later in that process find the cached result under the same key.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Prepared:
 
 
 _CACHE: dict[str, Prepared] = {}
+CACHE_SIZE = 4  # a reused Tune actor prepares once per trial (params differ): keep only the newest few
 
 
 def cache_key(params: Params, source: str | None, days: float | None) -> str:
@@ -42,15 +45,19 @@ def cache_key(params: Params, source: str | None, days: float | None) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
-def prepare(params: Params, source: str | None = None, days: float | None = None) -> Prepared:
-    """Load `source` data for `days` days, compute features, split, fit normalisation on train only; cached."""
+def prepare(params: Params, source: str | None = None, days: float | None = None, dataset: Any = None) -> Prepared:
+    """Load `source` data for `days` days (or take `dataset`, a `backtest.data.load.Dataset` of those bars), compute
+    features, split, fit normalisation on train only; cached."""
     key = cache_key(params, source, days)
     if key not in _CACHE:
         from backtest.data.load import load_dataset
         from backtest.features import FEATURE_NAMES, compute_features, fit_norm
         from backtest.sim import Market
 
-        dataset = load_dataset(params, source=source, days=days)
+        if dataset is None:
+            dataset = load_dataset(params, source=source, days=days)
+        while len(_CACHE) >= CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
         raw = np.asarray(compute_features(dataset.bars, params.trading), dtype=np.float32)
         splits = split_spans(len(raw), params.rl.train_fraction, params.rl.validation_fraction)
         norm = fit_norm(raw[splits.train[0] : splits.train[1]])

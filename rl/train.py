@@ -11,33 +11,40 @@ ratio after fees and slippage; a run whose trade count is below the trade-densit
 always-HOLD never wins. The best-scoring iteration is saved to `<out>/<algo>/<time>-seed<seed>/best/` with
 `aml100_meta.json`; training stops after `rl.early_stop_patience` iterations without improvement, after `rl.epochs`
 iterations, at `--timesteps`, or when `--minutes` of wall clock are spent.
+
+Runs go to `--out`, by default `<cluster.storage>/runs` (a path, or a URI: trained in a local folder, then uploaded),
+where backtests, sweeps, the registry and the live trader find them from any node (docs/CLUSTER.md).
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import random
-import shutil
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from cluster.preflight import require_project_env
+
+require_project_env("python -m rl.train")
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import shutil  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-import numpy as np
-import torch
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
-from backtest.cli import add_config_args, check_writable_dir, load_configs, run_main
-from backtest.config import Objectives, Params, load_objectives
-from rl import checkpoint as ck
-from rl.data import Prepared, prepare, share_real
-from rl.device import describe
-from rl.evaluate import evaluate
-from rl.policy import RLPolicyStrategy
+from backtest.cli import add_config_args, check_writable_dir, load_configs, run_main  # noqa: E402
+from backtest.config import Objectives, Params, load_objectives  # noqa: E402
+from rl import checkpoint as ck  # noqa: E402
+from rl.data import Prepared, prepare, share_real  # noqa: E402
+from rl.device import describe  # noqa: E402
+from rl.evaluate import evaluate  # noqa: E402
+from rl.policy import RLPolicyStrategy  # noqa: E402
 
 VALIDATION_METRIC = "sharpe"
 NO_TRADE_SCORE = -999.0
@@ -226,7 +233,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--days", type=float, default=None, help="days of bars (default: backtest.days)")
     ap.add_argument("--address", default=None, help="Ray cluster address (default: RAY_ADDRESS, else local Ray)")
     add_config_args(ap)
-    ap.add_argument("--out", default=str(ck.DEFAULT_RUNS_DIR), help="runs directory (default: runs/)")
+    ap.add_argument("--out", default=None, help="runs directory or URI (default: <cluster.storage>/runs, i.e. runs/)")
     ap.add_argument("--seed", type=int, default=None, help="default: rl.seed")
     ap.add_argument("--iter-steps", type=int, default=None, help="env steps per iteration (default: rl.episode_bars)")
     ap.add_argument("--minutes", type=float, default=None, help="wall-clock budget per algorithm")
@@ -236,31 +243,46 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     params, objectives = load_configs(args)
-    check_writable_dir(args.out, "--out")
+    from backtest.config import ConfigError
+    from cluster.storage import StorageError, check_reachable, is_uri, join, resolve_root, runs_root, staged
+
+    out = resolve_root(args.out) if args.out else runs_root(params)
+    if not is_uri(out):
+        check_writable_dir(out, "--out")
     timesteps = args.timesteps or params.rl.epochs * (args.iter_steps or params.rl.episode_bars)
     ensure_ray(args.address)
+    try:
+        if params.cluster.check_storage:
+            check_reachable(out, "--out" if args.out else "cluster.storage", nodes=False)  # only this process writes
+    except StorageError as exc:
+        raise ConfigError(str(exc)) from None
     algo = args.algo or params.rl.algo
     source = args.data or params.backtest.data_source
-    out_root = Path(args.out)
     seed = params.rl.seed if args.seed is None else args.seed
     names = ALGOS if algo == "ensemble" else (algo,)
-    best = {
-        name: train_one(
-            name,
-            params,
-            timesteps,
-            source,
-            args.days,
-            out_root,
-            seed,
-            args.iter_steps,
-            max_seconds=None if args.minutes is None else args.minutes * 60.0,
-            objectives=objectives,
-        )
-        for name in names
-    }
-    if algo == "ensemble":
-        print(f"ensemble manifest: {write_manifest(out_root, best, seed)}")
+    with staged(out) as out_root:
+        best = {
+            name: train_one(
+                name,
+                params,
+                timesteps,
+                source,
+                args.days,
+                out_root,
+                seed,
+                args.iter_steps,
+                max_seconds=None if args.minutes is None else args.minutes * 60.0,
+                objectives=objectives,
+            )
+            for name in names
+        }
+        manifest = write_manifest(out_root, best, seed) if algo == "ensemble" else None
+    if is_uri(out):  # where the runs are now, as other commands name them
+        for name, path in best.items():
+            print(f"[{name}] checkpoint: {join(out, *path.relative_to(out_root).parts)}")
+    if manifest is not None:
+        where = join(out, *manifest.relative_to(out_root).parts) if is_uri(out) else manifest
+        print(f"ensemble manifest: {where}")
     return 0
 
 

@@ -5,19 +5,22 @@
     python -m rl.tune --name my-sweep --resume          # finish an interrupted sweep
 
 The search space is `configs/search_space.yaml`; scoring, folds and outputs are described in docs/TUNING.md and
-rl/tuning/walkforward.py. Runs on a local Ray by default, or on a cluster (`--address` / RAY_ADDRESS).
+rl/tuning/walkforward.py. Runs on a local Ray by default, or on a cluster (`--address` / RAY_ADDRESS, a `ray start`
+cluster on this machine, or as a Ray job: `ray job submit -- python -m rl.tune`); results go to
+`<cluster.storage>/runs/tune` (docs/CLUSTER.md).
 """
 
 from __future__ import annotations
 
-import argparse
-from datetime import UTC, datetime
-from pathlib import Path
+from cluster.preflight import require_project_env
 
-from backtest.cli import add_config_args, check_writable_dir, load_configs, run_main
-from backtest.config import REPO_ROOT
+require_project_env("python -m rl.tune")
 
-DEFAULT_STORAGE = REPO_ROOT / "runs" / "tune"
+import argparse  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from backtest.cli import add_config_args, check_writable_dir, load_configs, run_main  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,24 +33,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--strategy", default="rules", help="fixed strategy for execution sweeps: rules | <checkpoint> | ensemble"
     )
     p.add_argument("--space", type=Path, help="search space YAML (default configs/search_space.yaml)")
-    p.add_argument("--storage", type=Path, default=DEFAULT_STORAGE, help=f"results root (default {DEFAULT_STORAGE})")
+    p.add_argument("--storage", help="results root, a path or a URI (default <cluster.storage>/runs/tune)")
     p.add_argument("--name", help="experiment name (default <level>-<strategy>-<UTC time>)")
     p.add_argument("--resume", action="store_true", help="resume --name (default: the newest sweep in --storage)")
     p.add_argument("--address", help="Ray cluster address (default RAY_ADDRESS, else a local Ray)")
-    p.add_argument("--registry", type=Path, help="registry folder (default registry/)")
+    p.add_argument("--registry", help="registry folder or URI (default <cluster.storage>/registry)")
     p.add_argument("--seed", type=int, default=0, help="Optuna TPE seed (default 0)")
     p.add_argument("--concurrent", type=int, default=2, help="trials at a time (default 2)")
     add_config_args(p)
     return p
 
 
-def _name(args: argparse.Namespace) -> str:
+def _name(args: argparse.Namespace, storage: str) -> str:
     if args.name:
         return args.name
     if args.resume:
-        sweeps = sorted((p for p in args.storage.glob("*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        from cluster.storage import is_uri, list_dirs
+
+        if is_uri(storage):
+            sweeps = list_dirs(storage)  # names end with a UTC time; the last one sorts newest
+        else:
+            found = sorted((p for p in Path(storage).glob("*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+            sweeps = [p.name for p in found]
         if sweeps:
-            return sweeps[-1].name
+            return sweeps[-1]
     slug = "".join(c if c.isalnum() else "-" for c in Path(args.strategy).name)[:30]
     return f"{args.level}-{slug}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
 
@@ -58,8 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.days is not None:
         extra.append(f"backtest.days={args.days}")
     params, objectives = load_configs(args, extra)
-    check_writable_dir(args.storage, "--storage")
 
+    from cluster.storage import StorageError, check_reachable, is_uri, registry_root, resolve_root, tune_root
+
+    storage = resolve_root(args.storage) if args.storage else tune_root(params)
+    if not is_uri(storage):
+        check_writable_dir(storage, "--storage")
+
+    from backtest.config import ConfigError
     from backtest.strategies.registry import resolve_strategy
     from cluster import connect
     from rl.registry.views import list_table
@@ -70,20 +85,27 @@ def main(argv: list[str] | None = None) -> int:
     if args.level == "execution":
         resolve_strategy(args.strategy, params)  # fail fast on a bad --strategy
     opts = SweepOptions(
-        name=_name(args),
+        name=_name(args, storage),
         level=args.level,
         strategy=args.strategy,
         trials=args.trials,
         source=params.backtest.data_source,
         days=params.backtest.days,
-        storage=args.storage.resolve(),
+        storage=storage,
         resume=args.resume,
-        registry=args.registry,
+        registry=args.registry or registry_root(params),
         max_concurrent=args.concurrent,
         seed=args.seed,
+        retries=params.cluster.trial_retries,
     )
     print(connect(args.address))
-    print(f"sweep {opts.name} -> {opts.storage / opts.name}")
+    try:
+        if params.cluster.check_storage:
+            print(check_reachable(storage, "--storage" if args.storage else "cluster.storage"))
+            check_reachable(str(opts.registry), "--registry" if args.registry else "the registry", nodes=False)
+    except StorageError as exc:
+        raise ConfigError(str(exc)) from None
+    print(f"sweep {opts.name} -> {opts.storage}/{opts.name}")
     res = run_sweep(params, objectives, space, opts)
     for lv in res.levels:
         top = lv["trials"].sort_values("score", ascending=False).head(10)

@@ -19,12 +19,12 @@ from cluster.preflight import require_project_env
 require_project_env("python -m live.autopilot")
 
 import argparse  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from backtest.cli import add_config_args, load_configs, run_main  # noqa: E402
-from backtest.config import REPO_ROOT  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,8 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--once", action="store_true", help="run (or resume) one cycle, then exit")
     p.add_argument("--cycle-hours", type=float, help="hours between cycle starts (default autopilot.cycle_hours)")
-    p.add_argument("--registry", type=Path, help="registry folder (default registry/ or $AML100_REGISTRY)")
-    p.add_argument("--tune-dir", type=Path, default=REPO_ROOT / "runs" / "tune", help="where sweeps are written")
+    p.add_argument("--registry", help="registry folder or URI (default $AML100_REGISTRY or <cluster.storage>/registry)")
+    p.add_argument("--tune-dir", help="where sweeps are written, a path or a URI (default <cluster.storage>/runs/tune)")
     p.add_argument("--dir", type=Path, help="cycle journal and state folder (default <autopilot.dir>/<coin>)")
     p.add_argument("--address", help="Ray cluster address (default RAY_ADDRESS, a `ray start` cluster, else local)")
     add_config_args(p)
@@ -51,10 +51,21 @@ def main(argv: list[str] | None = None) -> int:
 
     from filelock import FileLock, Timeout
 
+    from backtest.config import ConfigError
+    from cluster.storage import StorageError, check_reachable, registry_root, resolve_root, tune_root
     from live.autopilot.book import Book
     from live.autopilot.cycle import Context, default_dir, find_trader, run_cycle
 
     root = args.dir or default_dir(params)
+    tune_dir = resolve_root(args.tune_dir) if args.tune_dir else tune_root(params)
+    registry = resolve_root(args.registry) if args.registry else registry_root(params)
+    try:  # before any work: nothing may land in a Ray job's temporary copy of the repository
+        if params.cluster.check_storage:
+            check_reachable(tune_dir, "--tune-dir" if args.tune_dir else "cluster.storage", nodes=False)
+            check_reachable(registry, "--registry" if args.registry else "the registry", nodes=False)
+        check_reachable(str(root), "--dir" if args.dir else "autopilot.dir", nodes=False)
+    except StorageError as exc:
+        raise ConfigError(str(exc)) from None
     book = Book(root)
     lock = FileLock(str(root / "autopilot.lock"))
     try:
@@ -63,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: an autopilot for {params.market.coin} is already running (lock {root / 'autopilot.lock'})",
               file=sys.stderr)  # fmt: skip
         return 1
-    if args.address:
-        from cluster import connect
+    from cluster.connect import started_cluster_address
+
+    if args.address or os.environ.get("RAY_ADDRESS") or started_cluster_address():
+        from cluster import connect  # before looking for the trader: its actor may be on another node
 
         print(connect(args.address), flush=True)
     stop = {"now": False}
@@ -77,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         while True:
             t0 = time.monotonic()
-            ctx = Context(params, objectives, book, args.registry, args.tune_dir.resolve(),
+            ctx = Context(params, objectives, book, registry, tune_dir,
                           log=lambda m: print(m, flush=True), control=find_trader(params))  # fmt: skip
             line = run_cycle(ctx)
             print(f"cycle {line['cycle']}: {line['status']} | actions {line['actions']} | trials {line['trials']} "

@@ -40,8 +40,8 @@ class Context:
     params: Params
     objectives: Objectives
     book: Book
-    registry_root: Path | None
-    tune_dir: Path
+    registry_root: str | Path | None  # a path or a URI (None: the registry's default)
+    tune_dir: str | Path  # where sweeps go: a path or a URI (cluster.storage)
     log: Callable[[str], None] = print
     control: LiveControl | None = None
     started: float = field(default_factory=time.monotonic)
@@ -233,8 +233,11 @@ def step_improve(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
     if level not in ctx.cfg.improve_on:
         return {"skipped": f"grade {level} is not in autopilot.improve_on", "candidates": [], "trials": {}}
     from cluster import connect
+    from cluster.storage import check_reachable
 
     ctx.log(connect())
+    if ctx.params.cluster.check_storage:
+        ctx.log(check_reachable(str(ctx.tune_dir)))  # every node must reach the sweeps' storage
     policy = state["steps"]["judge"]["policy"]
     base = _live_params(ctx, policy)
     cycle, slug = state["cycle"], coin_slug(ctx.coin)
@@ -266,17 +269,21 @@ def _live_params(ctx: Context, policy: dict[str, Any]) -> Params:
 
 
 def _sweep(ctx: Context, base: Params, level: str, spec: str, trials: int, name: str, seed: int) -> dict[str, Any]:
+    from cluster.placement import trial_resources
+    from cluster.storage import exists, join
     from rl.tuning.pipeline import SweepOptions, run_sweep
     from rl.tuning.space import load_space
 
     space = load_space(None, base)
-    resume = (ctx.tune_dir / name).is_dir()
+    resume = exists(join(ctx.tune_dir, name))
+    resources, held = trial_resources(ctx.params)
     opts = SweepOptions(
         name=name, level=level, strategy=spec if level == "execution" else "rules", trials=trials,
         source=ctx.source(), days=ctx.cfg.data_days, storage=ctx.tune_dir, resume=resume,
         registry=ctx.registry_root, max_concurrent=ctx.cfg.max_concurrent_trials, seed=seed,
+        retries=ctx.params.cluster.trial_retries, trial_resources=resources,
     )  # fmt: skip
-    ctx.log(f"improve: {level} sweep {name}, {trials} trials of {spec}{' (resumed)' if resume else ''}")
+    ctx.log(f"improve: {level} sweep {name}, {trials} trials of {spec}{' (resumed)' if resume else ''}; {held}")
     res = run_sweep(base, ctx.objectives, space, opts, log=lambda m: ctx.log(f"  {m}"))
     entry = res.entry
     return {
@@ -291,16 +298,20 @@ def _params_of(entry: dict[str, Any], base: Params) -> dict[str, Any]:
 
 
 def _retrain(ctx: Context, params: Params, cycle: int) -> dict[str, Any]:
+    from cluster.storage import is_uri, join, staged, storage_root
     from rl.registry import Registry
     from rl.train import train_one
     from rl.tuning.register import register_path
 
-    out_root = ctx.book.root / "train"
+    root = storage_root(ctx.params)  # object storage: train here, then upload next to the sweeps
+    out = join(root, "runs", "autopilot", coin_slug(ctx.coin), "train") if is_uri(root) else ctx.book.root / "train"
     ctx.log(f"improve: retrain {ctx.cfg.retrain_algo} for {ctx.cfg.retrain_timesteps} steps with the winning params")
-    best = train_one(ctx.cfg.retrain_algo, params, ctx.cfg.retrain_timesteps, ctx.source(), ctx.cfg.data_days,
-                     out_root, seed=params.rl.seed + cycle, log=lambda m: ctx.log(f"  {m}"),
-                     max_seconds=max(30.0, ctx.budget_left_s()), objectives=ctx.objectives)  # fmt: skip
-    entry = register_path(best, source=ctx.source(), days=ctx.cfg.data_days, registry=Registry(ctx.registry_root))
+    with staged(out) as out_root:
+        best = train_one(ctx.cfg.retrain_algo, params, ctx.cfg.retrain_timesteps, ctx.source(), ctx.cfg.data_days,
+                         out_root, seed=params.rl.seed + cycle, log=lambda m: ctx.log(f"  {m}"),
+                         max_seconds=max(30.0, ctx.budget_left_s()), objectives=ctx.objectives)  # fmt: skip
+        where: str | Path = join(str(out), *best.relative_to(out_root).parts) if is_uri(out) else best
+    entry = register_path(where, source=ctx.source(), days=ctx.cfg.data_days, registry=Registry(ctx.registry_root))
     return _candidate(entry, "retrain")
 
 
@@ -449,5 +460,12 @@ def cycle_line(state: dict[str, Any], error: str | None, resumed_from: str | Non
 
 
 def default_dir(params: Params) -> Path:
+    """`<autopilot.dir>/<coin>`: a relative autopilot.dir lies under the storage root when that is a path (shared
+    by the cluster's nodes), else under the repository (its lock and appends need a filesystem)."""
+    from cluster.storage import is_uri, storage_root
+
     base = Path(params.autopilot.dir)
-    return (base if base.is_absolute() else REPO_ROOT / base) / coin_slug(params.market.coin)
+    root = storage_root(params)
+    if not base.is_absolute():
+        base = (REPO_ROOT if is_uri(root) else Path(root)) / base
+    return base / coin_slug(params.market.coin)

@@ -1,8 +1,10 @@
 """Model registry on disk: one entry per trained policy, ensemble or tuned rules-parameter set.
 
 The store lives here; the command line (`python -m rl.registry list | show | promote | retire | add`) is
-`rl/registry/__main__.py`. The index is one JSON file (`registry/index.json` at the repository root by default,
-or `$AML100_REGISTRY`), written atomically (temp file + os.replace) under a file lock (`filelock`). Each entry: id,
+`rl/registry/__main__.py`. The index is one JSON file (`<cluster.storage>/registry/index.json`, by default
+`registry/index.json` at the repository root, or `$AML100_REGISTRY`), written atomically (temp file + os.replace)
+under a file lock (`filelock`). On object storage (a URI root, e.g. `s3://bucket/aml100/registry`) the index is one
+object replaced whole; there is no lock there, so keep one writer at a time (docs/CLUSTER.md). Each entry: id,
 kind (ppo | dqn | ensemble | rules-params), coin, checkpoint (path), metadata (config, seed, data span,
 share_real), validation and test figures, min_trades (the test span's trade-density minimum), gate verdict, status
 (candidate | promoted | retired) and the history of status changes (time, from, to, reason, override). At most one
@@ -35,8 +37,23 @@ class RegistryError(ValueError):
     """An unknown id, an ambiguous prefix or a transition the registry does not allow."""
 
 
-def default_root() -> Path:
-    return Path(os.environ.get("AML100_REGISTRY") or REPO_ROOT / "registry")
+def default_root() -> Path | str:
+    """`$AML100_REGISTRY`, else `<cluster.storage>/registry` of configs/params.yaml (default `registry/`)."""
+    if os.environ.get("AML100_REGISTRY"):
+        return _root(os.environ["AML100_REGISTRY"])
+    try:
+        from backtest.config import load_params
+        from cluster.storage import registry_root
+
+        return _root(registry_root(load_params()))
+    except Exception:  # an unreadable params file must not hide the registry
+        return REPO_ROOT / "registry"
+
+
+def _root(location: str | Path) -> Path | str:
+    from cluster.storage import is_uri
+
+    return str(location).rstrip("/") if is_uri(location) else Path(location)
 
 
 def _now() -> str:
@@ -51,17 +68,32 @@ class Registry:
     """The on-disk index. Every mutating call is read-modify-write under an exclusive lock."""
 
     def __init__(self, root: str | Path | None = None) -> None:
-        self.root = Path(root) if root is not None else default_root()
-        self.index = self.root / INDEX_FILE
+        from cluster.storage import is_uri, join
+
+        self.root = _root(root) if root is not None else default_root()
+        self.remote = is_uri(self.root)  # object storage: no file lock
+        self.index = join(self.root, INDEX_FILE) if self.remote else self.root / INDEX_FILE
 
     # -- storage -------------------------------------------------------------------------------------------------
     def _read(self) -> dict[str, Any]:
+        if self.remote:
+            from cluster.storage import read_text
+
+            text = read_text(self.index)
+            return json.loads(text) if text else {"version": 1, "entries": []}
         if not self.index.is_file():
             return {"version": 1, "entries": []}
         return json.loads(self.index.read_text())
 
     @contextmanager
     def _locked(self) -> Iterator[dict[str, Any]]:
+        if self.remote:
+            from cluster.storage import write_text
+
+            data = self._read()
+            yield data
+            write_text(self.index, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+            return
         self.root.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.root / ".lock")):
             data = self._read()
@@ -103,7 +135,7 @@ class Registry:
             "id": f"{kind}-{stamp}-{uuid.uuid4().hex[:6]}",
             "kind": kind,
             "coin": coin,
-            "checkpoint": str(Path(checkpoint).resolve()),
+            "checkpoint": _location(checkpoint),
             "created": _now(),
             "metadata": metadata or {},
             "validation": validation or {},
@@ -146,6 +178,13 @@ class Registry:
                 raise RegistryError(f"{entry['id']} is already retired")
             _transition(entry, "retired", reason)
         return entry
+
+
+def _location(checkpoint: str | Path) -> str:
+    """A checkpoint as the registry records it: an absolute path, or a storage URI as given."""
+    from cluster.storage import is_uri
+
+    return str(checkpoint) if is_uri(checkpoint) else str(Path(checkpoint).resolve())
 
 
 def _transition(entry: dict[str, Any], status: str, reason: str, override: bool = False, **extra: Any) -> None:

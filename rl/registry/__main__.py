@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from rl.registry import Registry, RegistryError
 from rl.registry.views import list_table, show_text
@@ -12,7 +11,9 @@ from rl.registry.views import list_table, show_text
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rl.registry", description="Model registry: list, inspect, promote.")
-    p.add_argument("--root", type=Path, help="registry folder (default registry/ or $AML100_REGISTRY)")
+    p.add_argument(
+        "--root", help="registry folder or URI (default $AML100_REGISTRY, else <cluster.storage>/registry: registry/)"
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="all entries")
     show = sub.add_parser("show", help="one entry in full")
@@ -27,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("id")
     rt.add_argument("--reason", default="retired by hand")
     ad = sub.add_parser("add", help="register a checkpoint, ensemble or params file; backtests its test span")
-    ad.add_argument("path", type=Path)
+    ad.add_argument("path", help="checkpoint folder, ensemble manifest or params YAML (a path or a storage URI)")
     ad.add_argument("--data", choices=["synthetic", "hybrid", "real"], default=None, help="default: from metadata")
     ad.add_argument("--days", type=float, default=None, help="default: from metadata")
     return p

@@ -3,6 +3,11 @@
 The market slices of the walk-forward folds travel once through the object store (`tune.with_parameters`); each
 trial runs one backtest per fold and reports the running walk-forward score after each fold, so ASHA can stop a
 trial that is already poor in its first windows.
+
+A strategy backed by files (a checkpoint, an ensemble, `ppo`/`dqn`/`ensemble`) is read once in the driver and
+travels the same way, as a `rl.policy.LoadedSpec` that each trial builds with its own params: a trial never opens
+the driver's files, so it may run on any node. Names (`rules`, `buyhold`, `package.module:Class`) are resolved in
+the trial. Every report carries the node the trial ran on (`node`, short id).
 """
 
 from __future__ import annotations
@@ -34,15 +39,26 @@ def fold_report(fold_metrics: list[dict[str, Any]], scores: list[float], returns
     }
 
 
+def node_id() -> str | None:
+    """Short id of the Ray node this process runs on (None outside Ray)."""
+    try:
+        import ray
+
+        return ray.get_runtime_context().get_node_id()[:8] if ray.is_initialized() else None
+    except Exception:
+        return None
+
+
 def run_folds(
-    spec: str, params: Params, objectives: Objectives, slices: list[SpanData], penalty: float, no_trade: float
+    spec: Any, params: Params, objectives: Objectives, slices: list[SpanData], penalty: float, no_trade: float
 ):
-    """Yield (report, per-bar returns of the fold) fold by fold for `spec` under `params`."""
+    """Yield (report, per-bar returns of the fold) fold by fold for `spec` (a spec, a strategy or a `LoadedSpec`)
+    under `params`."""
     from backtest.metrics import bar_returns, compute_metrics
 
     metrics, scores, returns = [], [], []
     for data in slices:
-        result = backtest_window(spec, params, objectives, data)
+        result = backtest_window(spec, params, objectives, data)  # a LoadedSpec is built there with `params`
         m = compute_metrics(result)
         metrics.append(m)
         scores.append(fold_score(m, params, no_trade))
@@ -54,7 +70,7 @@ def execution_trainable(
     config: dict[str, Any],
     base: Params,
     objectives: Objectives,
-    spec: str,
+    spec: Any,
     slices: list[SpanData],
     keys: list[str],
     penalty: float,
@@ -64,5 +80,6 @@ def execution_trainable(
     from ray import tune
 
     params = apply_config(base, config, keys)
+    node = node_id()
     for report, _ in run_folds(spec, params, objectives, slices, penalty, no_trade):
-        tune.report(report)
+        tune.report({**report, "node": node})

@@ -5,6 +5,9 @@ validation span (consecutive fold windows, each backtested through `backtest.run
 `rl.evaluate.span_result`, as every fold of an execution sweep is) and one `tune.report`, so ASHA can stop a poor
 trial after any iteration. The shaped training reward is never the score. The best iteration is saved as a Tune
 checkpoint that is also an AML-100 checkpoint (RLlib files + `aml100_meta.json`), loadable by `rl.policy.load_strategy`.
+
+The bars come from the driver through the object store (`dataset`), so a trial on a node without the data store
+trains on the very bars the driver loaded; Tune copies the checkpoint to the sweep's storage (`cluster.storage`).
 """
 
 from __future__ import annotations
@@ -33,8 +36,11 @@ def learning_trainable(
     folds: int,
     penalty: float,
     no_trade: float,
+    dataset: Any = None,
 ) -> None:
-    """Ray Tune function trainable: train `algo` for up to `iterations`, reporting the validation score each time."""
+    """Ray Tune function trainable: train `algo` for up to `iterations`, reporting the validation score each time.
+
+    `dataset` (a `backtest.data.load.Dataset`) is the driver's bars; None loads them here (`source`, `days`)."""
     import torch
     from ray import tune
 
@@ -45,12 +51,13 @@ def learning_trainable(
     from rl.evaluate import span_result
     from rl.policy import RLPolicyStrategy
     from rl.train import metadata, seed_everything
+    from rl.tuning.execution_sweep import node_id
 
     torch.set_num_threads(1)
     params = apply_config(base, config, keys)
     seed = params.rl.seed
     seed_everything(seed)
-    prepared = prepare(params, source, days)
+    prepared = prepare(params, source, days, dataset=dataset)  # the envs below find it in prepare's cache
     windows = fold_windows(prepared.splits.validation, folds)
     env_config = {"params": params.model_dump(mode="json"), "source": source, "days": days, "seed": seed}
     steps = iteration_steps(params, iter_steps)
@@ -69,7 +76,7 @@ def learning_trainable(
                 metrics.append(m)
                 scores.append(fold_score(m, params, no_trade))
                 returns.append(bar_returns(result))
-            report = {**fold_report(metrics, scores, returns, penalty), "iteration": it}
+            report = {**fold_report(metrics, scores, returns, penalty), "iteration": it, "node": node_id()}
             if report["score"] > best and np.isfinite(report["score"]):
                 best = report["score"]
                 with tempfile.TemporaryDirectory() as tmp:

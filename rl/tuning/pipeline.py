@@ -4,6 +4,11 @@ Outputs under `<storage>/<name>/`: Tune experiments `learning/` and/or `executio
 validated params file with the winner's values), `trials.csv`, `summary.json`, `report.html` (the sweep) and
 `test_report/report.html` (`backtest.report.write_report` of the winner on the test span). The winner is registered
 as a candidate in the model registry with its test figures and gate verdict.
+
+The storage is a path or a URI (`cluster.storage`, docs/CLUSTER.md): Tune writes its experiments there; the driver
+writes the other outputs into a local folder uploaded there (`cluster.storage.staged`). Trials read nothing from
+the driver's disk: the market slices, the bars of learning trials and a file-backed strategy (`LoadedSpec`) travel
+through Ray's object store.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import yaml
 
 from backtest.atomic import atomic_write_json
 from backtest.config import Objectives, Params, load_params
+from cluster.storage import is_within, join, registry_root, resolve_root, runs_root, staged, storage_root
 from rl.gate import GateVerdict, gate_check
 from rl.registry import Registry
 from rl.splits import splits_for
@@ -42,18 +48,21 @@ class SweepOptions:
     trials: int
     source: str
     days: float | None
-    storage: Path
+    storage: str | Path  # results root of sweeps: a path or a URI
     resume: bool = False
-    registry: Path | None = None
+    registry: str | Path | None = None
     max_concurrent: int = 2
     seed: int = 0
+    retries: int = 1  # runs again a trial whose node died (cluster.trial_retries)
+    trial_resources: dict[str, float] | None = None  # what each trial holds (default one CPU)
+    callbacks: list[Any] = field(default_factory=list)  # extra Ray Tune callbacks (progress, tests)
 
 
 @dataclass
 class SweepOutcome:
-    out: Path
-    best_params_path: Path
-    report: Path
+    out: str  # <storage>/<name>: a path or a URI
+    best_params_path: str
+    report: str
     test_metrics: dict[str, Any]
     verdict: GateVerdict
     live_verdict: GateVerdict
@@ -71,7 +80,7 @@ def write_params(params: Params, path: Path) -> Path:
     return path
 
 
-def _execution_level(opts, space, params, objectives, spec, data, log) -> tuple[LevelResult, list]:
+def _execution_level(opts, space, params, objectives, spec, loaded, data, log) -> tuple[LevelResult, list]:
     from ray import tune
 
     bars, market, features, provenance = data
@@ -85,23 +94,36 @@ def _execution_level(opts, space, params, objectives, spec, data, log) -> tuple[
         execution_trainable,
         base=params,
         objectives=objectives,
-        spec=spec,
+        spec=loaded,
         slices=slices,
         keys=keys,
         penalty=space.score.spread_penalty,
         no_trade=space.score.no_trade_score,
     )
     result = run_level(
-        trainable, tune_space(dims), "execution", "execution", opts.storage / opts.name, opts.trials,
+        trainable, tune_space(dims), "execution", "execution", join(opts.storage, opts.name), opts.trials,
         len(windows), space.asha.grace_period, space.asha.reduction_factor, opts.seed, opts.resume, log,
-        opts.max_concurrent,
+        opts.max_concurrent, opts.retries, opts.trial_resources, opts.callbacks,
     )  # fmt: skip
     return result, slices
 
 
-def _learning_level(opts, space, params, log) -> LevelResult:
+def portable_spec(spec: str, params: Params) -> Any:
+    """What execution trials receive: a strategy backed by files (checkpoint, ensemble, `ppo`/`dqn`/`ensemble`, a
+    storage URI) read here, once (`rl.policy.LoadedSpec`, built by each trial with its params); names (rules,
+    buyhold, `package.module:Class`) as they are, resolved in the trial without any file."""
+    if spec in BUILTIN_SPECS:
+        return spec
+    from rl.policy import load_spec
+
+    loaded = load_spec(spec, runs_root(params) if spec in ("ppo", "dqn", "ensemble") else None)
+    return spec if loaded is None else loaded
+
+
+def _learning_level(opts, space, params, data, log) -> LevelResult:
     from ray import tune
 
+    from backtest.data.load import Dataset
     from rl.tuning.learning_sweep import learning_trainable
 
     dims = space.dimensions("learning")
@@ -119,11 +141,12 @@ def _learning_level(opts, space, params, log) -> LevelResult:
         folds=space.score.folds,
         penalty=space.score.spread_penalty,
         no_trade=space.score.no_trade_score,
+        dataset=Dataset(data[0], data[3]),  # the driver's bars: trials never open the data store
     )
     return run_level(
-        trainable, tune_space(dims), "learning", "learning", opts.storage / opts.name, opts.trials,
+        trainable, tune_space(dims), "learning", "learning", join(opts.storage, opts.name), opts.trials,
         lc.iterations, space.asha.grace_period, space.asha.reduction_factor, opts.seed, opts.resume, log,
-        opts.max_concurrent,
+        opts.max_concurrent, opts.retries, opts.trial_resources, opts.callbacks,
     )  # fmt: skip
 
 
@@ -138,52 +161,60 @@ def run_sweep(
 ) -> SweepOutcome:
     """Run the requested levels, test the winner once, write outputs and register it."""
     t0 = time.perf_counter()
-    out = (opts.storage / opts.name).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    out = join(resolve_root(str(opts.storage)), opts.name)  # a path or a URI
+    with staged(out) as local:
+        return _run_sweep(params, objectives, space, opts, log, out, local, t0)
+
+
+def _run_sweep(params, objectives, space, opts, log, out: str, local: Path, t0: float) -> SweepOutcome:
     data = load_market(params, opts.source, opts.days)
     bars, market, features, provenance = data
     log(f"data: {market.n_bars:,} bars ({provenance['source']}, {provenance.get('share_real', 0):.0%} real)")
     spec, best, levels, validation = opts.strategy, params, [], {}
     selected_from: list[float] = []  # per-bar Sharpes of every candidate chosen among so far (deflated Sharpe)
-    kind = "rules-params" if spec in BUILTIN_SPECS else _kind_of(spec)
+    loaded = portable_spec(spec, params)  # a file-backed strategy read once, here
     if opts.level in ("learning", "both"):
-        lr = _learning_level(opts, space, params, log)
+        lr = _learning_level(opts, space, params, data, log)
         if not lr.best_checkpoint:
             raise RuntimeError("the learning winner saved no checkpoint")
         best = apply_config(best, lr.best_config, list(space.dimensions("learning")))
-        spec, kind = lr.best_checkpoint, space.learning.algo
+        spec = lr.best_checkpoint
+        loaded = portable_spec(spec, params)
         split = splits_for(market.n_bars, params)
         slices = [
             slice_span(bars, market, features, provenance, w, params.backtest.warmup_bars)
             for w in fold_windows(split.validation, space.score.folds)
         ]
         selected_from = list(lr.candidates)
-        levels.append(_level_doc(lr, space, _dsr(spec, best, objectives, slices, space, selected_from)))
+        levels.append(_level_doc(lr, space, _dsr(loaded, best, objectives, slices, space, selected_from)))
         validation = _winner_row(lr)
     if opts.level in ("execution", "both"):
-        er, slices = _execution_level(opts, space, best, objectives, spec, data, log)
+        er, slices = _execution_level(opts, space, best, objectives, spec, loaded, data, log)
         best = apply_config(best, er.best_config, list(space.dimensions("execution")))
         selected_from += er.candidates  # with --level both, the learning level's choices count too
-        levels.append(_level_doc(er, space, _dsr(spec, best, objectives, slices, space, selected_from)))
+        levels.append(_level_doc(er, space, _dsr(loaded, best, objectives, slices, space, selected_from)))
         validation = _winner_row(er)
-    best_path = write_params(best, out / "best_params.yaml")
-    outcome = backtest_split(spec, best, objectives, bars, market, features, provenance)
+    kind = _kind_of(loaded)
+    write_params(best, local / "best_params.yaml")
+    best_path = join(out, "best_params.yaml")
+    outcome = backtest_split(loaded, best, objectives, bars, market, features, provenance)
     verdict = gate_check(outcome.metrics, objectives, outcome.min_trades)
     live = gate_check(outcome.metrics, objectives, outcome.min_trades, for_live=True)
     from backtest.report import write_report
 
     test_report = write_report(
-        outcome.result, outcome.metrics, verdict.check, out / "test_report", f"Sweep {opts.name}: winner on test span",
-        best.model_dump(mode="json"),
+        outcome.result, outcome.metrics, verdict.check, local / "test_report",
+        f"Sweep {opts.name}: winner on test span", best.model_dump(mode="json"),
     )  # fmt: skip
+    location = _kept(loaded, spec, out, local, [storage_root(params), resolve_root(str(opts.storage))], log)
     entry = register_result(
-        Registry(opts.registry),
+        Registry(opts.registry if opts.registry is not None else registry_root(params)),
         kind,
-        best_path if kind == "rules-params" else spec,
+        best_path if kind == "rules-params" else location,
         best,
         objectives,
         outcome,
-        {"sweep": str(out), "params_file": str(best_path), "strategy": spec, "seed": best.rl.seed,
+        {"sweep": out, "params_file": best_path, "strategy": location, "seed": best.rl.seed,
          "data": {"source": opts.source, "days": opts.days, "share_real": provenance.get("share_real")}},
         validation,
         f"sweep {opts.name} winner",
@@ -196,26 +227,39 @@ def run_sweep(
         "gate": verdict.to_dict(),
         "live_gate": live.to_dict(),
         "test": outcome.metrics,
-        "test_report": str(test_report.relative_to(out)),
+        "test_report": str(test_report.relative_to(local)),
         "registry_id": entry["id"],
-        "best_params": str(best_path),
+        "best_params": best_path,
         "levels": [{k: v for k, v in lv.items() if k != "trials"} for lv in levels],
     }
-    report = write_sweep_report(out, summary, levels)
-    pd.concat([lv["trials"].assign(level=lv["level"]) for lv in levels]).to_csv(out / "trials.csv", index=False)
-    atomic_write_json(out / "summary.json", {**summary, "seconds": time.perf_counter() - t0})
-    return SweepOutcome(out, best_path, report, outcome.metrics, verdict, live, entry, levels,
+    report = write_sweep_report(local, summary, levels)
+    pd.concat([lv["trials"].assign(level=lv["level"]) for lv in levels]).to_csv(local / "trials.csv", index=False)
+    atomic_write_json(local / "summary.json", {**summary, "seconds": time.perf_counter() - t0})
+    return SweepOutcome(out, best_path, join(out, report.name), outcome.metrics, verdict, live, entry, levels,
                         time.perf_counter() - t0)  # fmt: skip
 
 
-def _kind_of(spec: str) -> str:
-    from rl import checkpoint as ck
+def _kept(loaded: Any, spec: str, out: str, local: Path, roots: list[str], log) -> str:
+    """Where the registry entry points for a file-backed strategy: its own location when that is on the storage
+    (`cluster.storage`), else a copy kept in the sweep's folder (`<sweep>/strategy/`), so that every node and every
+    later driver finds it there."""
+    location = getattr(loaded, "location", None)
+    if location is None:
+        return spec
+    if any(is_within(location, root) for root in roots):
+        return location
+    loaded.copy_to(local / "strategy")
+    log(f"kept a copy of {location} (outside the storage {roots[0]}) in the sweep: strategy/")
+    return join(out, "strategy")
 
-    if ck.is_checkpoint(spec):
-        return ck.read_metadata(spec)["algo"]
-    if ck.is_manifest(spec):
+
+def _kind_of(loaded: Any) -> str:
+    """Registry kind of what the sweep tuned: a trained policy's algo, "ensemble", or "rules-params"."""
+    if getattr(loaded, "kind", None) == "policy":
+        return loaded.members[0][2]["algo"]
+    if getattr(loaded, "kind", None) == "ensemble":
         return "ensemble"
-    return spec if spec in ("ppo", "dqn", "ensemble") else "rules-params"
+    return "rules-params"
 
 
 def _level_doc(res: LevelResult, space: SearchSpace, dsr: dict[str, Any]) -> dict[str, Any]:

@@ -22,10 +22,23 @@ def load_market(params: Params, source: str, days: float | None):
     return dataset.bars, Market.from_bars(dataset.bars, params), features, dict(dataset.provenance)
 
 
-def describe_path(path: Path) -> tuple[str, str, Params, dict[str, Any]]:
-    """(kind, strategy spec, params, metadata) for a checkpoint directory, ensemble manifest or params YAML."""
+def describe_path(location: str | Path) -> tuple[str, str, Params, dict[str, Any]]:
+    """(kind, strategy spec, params, metadata) for a checkpoint directory, ensemble manifest or params YAML (a path
+    or a storage URI, read through a local copy)."""
+    from cluster.storage import is_uri, localize
     from rl import checkpoint as ck
 
+    if is_uri(location) and not str(location).endswith((".yaml", ".yml")):
+        from rl.policy import resolve
+
+        found = resolve(str(location))
+        if found is None:
+            raise ValueError(f"{location} is not a checkpoint (with aml100_meta.json) or an ensemble manifest")
+        if found[0] == "ensemble":
+            return "ensemble", str(location), load_params(), {"manifest": str(location)}
+        meta = ck.read_metadata(localize(location))
+        return meta["algo"], str(location), params_from_dict(meta["config"], str(location)), meta
+    path = localize(location)
     if ck.is_checkpoint(path):
         meta = ck.read_metadata(path)
         return meta["algo"], str(path), params_from_dict(meta["config"], str(path)), meta
@@ -64,23 +77,21 @@ def register_result(
     )
 
 
-def fitted_spans(kind: str, path: Path, meta: dict[str, Any]) -> list[tuple[str, str, str]]:
+def fitted_spans(kind: str, path: str | Path, meta: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(what, start, end) of every span a checkpoint (or each ensemble member) was trained or selected on."""
+    from cluster.storage import localize
     from rl import checkpoint as ck
 
     if kind == "ensemble":
-        import json
+        from rl.policy import read_spec
 
-        manifest = path if path.is_file() else path / ck.MANIFEST_FILE
-        members = json.loads(manifest.read_text())["members"]
         out = []
-        for name, rel in members.items():
-            member = manifest.parent / rel
-            out += [(f"{name} member {what}", a, b) for what, a, b in fitted_spans("member", member, {})]
+        for name, _, member_meta in read_spec("ensemble", path).members:
+            out += [(f"{name} member {what}", a, b) for what, a, b in fitted_spans("member", "", member_meta)]
         return out
     if kind == "rules-params":
         return []
-    meta = meta or ck.read_metadata(path)
+    meta = meta or ck.read_metadata(localize(path))
     splits = (meta.get("data") or {}).get("splits") or {}
     names = {"train": "training span", "validation": "validation span (checkpoint selection)"}
     return [(names[k], splits[k]["start"], splits[k]["end"]) for k in names if k in splits]
@@ -100,14 +111,14 @@ def refuse_overlap(test: tuple[str, str], fitted: list[tuple[str, str, str]], wh
 
 
 def register_path(
-    path: Path, source: str | None = None, days: float | None = None, registry: Registry | None = None
+    path: str | Path, source: str | None = None, days: float | None = None, registry: Registry | None = None
 ) -> dict[str, Any]:
     """Backtest the test span of what `path` holds and register it as a candidate.
 
     Refuses (RegistryError) when that test span overlaps the dates the policy was trained or selected on."""
     from rl.splits import splits_for
 
-    kind, spec, params, meta = describe_path(Path(path))
+    kind, spec, params, meta = describe_path(path)
     data = meta.get("data") or {}
     source = source or data.get("source") or params.backtest.data_source
     days = days if days is not None else data.get("days")
@@ -116,7 +127,7 @@ def register_path(
     lo, hi = splits_for(market.n_bars, params).test
     ts = bars["timestamp"]
     test = (str(ts.iloc[lo].isoformat()), str(ts.iloc[hi - 1].isoformat()))
-    refuse_overlap(test, fitted_spans(kind, Path(path), meta), f"{source}, {days or params.backtest.days:g} days")
+    refuse_overlap(test, fitted_spans(kind, path, meta), f"{source}, {days or params.backtest.days:g} days")
     outcome = backtest_split(spec, params, objectives, bars, market, features, provenance)
     return register_result(
         registry or Registry(),

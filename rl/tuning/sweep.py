@@ -1,7 +1,13 @@
 """Run one sweep level with Ray Tune (seeded Optuna TPE + ASHA) and collect its trials.
 
-Trials and results live under `<storage>/<name>/` (Tune's layout); `resume=True` restores an interrupted experiment
-there (`Tuner.restore(..., resume_errored=True)`) and finishes only what had not finished.
+Trials and results live under `<storage>/<name>/` (Tune's layout); the storage is a path every node reaches or a
+URI (`cluster.storage`), where Tune itself writes results and checkpoints. `resume=True` restores an interrupted
+experiment there (`Tuner.restore(..., resume_errored=True)`) and finishes only what had not finished.
+
+On a cluster, a trial whose node dies (or whose worker crashes) is run again up to `retries` times
+(`FailureConfig(max_failures)`), on whichever node has room; past that it counts as failed and the level still
+finishes with the others. Trials hold `resources` each (default one CPU; the autopilot's hold its own custom
+resource, docs/CLUSTER.md).
 """
 
 from __future__ import annotations
@@ -29,8 +35,8 @@ class LevelResult:
     trials: pd.DataFrame
     best_config: dict[str, Any]
     best_score: float
-    best_checkpoint: str | None
-    path: Path
+    best_checkpoint: str | None  # a path, or a URI when the storage is one
+    path: str
     max_t: int
     candidates: list[float] = field(default_factory=list)
 
@@ -46,10 +52,14 @@ class TrialLine:
                 r = trial.last_result or {}
                 done = sum(t.status in ("TERMINATED", "ERROR") for t in trials) + 1
                 vals = " ".join(f"{k.split('.')[-1]}={_short(trial.config.get(k))}" for k in keys)
+                node = f" on node {r['node']}" if r.get("node") else ""
                 log(
                     f"  trial {trial.trial_id} finished (#{done}) score {r.get('score', float('nan')):9.3f} "
-                    f"after {r.get('training_iteration', 0)} it, trades {r.get('n_trades', 0)} | {vals}"
+                    f"after {r.get('training_iteration', 0)} it, trades {r.get('n_trades', 0)}{node} | {vals}"
                 )
+
+            def on_trial_recover(self, iteration, trials, trial, **info):
+                log(f"  trial {trial.trial_id} failed (its node or worker died); running it again")
 
             def on_trial_error(self, iteration, trials, trial, **info):
                 log(f"  trial {trial.trial_id} FAILED: {trial.error_file}")
@@ -66,7 +76,7 @@ def run_level(
     space: dict[str, Any],
     level: str,
     name: str,
-    storage: Path,
+    storage: str | Path,
     trials: int,
     max_t: int,
     grace: int,
@@ -75,19 +85,26 @@ def run_level(
     resume: bool,
     log=print,
     max_concurrent: int = 2,
+    retries: int = 1,
+    resources: dict[str, float] | None = None,
+    callbacks: list[Any] | None = None,
 ) -> LevelResult:
-    """Fit (or restore and finish) one Tune experiment; returns its trials and winner."""
+    """Fit (or restore and finish) one Tune experiment under `storage` (a path or a URI); returns its trials and
+    winner."""
     from optuna.samplers import TPESampler
     from ray import tune
-    from ray.tune import CheckpointConfig, RunConfig, TuneConfig, Tuner
+    from ray.tune import CheckpointConfig, FailureConfig, RunConfig, TuneConfig, Tuner
     from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search.optuna import OptunaSearch
 
-    path = (storage / name).resolve()
-    resources = tune.with_resources(trainable, {"cpu": 1})
-    if resume and Tuner.can_restore(str(path)):
+    from cluster.storage import is_uri, join, resolve_root
+
+    root = resolve_root(str(storage))
+    path = join(root, name)
+    resources = tune.with_resources(trainable, resources or {"cpu": 1})
+    if resume and Tuner.can_restore(path):
         log(f"resuming {path}")
-        tuner = Tuner.restore(str(path), trainable=resources, resume_errored=True)
+        tuner = Tuner.restore(path, trainable=resources, resume_errored=True)
     else:
         if resume:
             log(f"nothing to resume at {path}; starting fresh")
@@ -108,19 +125,21 @@ def run_level(
             ),
             run_config=RunConfig(
                 name=name,
-                storage_path=str(storage.resolve()),
+                storage_path=root,
+                failure_config=FailureConfig(max_failures=retries),
                 checkpoint_config=CheckpointConfig(
                     num_to_keep=1, checkpoint_score_attribute=METRIC, checkpoint_score_order=MODE
                 ),
-                callbacks=[TrialLine(list(space), log)],
+                callbacks=[TrialLine(list(space), log), *(callbacks or [])],
                 verbose=0,
             ),
         )
     grid = tuner.fit()
-    return collect(grid, level, path, max_t)
+    scheme = root.split("://", 1)[0] if is_uri(root) else None
+    return collect(grid, level, path, max_t, scheme)
 
 
-def collect(grid: Any, level: str, path: Path, max_t: int) -> LevelResult:
+def collect(grid: Any, level: str, path: str | Path, max_t: int, scheme: str | None = None) -> LevelResult:
     """Trial table and winner: the best score among trials that ran every iteration (if any did).
 
     A trial's score is what would be used: for an execution trial its last report (the walk-forward score over all
@@ -145,8 +164,9 @@ def collect(grid: Any, level: str, path: Path, max_t: int) -> LevelResult:
         row.update({k: m.get(k) for k in ("score", "sr_bar", "mean_sharpe", "n_trades", "monthly_return_pct")})
         row.update({k: m.get(k) for k in ("max_drawdown_pct", "profit_factor", "hold_rate_pct")})
         row.update({f"config/{k}": v for k, v in res.config.items()})
-        row["checkpoint"] = res.checkpoint.path if res.checkpoint is not None else None
-        row["best_checkpoint"] = _best_checkpoint(res)
+        row["checkpoint"] = _location(res.checkpoint.path, scheme) if res.checkpoint is not None else None
+        row["best_checkpoint"] = _location(_best_checkpoint(res), scheme)
+        row["node"] = m.get("node")
         rows.append(row)
     if not rows:
         raise RuntimeError(f"no trial of {path} reported a score; see the trial error files there")
@@ -156,7 +176,14 @@ def collect(grid: Any, level: str, path: Path, max_t: int) -> LevelResult:
     best = pool.loc[pool["score"].astype(float).idxmax()]
     config = {k.removeprefix("config/"): best[k] for k in df.columns if k.startswith("config/")}
     sharpes = [float(c) for c in candidates if c is not None and np.isfinite(c)]
-    return LevelResult(level, df, config, float(best["score"]), best["best_checkpoint"], path, max_t, sharpes)
+    return LevelResult(level, df, config, float(best["score"]), best["best_checkpoint"], str(path), max_t, sharpes)
+
+
+def _location(path: str | None, scheme: str | None) -> str | None:
+    """A checkpoint's path inside Tune's storage filesystem as the project names it: a URI for object storage."""
+    if path is None or scheme is None or "://" in path:
+        return path
+    return f"{scheme}://{path.lstrip('/')}" if scheme != "file" else f"file://{path}"
 
 
 def _history(res: Any) -> pd.DataFrame:

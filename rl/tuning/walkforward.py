@@ -27,7 +27,10 @@ from backtest.spans import SpanData, slice_span
 from rl.gate import scaled_min_trades
 from rl.splits import Splits, splits_for
 
-__all__ = ["SpanData", "aggregate", "backtest_split", "backtest_window", "fold_score", "fold_windows", "slice_span"]
+__all__ = [
+    "SpanData", "aggregate", "backtest_split", "backtest_window", "fold_score", "fold_windows", "slice_span",
+    "trial_strategy",
+]  # fmt: skip
 
 
 def selection_span(splits: Splits, trained: bool) -> tuple[int, int]:
@@ -44,6 +47,12 @@ def fold_windows(span: tuple[int, int], folds: int) -> list[tuple[int, int]]:
     return [(int(edges[i]), int(edges[i + 1])) for i in range(folds)]
 
 
+def trial_strategy(spec: Any, params: Params) -> Any:
+    """What a backtest runs for `spec`: a `rl.policy.LoadedSpec` (anything with `build(params)`) built with these
+    params; a spec name or a strategy object as given."""
+    return spec.build(params) if hasattr(spec, "build") else spec
+
+
 def backtest_window(spec: Any, params: Params, objectives: Objectives, data: SpanData) -> BacktestResult:
     """`run_backtest` of `spec` (a spec or a strategy object) over one window's slice, in this process.
 
@@ -52,7 +61,8 @@ def backtest_window(spec: Any, params: Params, objectives: Objectives, data: Spa
     """
     from backtest.runner import run_backtest
 
-    return run_backtest(spec, params, objectives, data.market, data.features, data.provenance, workers=0)
+    strategy = trial_strategy(spec, params)
+    return run_backtest(strategy, params, objectives, data.market, data.features, data.provenance, workers=0)
 
 
 def fold_score(metrics: dict[str, Any], params: Params, no_trade_score: float) -> float:
@@ -78,7 +88,7 @@ class SpanOutcome:
 
 
 def backtest_split(
-    spec: str,
+    spec: Any,
     params: Params,
     objectives: Objectives,
     bars: pd.DataFrame,
@@ -87,7 +97,8 @@ def backtest_split(
     provenance: dict[str, Any],
     split: str = "test",
 ) -> SpanOutcome:
-    """Backtest `spec` on one time split ("test" by default) and compute its metrics and trade minimum."""
+    """Backtest `spec` (a spec, a strategy or a `LoadedSpec`) on one time split ("test" by default) and compute its
+    metrics and trade minimum."""
     from backtest.metrics import compute_metrics
 
     window = splits_for(market.n_bars, params).span(split)

@@ -74,7 +74,9 @@ def test_execution_sweep_then_resume(ray_session, tmp_path, space_file, capsys):
     assert len(pd.read_csv(out / "trials.csv")) == 3
 
 
-def test_learning_trainable_reports_validation_score(ray_session, space_file, monkeypatch):
+def test_learning_trainable_reports_validation_score_from_the_drivers_bars(ray_session, space_file, monkeypatch):
+    """The trial (and the envs it builds) train on the bars the driver sent: the data store is never read."""
+    from backtest.data.load import load_dataset
     from rl.tuning import learning_sweep
 
     reports = []
@@ -84,15 +86,21 @@ def test_learning_trainable_reports_validation_score(ray_session, space_file, mo
 
     monkeypatch.setattr("ray.tune.report", fake_report)
     params = load_params(overrides=["backtest.days=2", "rl.batch_size=2", "rl.max_seq_len=8", "rl.lstm_hidden=16"])
+    dataset = load_dataset(params, "synthetic", 2)
+
+    def no_disk(*args, **kwargs):
+        raise AssertionError("a learning trial loaded the data itself")
+
+    monkeypatch.setattr("backtest.data.load.load_dataset", no_disk)
     learning_sweep.learning_trainable(
         {"rl.learning_rate": 3e-4, "rl.reward.hold_penalty": 0.001},
         base=params, source="synthetic", days=2, keys=["rl.learning_rate", "rl.reward.hold_penalty"], algo="ppo",
-        iterations=1, iter_steps=64, folds=2, penalty=0.5, no_trade=-10.0,
+        iterations=1, iter_steps=64, folds=2, penalty=0.5, no_trade=-10.0, dataset=dataset,
     )  # fmt: skip
     assert len(reports) == 1
     metrics, saved = reports[0]
     assert saved  # the first iteration is the best so far: a checkpoint comes with it
-    assert {"score", "sr_bar", "n_trades", "mean_sharpe"} <= set(metrics)
+    assert {"score", "sr_bar", "n_trades", "mean_sharpe", "node"} <= set(metrics)
 
 
 def test_space_validation_names_the_key(tmp_path):
