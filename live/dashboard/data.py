@@ -47,17 +47,27 @@ class Paths:
 
     @classmethod
     def from_params(cls, params: Params) -> Paths:
+        """Where the writers put things: results under `cluster.storage` when it is a path (a URI storage is not
+        browsed: the dashboard then reads the repository's folders), journals under `live.journal_dir`."""
+        from cluster.storage import is_uri, storage_root
+
         d = params.dashboard
         journal = _abs(params.live.journal_dir)
+        root = storage_root(params)
+        base = REPO_ROOT if is_uri(root) else Path(root)
+
+        def under(rel: str) -> Path:
+            return Path(rel) if Path(rel).is_absolute() else base / rel
+
         if d.registry_dir:
             registry = _abs(d.registry_dir)
         else:
-            registry = Path(os.environ.get("AML100_REGISTRY") or REPO_ROOT / "registry")
+            registry = Path(os.environ.get("AML100_REGISTRY") or base / "registry")
         return cls(
             journal_dir=journal,
-            autopilot_dir=_abs(d.autopilot_dir) if d.autopilot_dir else _abs(params.autopilot.dir),
-            reports_dir=_abs(params.backtest.reports_dir),
-            tune_dir=_abs(d.tune_dir),
+            autopilot_dir=_abs(d.autopilot_dir) if d.autopilot_dir else under(params.autopilot.dir),
+            reports_dir=under(params.backtest.reports_dir),
+            tune_dir=under(d.tune_dir),
             registry_dir=registry,
             emergency_stop_file=_abs(params.live.emergency_stop_file),
             ray_dashboard_url=d.ray_dashboard_url,
