@@ -140,23 +140,31 @@ def tune(repeat: int) -> list[Figure]:
 
 
 def paper(repeat: int) -> list[Figure]:
-    """The paper exchange's own bench (owned by the paper-exchange code), run as a program and read."""
-    rates, p99 = [], []
+    """The paper exchange's own bench (owned by the paper-exchange code), run as a program and read: durable (every
+    answer waits for its journal entry to be fdatasynced, the default with `--state`) and in memory, alternately."""
+    rates: dict[str, list[float]] = {"durable": [], "memory": []}
+    p99: list[float] = []
     for _ in range(repeat):
-        proc = subprocess.run([sys.executable, "-m", "bench.bench_paper_exchange"], capture_output=True, text=True,
-                              env=_env(), timeout=900)  # fmt: skip
-        text = proc.stdout
-        rate = re.search(r"= (\d+) actions/s", text)
-        lat = re.search(r"market_open round trip.*?p99 ([\d.]+) ms", text)
-        if proc.returncode != 0 or rate is None:
-            raise RuntimeError(f"bench_paper_exchange failed:\n{text[-2000:]}{proc.stderr[-2000:]}")
-        rates.append(float(rate.group(1)))
-        if lat:
-            p99.append(float(lat.group(1)))
-    out = [Figure("paper_rate", "paper exchange: signed order actions/s, real SDK clients", "actions/s", rates,
-                  fmt="{:,.0f}", higher_is_better=True)]  # fmt: skip
+        for kind, extra in (("durable", []), ("memory", ["--no-state"])):
+            proc = subprocess.run([sys.executable, "-m", "bench.bench_paper_exchange", *extra], capture_output=True,
+                                  text=True, env=_env(), timeout=900)  # fmt: skip
+            text = proc.stdout
+            rate = re.search(r"= (\d+) actions/s", text)
+            lat = re.search(r"market_open round trip.*?p99 ([\d.]+) ms", text)
+            if proc.returncode != 0 or rate is None:
+                raise RuntimeError(f"bench_paper_exchange failed:\n{text[-2000:]}{proc.stderr[-2000:]}")
+            rates[kind].append(float(rate.group(1)))
+            if lat and kind == "durable":
+                p99.append(float(lat.group(1)))
+    out = [
+        Figure("paper_rate", "paper exchange, durable (`--state`): signed order actions/s, real SDK clients",
+               "actions/s", rates["durable"], fmt="{:,.0f}", higher_is_better=True),
+        Figure("paper_rate_memory", "paper exchange, in memory (`--no-state`): same", "actions/s", rates["memory"],
+               fmt="{:,.0f}", higher_is_better=True),
+    ]  # fmt: skip
     if p99:
-        out.append(Figure("paper_p99", "paper exchange: SDK `market_open` round trip incl. signing, p99", "ms", p99))
+        out.append(Figure("paper_p99", "paper exchange, durable: SDK `market_open` round trip incl. signing, p99", "ms",
+                          p99))  # fmt: skip
     return out
 
 
@@ -286,8 +294,9 @@ README_ROWS = [  # (figure key, README label, target, how)
      "`python -m bench.bench_ray_scaling`"),
     ("tune_50", "execution sweep: 50 trials × 4 walk-forward folds over 180 days", "minutes",
      "`python bench/bench_tune.py`"),
-    ("paper_rate", "paper exchange: signed order actions, real SDK as client", "≥ 2,000/s",
-     "`python -m bench.bench_paper_exchange`"),
+    ("paper_rate", "paper exchange, durable (each answer after its journal fsync): signed order actions, real SDK "
+     "clients", "≥ 2,000/s", "`python -m bench.bench_paper_exchange`"),
+    ("paper_rate_memory", "paper exchange, in memory (`--no-state`): same", "", "`... --no-state`"),
     ("paper_p99", "paper exchange: SDK `market_open` round trip incl. signing, p99", "< 10 ms", "same run"),
     ("live_ppo_p99", "live trader, LSTM-PPO: bar close -> order sent, p99 (SDK, paper exchange on loopback)",
      "< 20 ms", "`python -m bench.bench_live_latency`"),
@@ -313,7 +322,9 @@ def readme_table(figs: dict[str, Figure]) -> str:
     return "\n".join(lines)
 
 
-def write(out: Path, figs: list[Figure], info: dict[str, str], repeat: int, loads: tuple, seconds: float) -> None:
+def write(
+    out: Path, figs: list[Figure], info: dict[str, str], repeat: int, loads: tuple, seconds: float, failed: list[str]
+) -> None:
     by_key = {f.key: f for f in figs}
     detail = ["| figure | unit | min / median / max | runs | kind | notes |", "|---|---|---|---|---|---|"]
     for f in figs:
@@ -329,7 +340,7 @@ Written by `make bench` (`python -m bench.run_all`); copy the first table into t
 - libraries: {info["libraries"]}
 - load average (1 min) before / after: {loads[0]:.2f} / {loads[1]:.2f} (anything well above 0 means other work shared
   the cores: absolute figures are then pessimistic; ratios hold better)
-
+{f"- FAILED sections, no figures: {', '.join(failed)} (see the run's output)" + chr(10) if failed else ""}
 Ratios are the portable figures; absolute times and rates are this machine's.
 
 ## README table
@@ -377,18 +388,27 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     load0 = os.getloadavg()[0]
     figs: list[Figure] = []
+    failed: list[str] = []
     for name in ORDER:
         if (args.only and name not in args.only) or name in args.skip:
             continue
         print(f"== {name}", flush=True)
         t = time.perf_counter()
-        got = RUNNERS[name](args.repeat)
+        try:
+            got = RUNNERS[name](args.repeat)
+        except Exception as exc:  # one broken section must not throw away the others' minutes of measurement
+            print(f"   FAILED: {exc}", flush=True)
+            failed.append(name)
+            continue
         for f in got:
             print(f"   {f.what}: {f.span()} {f.unit}", flush=True)
         print(f"   ({time.perf_counter() - t:.0f} s)", flush=True)
         figs += got
-    write(args.out, figs, machine(), args.repeat, (load0, os.getloadavg()[0]), time.perf_counter() - t0)
+    write(args.out, figs, machine(), args.repeat, (load0, os.getloadavg()[0]), time.perf_counter() - t0, failed)
     print(f"\n{readme_table({f.key: f for f in figs})}\n\nresults: {args.out}")
+    if failed:
+        print(f"FAILED sections (no figures in the results): {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
