@@ -210,6 +210,7 @@ def live_body(trader: data.TraderRef, params: Any, paths: data.Paths) -> None:
         )
         hr = views.hold_rate_series(decisions)
         if not hr.empty:
+            hr = views.thin(hr, "hold_rate_pct")
             st.altair_chart(alt.Chart(hr).mark_line().encode(x=alt.X("time:T", title=None),
                             y=alt.Y("hold_rate_pct:Q", title="HOLD rate % (last 60)")).properties(height=180),
                             width="stretch")  # fmt: skip
@@ -262,7 +263,7 @@ def equity_charts(trader: data.TraderRef, params: Any, session: list[dict], skin
             st.caption("no decisions with equity in the current session yet")
         else:
             st.altair_chart(
-                alt.Chart(frame).mark_line().encode(
+                alt.Chart(views.thin(frame, "equity", by="source")).mark_line().encode(
                     x=alt.X("time:T", title=None), y=alt.Y("equity:Q", scale=alt.Scale(zero=False)),
                     color=alt.Color("source:N", scale=alt.Scale(domain=["live", "backtest"],
                                                                 range=["#3b6fb6", "#e08214"])),
@@ -274,14 +275,15 @@ def equity_charts(trader: data.TraderRef, params: Any, session: list[dict], skin
         st.caption(note)
     with tabs[1]:
         if not eqf.empty:
-            st.altair_chart(alt.Chart(eqf).mark_area(opacity=0.5).encode(x=alt.X("time:T", title=None),
+            pnl = views.thin(eqf[["time", "pnl"]], "pnl")
+            st.altair_chart(alt.Chart(pnl).mark_area(opacity=0.5).encode(x=alt.X("time:T", title=None),
                             y=alt.Y("pnl:Q", title="PnL (USD, this session)")).properties(height=240),
                             width="stretch")  # fmt: skip
     with tabs[2]:
         if not eqf.empty:
             halt = params_halt_level(trader)
             base = (
-                alt.Chart(eqf)
+                alt.Chart(views.thin(eqf[["time", "drawdown_pct"]], "drawdown_pct"))
                 .mark_area(color="#b2182b", opacity=0.4)
                 .encode(x=alt.X("time:T", title=None), y=alt.Y("drawdown_pct:Q", title="drawdown % (session peak)"))
             )
@@ -342,23 +344,35 @@ def autopilot_page() -> None:
     frame = views.cycle_frame(cyc)
     if not frame.empty:
         st.subheader("Cycle timeline")
+        points, bucket = views.cycle_timeline(frame)
         levels = list(views.STATUS_LEVELS)
+        per_cycle = bucket == "cycle"
+        tip = (
+            ["cycle", "time:T", "status", "actions", "trials", "gate"]
+            if per_cycle
+            else ["time:T", "status", "cycles", "trials", "swaps"]
+        )
         chart = (
-            alt.Chart(frame)
+            alt.Chart(points)
             .mark_circle()
             .encode(
                 x=alt.X("time:T", title=None),
                 y=alt.Y("status:N", sort=levels[::-1], title=None),
                 color=alt.Color("status:N", scale=alt.Scale(domain=levels, range=[STATUS_COLORS[x] for x in levels])),
-                size=alt.Size("trials:Q", scale=alt.Scale(range=[40, 300])),
-                tooltip=["cycle", "time:T", "status", "actions", "trials", "gate"],
+                size=alt.Size("trials:Q" if per_cycle else "cycles:Q", scale=alt.Scale(range=[40, 300])),
+                tooltip=tip,
             )
         )
-        swaps = alt.Chart(frame[frame["swap"]]).mark_rule(color="#3b6fb6", strokeDash=[3, 3]).encode(x="time:T")
-        st.altair_chart(alt.layer(chart, swaps).properties(height=220), width="stretch")
-        st.caption("dot size: trials in the cycle; dashed lines: swaps")
-        tr = frame.melt("time", ["trials"], var_name="kind", value_name="n")
-        st.altair_chart(alt.Chart(tr).mark_bar().encode(x=alt.X("time:T", title=None), y=alt.Y("n:Q", title="trials"))
+        swaps = alt.Chart(frame.loc[frame["swap"], ["time"]]).mark_rule(color="#3b6fb6", strokeDash=[3, 3])
+        st.altair_chart(alt.layer(chart, swaps.encode(x="time:T")).properties(height=220), width="stretch")
+        st.caption(
+            "dot size: trials in the cycle; dashed lines: swaps"
+            if per_cycle
+            else f"{len(frame)} cycles counted per {bucket} and status (dot size: cycles); dashed lines: swaps"
+        )
+        tr = points.groupby("time", as_index=False)["trials"].sum()
+        st.altair_chart(alt.Chart(tr).mark_bar().encode(x=alt.X("time:T", title=None),
+                        y=alt.Y("trials:Q", title="trials" if per_cycle else f"trials per {bucket}"))
                         .properties(height=140), width="stretch")  # fmt: skip
     st.subheader("Cycles (newest first)")
     show_table(views.cycle_rows(cyc)[:40], "")

@@ -100,6 +100,28 @@ def equity_frame(decisions: list[dict[str, Any]]) -> pd.DataFrame:
     )
 
 
+def thin(frame: pd.DataFrame, y: str, max_points: int = 500, by: str | None = None) -> pd.DataFrame:
+    """At most about `max_points` rows per line for a chart, drawn the same: the rows are cut into equal buckets and
+    each keeps its first, last, lowest and highest `y` (M4 downsampling), so no peak or trough disappears. A day of
+    1-minute bars is 1,440 points per line, more than a chart has pixel columns; the browser draws fewer faster."""
+    if by is not None:
+        parts = [thin(g, y, max_points) for _, g in frame.groupby(by, sort=False)]
+        return pd.concat(parts, ignore_index=True) if parts else frame
+    n = len(frame)
+    if n <= max_points:
+        return frame
+    size = int(np.ceil(n / (max_points / 4)))
+    vals = frame[y].to_numpy(dtype=float)
+    starts = np.arange(0, n, size)
+    keep = set(starts.tolist()) | set(np.minimum(starts + size - 1, n - 1).tolist())
+    safe = np.where(np.isfinite(vals), vals, np.nan)
+    for s0 in starts:
+        chunk = safe[s0 : s0 + size]
+        if np.isfinite(chunk).any():
+            keep.update((s0 + int(np.nanargmin(chunk)), s0 + int(np.nanargmax(chunk))))
+    return frame.iloc[sorted(keep)].reset_index(drop=True)
+
+
 def compare_frame(decisions: list[dict[str, Any]], bt_bars_ms: np.ndarray, bt_equity: np.ndarray) -> pd.DataFrame:
     """Live equity beside the backtester's on the same bars, long form (time, source, equity). The backtest starts
     from the simulator's initial equity; it is scaled to the live equity at the first shared bar."""
@@ -502,6 +524,31 @@ def cycle_frame(cycles: list[dict[str, Any]]) -> pd.DataFrame:
             "actions": [", ".join(map(str, c.get("actions") or [])) for c in cycles],
         }
     )
+
+
+TIMELINE_BUCKETS = (("hour", "1h"), ("6 hours", "6h"), ("day", "1D"), ("week", "7D"))
+
+
+def cycle_timeline(frame: pd.DataFrame, max_points: int = 240) -> tuple[pd.DataFrame, str]:
+    """The timeline's points: one per cycle while there are at most `max_points`, else cycles counted per (time
+    bucket, status), with the smallest bucket that keeps the points under the limit (a month of 30-minute cycles:
+    per day). Returns (time, status, cycles, trials, swaps; per cycle also cycle, gate, actions) and the bucket's
+    name ("cycle" when not bucketed).
+    A chart of thousands of overlapping dots is slow to draw and says less than the counts."""
+    cols = ["time", "status", "cycles", "trials", "swaps"]
+    if frame.empty:
+        return pd.DataFrame(columns=cols), "cycle"
+    if len(frame) <= max_points:
+        return frame.assign(cycles=1, swaps=frame["swap"].astype(int))[[*cols, "cycle", "gate", "actions"]], "cycle"
+    for name, freq in TIMELINE_BUCKETS:
+        out = (
+            frame.assign(time=frame["time"].dt.floor(freq), swaps=frame["swap"].astype(int))
+            .groupby(["time", "status"], as_index=False)
+            .agg(cycles=("cycle", "size"), trials=("trials", "sum"), swaps=("swaps", "sum"))
+        )
+        if len(out) <= max_points or name == TIMELINE_BUCKETS[-1][0]:
+            return out[cols], name
+    raise AssertionError("unreachable")
 
 
 def cycle_summary(cycles: list[dict[str, Any]]) -> dict[str, Any]:

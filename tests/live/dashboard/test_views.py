@@ -198,6 +198,38 @@ def test_cycle_rows_show_status_actions_trials_gate_and_swap_newest_first():
     assert views.cycle_summary([])["last_status"] is None
 
 
+def test_cycle_timeline_is_one_point_per_cycle_until_many_then_counts_per_bucket_and_status():
+    small, bucket = views.cycle_timeline(views.cycle_frame(CYCLES))
+    assert bucket == "cycle" and small["cycles"].tolist() == [1, 1] and small["swaps"].tolist() == [0, 1]
+    start = 1_767_225_600_000  # 2026-01-01 00:00 UTC
+    month = [{"cycle": i, "end_ms": start + i * 1_800_000, "status": "GOOD" if i % 3 else "POOR",
+              "trials": {"exec": 2}, "swap": i == 100} for i in range(1440)]  # fmt: skip
+    points, bucket = views.cycle_timeline(views.cycle_frame(month), max_points=240)
+    assert bucket == "6 hours" and len(points) <= 240
+    assert points["cycles"].sum() == 1440 and points["trials"].sum() == 2880 and points["swaps"].sum() == 1
+    by_day, bucket = views.cycle_timeline(views.cycle_frame(month), max_points=60)
+    assert bucket == "day" and len(by_day) == 60  # 30 days x 2 statuses
+    first = by_day[by_day["time"] == pd.Timestamp(start, unit="ms", tz="UTC")].set_index("status")["cycles"]
+    assert first.to_dict() == {"GOOD": 32, "POOR": 16}
+    assert views.cycle_timeline(views.cycle_frame([]))[0].empty
+
+
+def test_thinning_a_long_line_keeps_its_ends_and_every_bucket_extreme():
+    rng = np.random.default_rng(0)
+    y = np.cumsum(rng.normal(size=1440))
+    y[700] = 1e3  # a spike and a trough that plain decimation could drop
+    y[701] = -1e3
+    frame = pd.DataFrame({"time": pd.to_datetime(np.arange(1440) * 60_000, unit="ms", utc=True), "y": y})
+    thin = views.thin(frame, "y", max_points=500)
+    assert len(thin) <= 500 and thin["time"].is_monotonic_increasing
+    assert thin["y"].max() == 1e3 and thin["y"].min() == -1e3
+    assert thin["time"].iloc[0] == frame["time"].iloc[0] and thin["time"].iloc[-1] == frame["time"].iloc[-1]
+    assert len(views.thin(frame.head(100), "y")) == 100
+    two = pd.concat([frame.assign(source="live"), frame.assign(source="backtest")], ignore_index=True)
+    both = views.thin(two, "y", max_points=500, by="source")
+    assert both.groupby("source").size().max() <= 500 and set(both["source"]) == {"live", "backtest"}
+
+
 def entry(eid, status, passed, created):
     gate = None if passed is None else {"passed": passed, "failed": [] if passed else ["sharpe"], "rows": [
         {"name": "sharpe", "label": "sharpe (annualised)", "value": 2.0 if passed else 0.3, "op": ">=",
