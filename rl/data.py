@@ -75,8 +75,8 @@ def prepare(params: Params, source: str | None = None, days: float | None = None
 
 
 def share_real(prepared: Prepared, span: tuple[int, int]) -> float | None:
-    """Share of real bars in a span of the prepared data (`rl.splits.share_real`)."""
-    from rl.splits import share_real as span_share
+    """Share of real bars in a span of the prepared data (`backtest.spans.share_real`)."""
+    from backtest.spans import share_real as span_share
 
     if "source" in getattr(prepared.bars, "columns", []):
         return span_share(prepared.bars, span) if span[1] > span[0] else None

@@ -28,7 +28,6 @@ from rl import netkernel as nk
 
 MODULE_SUBDIR = Path("learner_group") / "learner" / "rl_module" / "default_policy"
 STATE_FILE = "module_state.pkl"
-HOLD = 0
 KINDS = {"ppo": nk.KIND_PPO, "dqn": nk.KIND_DQN}
 
 

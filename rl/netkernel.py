@@ -23,8 +23,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-HOLD = 0
-N_ACTIONS = 3
+from backtest.sim.kernel import BUY, HOLD, SELL
+
+N_ACTIONS = len((HOLD, BUY, SELL))
 MIN_ROWS = 2  # a batch of one is computed as two identical rows: BLAS then takes its matrix-matrix path
 CHUNK_ROWS = 32  # rows per BLAS product at most (see member_forward)
 

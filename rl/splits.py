@@ -1,4 +1,5 @@
-"""Time splits and their share of real bars: the one definition training, tuning and the registry use.
+"""Time splits: the one definition training, tuning and the registry use (the share of real bars in a span is
+`backtest.spans.share_real`).
 
 Splits are contiguous and never shuffled: train = [0, a), validation = [a, b), test = [b, T) with
 a = floor(T * train_fraction), b = floor(T * (train_fraction + validation_fraction)).
@@ -7,8 +8,6 @@ a = floor(T * train_fraction), b = floor(T * (train_fraction + validation_fracti
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import pandas as pd
 
 from backtest.config import Params
 
@@ -40,10 +39,3 @@ def split_spans(n_bars: int, train_fraction: float, validation_fraction: float) 
 def splits_for(n_bars: int, params: Params) -> Splits:
     """The splits `params.rl` asks for."""
     return split_spans(n_bars, params.rl.train_fraction, params.rl.validation_fraction)
-
-
-def share_real(bars: pd.DataFrame, span: tuple[int, int]) -> float:
-    """Share of real bars (`source` in REAL_SOURCES) among bars [span[0], span[1]); 0 for an empty span."""
-    from backtest.spans import share_real as span_share
-
-    return span_share(bars, span)
