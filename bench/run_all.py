@@ -240,7 +240,8 @@ RUNNERS: dict[str, Callable[[int], list[Figure]]] = {
     "simulator": simulator, "backtest": backtest, "inference": inference, "scaling": scaling, "tune": tune,
     "paper": paper, "chunking": chunking, "live": live, "dashboard": dashboard,
 }  # fmt: skip
-ORDER = ("backtest", "paper", "live", "dashboard", "simulator", "inference", "chunking", "scaling", "tune")
+# the short in-process sections first: subprocess-heavy sections (browsers, servers) can disturb what follows
+ORDER = ("simulator", "inference", "backtest", "paper", "live", "dashboard", "chunking", "scaling", "tune")
 
 
 # --- the file -----------------------------------------------------------------------------------------------------
