@@ -40,15 +40,20 @@ def _best(fn, repeat: int) -> float:
     return min(_times(fn, repeat))
 
 
-def measure_core(n_bars: int = 1_000_000, repeat: int = 5, entry_rate: float = 0.01) -> dict[str, list[float]]:
-    """Seconds per repeat of ours and of vectorbt on the same series, interleaved (each pair measured back to back,
-    so their ratio is a same-moment figure); vectorbt's list is empty when it is not installed."""
+def _core_inputs(n_bars: int, entry_rate: float):
+    """The core comparison's inputs: a synthetic series, random entries, no max hold, no halt."""
     params = load_params(overrides=["trading.max_hold_seconds=0"])
     objectives = load_objectives(overrides=["auto_stop_drawdown=100"])
     sp = SimParams.from_config(params, objectives)
     market = Market.from_bars(generate_bars(n_bars, params.synth), params)
     entries = np.random.default_rng(0).random(n_bars) < entry_rate
-    signals = np.where(entries, 1, 0).astype(np.int64)
+    return market, sp, entries, np.where(entries, 1, 0).astype(np.int64)
+
+
+def measure_core(n_bars: int = 1_000_000, repeat: int = 5, entry_rate: float = 0.01) -> dict[str, list[float]]:
+    """Seconds per repeat of ours and of vectorbt on the same series, interleaved (each pair measured back to back,
+    so their ratio is a same-moment figure); vectorbt's list is empty when it is not installed."""
+    market, sp, entries, signals = _core_inputs(n_bars, entry_rate)
     ours = lambda: run_signals(market, sp, signals)  # noqa: E731
     try:
         theirs = _vectorbt_call(market, sp, entries)
@@ -89,44 +94,19 @@ def _vectorbt_call(market, sp, entries):
 
 
 def bench_core(n_bars: int, repeat: int, entry_rate: float) -> dict[str, float]:
-    params = load_params(overrides=["trading.max_hold_seconds=0"])
-    objectives = load_objectives(overrides=["auto_stop_drawdown=100"])
-    sp = SimParams.from_config(params, objectives)
-    bars = generate_bars(n_bars, params.synth)
-    market = Market.from_bars(bars, params)
-    rng = np.random.default_rng(0)
-    entries = rng.random(n_bars) < entry_rate
-    signals = np.where(entries, 1, 0).astype(np.int64)
+    market, sp, entries, signals = _core_inputs(n_bars, entry_rate)
     ours = _best(lambda: run_signals(market, sp, signals), repeat)
     n_trades = len(run_signals(market, sp, signals).trades)
     out = {"bars": n_bars, "ours_s": ours, "ours_bars_per_s": n_bars / ours, "ours_trades": n_trades}
     try:
-        import pandas as pd
-        import vectorbt as vbt
+        call = _vectorbt_call(market, sp, entries)
     except ImportError:
         return out
-    close = pd.Series(market.close)
-    kwargs = dict(
-        close=close,
-        entries=pd.Series(entries),
-        exits=pd.Series(np.zeros(n_bars, dtype=bool)),
-        open=pd.Series(market.open),
-        high=pd.Series(market.high),
-        low=pd.Series(market.low),
-        sl_stop=sp.sl_frac,
-        tp_stop=sp.tp_frac,
-        fees=sp.taker_frac,
-        slippage=sp.slip_frac,
-        size=sp.size_frac,
-        size_type="percent",
-        init_cash=sp.initial_equity,
-        freq="1min",
-    )
-    theirs = _best(lambda: vbt.Portfolio.from_signals(**kwargs), repeat)
+    theirs = _best(call, repeat)
     out |= {
         "vectorbt_s": theirs,
         "vectorbt_bars_per_s": n_bars / theirs,
-        "vectorbt_trades": int(vbt.Portfolio.from_signals(**kwargs).trades.count()),
+        "vectorbt_trades": int(call().trades.count()),
         "speedup": theirs / ours,
     }
     return out

@@ -31,14 +31,9 @@ def snapshot(root: Path, paths: data.Paths, days: int, now_ms: int) -> Group:
     """One screen: header, figures, risk, position, decisions, orders, alerts."""
     status = data.read_status(root) or {}
     recs = data.load_records(root, days)
-    kinds = views.by_kind(recs)
-    decisions = kinds.get("decision", [])
-    eq = views.equity_view(status, decisions)
-    risk = views.risk_view(status, now_ms)
-    pos = views.position_view(status)
-    summary = views.decision_summary(decisions, len(kinds.get("bar", [])))
-    fills = views.fill_rows(kinds.get("fill", []), kinds.get("order", []))
-    slip = views.slippage_stats(fills)
+    fig = views.live_figures(status, recs, now_ms)
+    kinds, decisions, eq, risk, pos = fig["kinds"], fig["decisions"], fig["equity"], fig["risk"], fig["position"]
+    summary, fills, slip = fig["summary"], fig["fills"], fig["slippage"]
     cycles = data.load_cycles(paths.cycles_file(str(status.get("coin") or "")))
 
     running = Text("RUNNING", "bold green") if status.get("running") else Text("STOPPED", "bold yellow")

@@ -135,16 +135,11 @@ def live_body(trader: data.TraderRef, params: Any, paths: data.Paths) -> None:
     now_ms = int(time.time() * 1000)
     status = data.read_status(trader.root) or {}
     recs = records(trader.root, params.dashboard.journal_days)
-    kinds = views.by_kind(recs)
-    decisions = kinds.get("decision", [])
+    fig = views.live_figures(status, recs, now_ms)
+    kinds, decisions, eq, risk, pos = fig["kinds"], fig["decisions"], fig["equity"], fig["risk"], fig["position"]
+    summary, fills, slip = fig["summary"], fig["fills"], fig["slippage"]
     session = views.last_session(recs)
     skinds = views.by_kind(session)
-    eq = views.equity_view(status, decisions)
-    risk = views.risk_view(status, now_ms)
-    pos = views.position_view(status)
-    summary = views.decision_summary(decisions, len(kinds.get("bar", [])))
-    fills = views.fill_rows(kinds.get("fill", []), kinds.get("order", []))
-    slip = views.slippage_stats(fills)
 
     running = "running" if status.get("running") else "stopped"
     last_bar = views.fmt_time((status.get("last_bar") or {}).get("time_ms"))

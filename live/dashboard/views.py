@@ -273,6 +273,25 @@ def slippage_stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "worst_bps": float(s.max())}  # fmt: skip
 
 
+def live_figures(status: dict[str, Any], records: list[dict[str, Any]], now_ms: int) -> dict[str, Any]:
+    """What every live view shows, from the status snapshot and the journal window: records by kind, decisions,
+    equity, risk, position, decision summary, fills with slippage and their statistics. The web page and the
+    terminal monitor both start from this, so they cannot disagree."""
+    kinds = by_kind(records)
+    decisions = kinds.get("decision", [])
+    fills = fill_rows(kinds.get("fill", []), kinds.get("order", []))
+    return {
+        "kinds": kinds,
+        "decisions": decisions,
+        "equity": equity_view(status, decisions),
+        "risk": risk_view(status, now_ms),
+        "position": position_view(status),
+        "summary": decision_summary(decisions, len(kinds.get("bar", []))),
+        "fills": fills,
+        "slippage": slippage_stats(fills),
+    }
+
+
 def open_orders(
     orders: list[dict[str, Any]],
     acks: list[dict[str, Any]],

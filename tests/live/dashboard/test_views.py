@@ -141,6 +141,16 @@ def test_equity_view_prefers_status_and_falls_back_to_the_journal():
     assert (v["equity"], v["pnl"], v["pnl_pct"]) == (10_250.0, 250.0, 2.5)
 
 
+def test_live_figures_gather_what_the_page_and_the_monitor_show_from_one_journal_window():
+    recs = [{"kind": "bar", "ts": MON, "bar": MON}, {"kind": "bar", "ts": MON + MIN, "bar": MON + MIN},
+            dec(0, "HOLD", 10_000.0), dec(1, "BUY", 10_050.0)]  # fmt: skip
+    fig = views.live_figures({}, recs, MON + 2 * MIN)
+    assert [d["action"] for d in fig["decisions"]] == ["HOLD", "BUY"] and len(fig["kinds"]["bar"]) == 2
+    assert fig["summary"]["hold_rate_pct"] == 50.0 and fig["summary"]["bars"] == 2
+    assert fig["equity"] == views.equity_view({}, fig["decisions"]) and fig["fills"] == []
+    assert fig["slippage"]["n"] == 0 and fig["position"] == views.position_view({})
+
+
 def test_alerts_name_halt_feed_down_reconcile_difference_gate_refused_and_swaps_newest_first():
     recs = [
         {"kind": "risk", "ts": 1, "event": "halt", "drawdown_pct": 4.1, "equity": 9590.0, "peak": 10000.0},
