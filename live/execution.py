@@ -251,8 +251,11 @@ class Execution:
                 errors = parse_cancel_response(self.exchange.cancel_by_cloid(self.coin, Cloid(cloid)))
                 self.on_call(True)
                 err = errors[0] if errors else None
-                self.journal.write("cancel", cloid=cloid, reason=reason, error=err)
-                return err is None or "never placed" in err or "already canceled" in err
+                gone = err is not None and ("never placed" in err or "already canceled" in err)
+                # gone: the venue had already closed it (filled, or cancelled itself: a reduce-only trigger of a
+                # position that went flat), which is what the cancel wanted; journalled as such, not as an error
+                self.journal.write("cancel", cloid=cloid, reason=reason, error=None if gone else err, gone=gone)
+                return err is None or gone
             except Exception as exc:
                 self.on_call(False)
                 if not is_retryable(exc):

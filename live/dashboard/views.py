@@ -292,6 +292,13 @@ def live_figures(status: dict[str, Any], records: list[dict[str, Any]], now_ms: 
     }
 
 
+def cancel_took(record: dict[str, Any]) -> bool:
+    """A journalled cancel removed its order: it worked, or the venue had already closed the order. A cancel that
+    failed otherwise (rate limit, no answer) leaves the order resting."""
+    err = record.get("error")
+    return not err or bool(record.get("gone")) or "never placed" in str(err) or "already canceled" in str(err)
+
+
 def open_orders(
     orders: list[dict[str, Any]],
     acks: list[dict[str, Any]],
@@ -305,7 +312,7 @@ def open_orders(
     last_ack: dict[Any, dict[str, Any]] = {}
     for a in acks:
         last_ack[a.get("cloid")] = a
-    gone = {c.get("cloid") for c in cancels} | {f.get("cloid") for f in fills}
+    gone = {c.get("cloid") for c in cancels if cancel_took(c)} | {f.get("cloid") for f in fills}
     rows = []
     for o in orders:
         cloid = o.get("cloid")

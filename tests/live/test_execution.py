@@ -94,3 +94,27 @@ def test_prices_are_put_on_the_tick_in_the_trader_s_disfavour(tmp_path):
     assert ex.ioc_price(False, 20000.4, 0.01) == 19800.0
     trig, limit = ex.trigger_prices(False, 19950.6)
     assert trig == 19951.0 and limit == 17955.0
+
+
+class CancelVenue(FlakyVenue):
+    """Answers every cancel with `answer` (None: success)."""
+
+    def __init__(self, answer: str | None):
+        super().__init__(lose=0)
+        self.answer = answer
+
+    def cancel_by_cloid(self, coin, cloid):
+        status = "success" if self.answer is None else {"error": self.answer}
+        return {"status": "ok", "response": {"type": "cancel", "data": {"statuses": [status]}}}
+
+
+def test_cancelling_an_order_the_venue_already_closed_succeeds_and_is_journalled_as_gone_not_as_an_error(tmp_path):
+    gone = "Order was never placed, already canceled, or filled."
+    assert make_exec(tmp_path / "a", CancelVenue(gone)).cancel(INTENT.cloid, "leg closed") is True
+    rec = next(read_records(tmp_path / "a", kinds={"cancel"}))
+    assert rec["gone"] is True and rec["error"] is None and rec["reason"] == "leg closed"
+    assert make_exec(tmp_path / "b", CancelVenue(None)).cancel(INTENT.cloid) is True
+    assert next(read_records(tmp_path / "b", kinds={"cancel"}))["gone"] is False
+    assert make_exec(tmp_path / "c", CancelVenue("Rate limited.")).cancel(INTENT.cloid) is False
+    rec = next(read_records(tmp_path / "c", kinds={"cancel"}))
+    assert rec["error"] == "Rate limited." and rec["gone"] is False

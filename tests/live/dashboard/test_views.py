@@ -97,7 +97,7 @@ def test_slippage_is_signed_against_the_trader_and_triggers_are_measured_against
     assert [r["slippage bps"] for r in table] == ["-", "-5.00"]  # newest first
 
 
-def test_open_orders_rest_until_cancelled_filled_or_their_leg_is_gone():
+def test_open_orders_rest_until_cancelled_filled_or_their_leg_is_gone_and_a_failed_cancel_leaves_them():
     orders = [
         {"cloid": "tp1", "tpsl": "tp", "leg": "L1", "is_buy": False, "size": 1.0, "trigger_px": 110.0, "ts": MON},
         {"cloid": "sl1", "tpsl": "sl", "leg": "L1", "is_buy": False, "size": 1.0, "trigger_px": 90.0, "ts": MON},
@@ -114,6 +114,10 @@ def test_open_orders_rest_until_cancelled_filled_or_their_leg_is_gone():
     assert views.open_orders(orders, acks, cancels, fills, open_legs={"L9"}) == []
     status = {"position": {"legs": [{"leg_id": "L2"}]}}
     assert len(views.open_orders(orders, acks, cancels, fills, views.open_leg_ids(status))) == 2
+    failed = [{"cloid": "tp1"}, {"cloid": "tp2", "error": "no answer", "gone": False}]  # tp2's cancel failed
+    assert [r["cloid"] for r in views.open_orders(orders, acks, failed, fills)] == ["tp2", "sl2"]
+    already = [{"cloid": "tp2", "error": None, "gone": True}]  # the venue had closed it: gone all the same
+    assert [r["cloid"] for r in views.open_orders(orders, acks, already, fills)] == ["tp1", "sl2"]
 
 
 def status(**risk) -> dict:
