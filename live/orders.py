@@ -130,7 +130,22 @@ class OrderDesk:
 
     def _cancel_triggers(self, leg: Leg, reason: str) -> None:
         for kind in ("tp", "sl"):
-            self.exec.cancel(leg.trigger_cloid(kind), reason=reason)
+            self._cancel(leg.trigger_cloid(kind), reason)
+
+    def _cancel(self, cloid: str, reason: str) -> bool:
+        """Cancel by cloid (`Execution.cancel`); a cancelled order shows as such among the status's recent orders."""
+        done = self.exec.cancel(cloid, reason=reason)
+        if done:
+            self._mark_order(cloid, "canceled")
+        return done
+
+    def _mark_order(self, cloid: str | None, status: str, avg_px: float | None = None) -> None:
+        """A resting order of the recent-orders list changed on the venue (cancelled, or a trigger filled)."""
+        for rec in self.recent_orders:
+            if rec.get("cloid") == cloid and rec.get("status") in ("resting", "waiting"):
+                rec["status"] = status
+                if avg_px is not None:
+                    rec["avg_px"] = avg_px
 
     def flatten(self, reason: str) -> None:
         """Close everything on the coin and cancel every order (emergency stop, stop)."""
@@ -153,7 +168,7 @@ class OrderDesk:
         try:
             for o in self.exec.open_orders():
                 if o.cloid:
-                    self.exec.cancel(o.cloid, reason=reason)
+                    self._cancel(o.cloid, reason)
         except ExchangeUnavailable as exc:
             self.journal.write("error", where="flatten", error=str(exc))
         self._sync_fills()

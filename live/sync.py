@@ -48,7 +48,7 @@ class VenueSync:
         self.legs = result.legs
         for o in result.cancel:
             if o.cloid:
-                self.exec.cancel(o.cloid, reason="reconcile: orphan")
+                self._cancel(o.cloid, "reconcile: orphan")
         by_leg: dict[str, list[str]] = {}
         for lg, kind in result.place:
             by_leg.setdefault(lg.leg_id, []).append(kind)
@@ -89,6 +89,7 @@ class VenueSync:
             self.journal.write("fill", coin=f.coin, oid=f.oid, cloid=f.cloid, side="B" if f.is_buy else "A",
                                size=f.size, px=f.px, fee=f.fee, closed_pnl=f.closed_pnl, time=f.time_ms, tid=f.tid,
                                dir=f.direction, crossed=f.crossed)  # fmt: skip
+            self._mark_order(f.cloid, "filled", f.px)
 
     def _resolve_pending(self, saved: dict | None) -> None:
         """Orders journalled before a crash without an answer: look each up by cloid (never resend: the bar that
