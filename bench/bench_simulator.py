@@ -141,25 +141,7 @@ def _full_backtest_once():
 
 
 def bench_full_backtest(repeat: int) -> dict[str, float]:
-    from backtest.data.load import load_dataset
-    from backtest.features import compute_features
-    from backtest.metrics import compute_metrics
-    from backtest.objectives import check_objectives
-    from backtest.report.writer import equity_frame
-    from backtest.runner import run_backtest
-
-    params, objectives = load_params(), load_objectives()
-
-    def once():
-        ds = load_dataset(params, "synthetic", 180)
-        features = compute_features(ds.bars, params.trading)
-        market = Market.from_bars(ds.bars, params)
-        result = run_backtest("rules", params, objectives, market, features, ds.provenance, workers=0)
-        metrics = compute_metrics(result)
-        check_objectives(metrics, objectives, params.backtest.min_trades_threshold)
-        equity_frame(result, np.zeros(result.n_bars))
-        return result, metrics
-
+    once = _full_backtest_once()
     elapsed = _best(once, repeat)
     result, metrics = once()
     import tempfile
@@ -170,7 +152,7 @@ def bench_full_backtest(repeat: int) -> dict[str, float]:
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        write_report(result, metrics, check(metrics, objectives, 50), Path(tmp), "bench")
+        write_report(result, metrics, check(metrics, load_objectives(), 50), Path(tmp), "bench")
         render = time.perf_counter() - t0
     return {"bars": result.n_bars, "full_backtest_s": elapsed, "html_report_s": render}
 
