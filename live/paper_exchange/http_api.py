@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from live.paper_exchange import wire
+from live.paper_exchange import shapes, wire
 from live.paper_exchange.journal import JournalError
+from live.paper_exchange.markets import fmt_num
 from live.paper_exchange.orders import ApproveAgent, BatchModify, Cancel, PlaceOrders
 from live.paper_exchange.prices import INTERVAL_MS
 from live.paper_exchange.signing import (
@@ -102,13 +103,13 @@ class HttpApi:
         px, eng, uni = self.px, self.px.engine, self.px.universe
         kind, dex, now = q.kind, q.dex, px.feed.now_ms
         if kind == "meta":
-            return wire.meta(uni, dex)
+            return shapes.meta(uni, dex)
         if kind == "spotMeta":
-            return wire.SPOT_META
+            return shapes.SPOT_META
         if kind == "perpDexs":
-            return wire.perp_dexs(uni, px.cfg.xyz_deployer)
+            return shapes.perp_dexs(uni, px.cfg.xyz_deployer)
         if kind == "metaAndAssetCtxs":
-            return [wire.meta(uni, dex), [px.asset_ctx(m) for m in uni.per_dex.get(dex, [])]]
+            return [shapes.meta(uni, dex), [px.asset_ctx(m) for m in uni.per_dex.get(dex, [])]]
         if kind == "allMids":
             return px.mids(dex)
         if kind == "candleSnapshot":
@@ -118,24 +119,24 @@ class HttpApi:
         if kind == "l2Book":
             return px.l2(q.coin) if q.coin in uni.by_name else None
         if kind == "clearinghouseState":
-            return wire.clearinghouse_state(eng.accounts.get(q.user), dex, uni.by_name, eng.marks(), now)
+            return shapes.clearinghouse_state(eng.accounts.get(q.user), dex, uni.by_name, eng.marks(), now)
         if kind in ("openOrders", "frontendOpenOrders"):
             return px.open_orders(q.user, dex, frontend=kind == "frontendOpenOrders")
         if kind == "userFills":
-            return wire.fills(reversed(eng.fills.get(q.user, [])[-2000:]), uni)
+            return shapes.fills(reversed(eng.fills.get(q.user, [])[-2000:]), uni)
         if kind == "userFillsByTime":
             start, end = q.start_ms or 0, q.end_ms
             rows = [f for f in eng.fills.get(q.user, []) if f.time >= start and (end is None or f.time <= end)]
-            return wire.fills(rows[:2000], uni)
+            return shapes.fills(rows[:2000], uni)
         if kind == "orderStatus":
             return px.order_status(q.user, q.oid)
         if kind == "extraAgents":
-            return wire.extra_agents(px.agents_of(q.user))
+            return shapes.extra_agents(px.agents_of(q.user))
         if kind == "userRole":
             if q.user in eng.accounts:
-                return wire.user_role("user")
+                return shapes.user_role("user")
             agent = eng.agents.get(q.user)
-            return wire.user_role("agent", agent.master) if agent else wire.user_role("missing")
+            return shapes.user_role("agent", agent.master) if agent else shapes.user_role("missing")
         raise WireError(kind)
 
     # --- /exchange --------------------------------------------------------------------------------------------
@@ -149,19 +150,19 @@ class HttpApi:
             else:
                 digest = agent_digest(action_hash(env.raw_action, env.vault, env.nonce, env.expires_after), False)
         except wire.UnsupportedAction as exc:
-            return _json(wire.err(f"Action type {exc.kind!r} is not supported by the paper exchange."))
+            return _json(shapes.err(f"Action type {exc.kind!r} is not supported by the paper exchange."))
         except (WireError, ValueError, OverflowError, TypeError, RecursionError):
             # ValueError/OverflowError/RecursionError: msgpack cannot hash an exotic unknown field (too deep, huge int)
             return _unprocessable()
         try:
             signer = recover_signer(digest, env.signature)
         except SignatureError:
-            return _json(wire.err("Invalid signature."))
+            return _json(shapes.err("Invalid signature."))
         eng = px.engine
         if env.user_signed:
             if signer in eng.agents:
                 return _json(
-                    wire.err(
+                    shapes.err(
                         f"API wallet {signer} cannot sign user actions (approveAgent, transfers, withdrawals); "
                         "sign them with the master account."
                     )
@@ -170,17 +171,17 @@ class HttpApi:
         else:
             user = eng.account_for(signer)
         if user is None:
-            return _json(wire.err(f"User or API Wallet {signer} does not exist."))
+            return _json(shapes.err(f"User or API Wallet {signer} does not exist."))
         if env.vault is not None:
-            return _json(wire.err("Vault trading is not supported by the paper exchange."))
+            return _json(shapes.err("Vault trading is not supported by the paper exchange."))
         now_ms = int(time.time() * 1000)
         if env.expires_after is not None and env.expires_after < now_ms:
-            return _json(wire.err(f"Action expired at {env.expires_after} (now {now_ms})."))
+            return _json(shapes.err(f"Action expired at {env.expires_after} (now {now_ms})."))
         if isinstance(env.action, ApproveAgent) and env.action.nonce != env.nonce:
-            return _json(wire.err(f"approveAgent: action nonce {env.action.nonce} differs from nonce {env.nonce}."))
+            return _json(shapes.err(f"approveAgent: action nonce {env.action.nonce} differs from nonce {env.nonce}."))
         nonce_err = px.nonces.check_and_use(signer, env.nonce, now_ms)
         if nonce_err is not None:
-            return _json(wire.err(nonce_err))
+            return _json(shapes.err(nonce_err))
         result = px.apply_action(user, signer, env)
         await px.durable()
         return _json(self._answer(env.action, result))
@@ -188,10 +189,10 @@ class HttpApi:
     def _answer(self, action: Any, result: Any) -> dict[str, Any]:
         uni = self.px.universe
         if isinstance(action, (PlaceOrders, BatchModify)):
-            return wire.ok("order", [wire.outcome(o, uni) for o in result])
+            return shapes.ok("order", [shapes.outcome(o, uni) for o in result])
         if isinstance(action, Cancel):
-            return wire.ok("cancel", [wire.outcome(o, uni) for o in result])
-        return wire.err(result) if result is not None else wire.ok("default")
+            return shapes.ok("cancel", [shapes.outcome(o, uni) for o in result])
+        return shapes.err(result) if result is not None else shapes.ok("default")
 
     # --- /admin (loopback only) -------------------------------------------------------------------------------
     @staticmethod
@@ -217,7 +218,7 @@ class HttpApi:
             return _unprocessable()
         acct = self.px.fund(address, float(usd))
         await self.px.durable()
-        return _json({"status": "ok", "address": acct.address, "balance": wire.fmt_num(acct.balance)})
+        return _json({"status": "ok", "address": acct.address, "balance": fmt_num(acct.balance)})
 
     async def admin_step(self, request: web.Request) -> web.Response:
         if not self._loopback(request):

@@ -1,6 +1,7 @@
 """Orders, triggers and fills: the exchange's state machine, driven by domain actions and by price steps.
 
-It speaks domain objects only (`orders.py`): requests in, outcomes, fills and events out; `wire.py` does JSON.
+It speaks domain objects only (`orders.py`): requests in, outcomes, fills and events out; `wire.py` (in) and
+`shapes.py` (out) do JSON.
 
 Price semantics shared with the backtest simulator (`backtest/sim/kernel.py`), whose rule functions it calls rather
 than restating them: marketable orders walk a synthetic book at the touch; a trigger becomes a market order when the

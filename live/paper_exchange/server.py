@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 from aiohttp import web
 
-from live.paper_exchange import wire
+from live.paper_exchange import shapes, wire
 from live.paper_exchange.config import PaperExchangeConfig
 from live.paper_exchange.faults import FaultInjector
 from live.paper_exchange.http_api import HttpApi, journal_middleware, make_fault_middleware
@@ -164,20 +164,20 @@ class PaperExchange:
 
     # --- views ------------------------------------------------------------------------------------------------
     def mids(self, dex: str) -> dict[str, str]:
-        return wire.mids(self.universe.per_dex.get(dex, []), self.engine.marks())
+        return shapes.mids(self.universe.per_dex.get(dex, []), self.engine.marks())
 
     def l2(self, coin: str) -> dict[str, Any]:
         m = self.universe.by_name[coin]
-        return wire.l2(coin, m, self.engine.book(m), self.feed.now_ms)
+        return shapes.l2(coin, m, self.engine.book(m), self.feed.now_ms)
 
     def candles(self, coin: str, interval: str, start_ms: int | None, end_ms: int | None) -> list[dict[str, Any]]:
         m = self.universe.by_name[coin]
-        return wire.candles(coin, interval, m, self.feed.candles(interval, start_ms, end_ms))
+        return shapes.candles(coin, interval, m, self.feed.candles(interval, start_ms, end_ms))
 
     def asset_ctx(self, m: Market) -> dict[str, Any]:
         day_ago = float(self.feed.c[max(0, self.feed.bar - 1440)]) * m.scale
         mark = self.engine.mark(m.name)
-        return wire.asset_ctx(m, mark, self.engine.book(m), day_ago, self.cfg.funding_rate_hourly)
+        return shapes.asset_ctx(m, mark, self.engine.book(m), day_ago, self.cfg.funding_rate_hourly)
 
     def _children(self, o: Order) -> list[Order]:
         return [self.engine.orders[c] for c in o.children if c in self.engine.orders]
@@ -187,7 +187,7 @@ class PaperExchange:
         for o in self.engine.open_orders.get(user, {}).values():
             m = self.universe.by_name[o.coin]
             if m.dex == dex and o.parent is None and o.status == "open":
-                out.append(wire.order_view(o, m, frontend, self._children(o) if frontend else ()))
+                out.append(shapes.order_view(o, m, frontend, self._children(o) if frontend else ()))
         return out
 
     def order_status(self, user: str, ref: int | str | None) -> dict[str, Any]:
@@ -195,8 +195,8 @@ class PaperExchange:
         oid = eng.cloids.get((user, ref)) if isinstance(ref, str) else ref
         o = eng.orders.get(oid) if oid is not None else None
         if o is None or o.user != user:
-            return wire.order_status(None, None)
-        return wire.order_status(o, self.universe.by_name[o.coin], self._children(o))
+            return shapes.order_status(None, None)
+        return shapes.order_status(o, self.universe.by_name[o.coin], self._children(o))
 
     def agents_of(self, master: str) -> list[Agent]:
         return [a for a in self.engine.agents.values() if a.master == master]
@@ -226,7 +226,7 @@ class PaperExchange:
         if not hub.conns:
             return
         for key in hub.keys("allMids:"):
-            await hub.send(key, "allMids", wire.all_mids_message(self.mids(key.split(":", 1)[1])))
+            await hub.send(key, "allMids", shapes.all_mids_message(self.mids(key.split(":", 1)[1])))
         for key in hub.keys("l2Book:"):
             coin = key.split(":", 1)[1]
             if coin in self.universe.by_name:
@@ -249,7 +249,7 @@ class PaperExchange:
         tid = f.bar * POINTS_PER_BAR + f.point
         up = f.point == 0 or f.price >= f.path(f.bar)[f.point - 1]
         sz = max(float(f.v[f.bar]) / POINTS_PER_BAR / m.scale, 10**-m.sz_decimals)
-        return wire.tape_trade(coin, m, up, self.engine.mark(coin), sz, tid, f.now_ms)
+        return shapes.tape_trade(coin, m, up, self.engine.mark(coin), sz, tid, f.now_ms)
 
     async def publish_events(self) -> None:
         """Push queued fills, order updates, trades and user events to their subscribers, once durable."""
@@ -265,21 +265,21 @@ class PaperExchange:
         for kind, key, payload in events:
             if kind == "fill":
                 m = uni.by_name[payload.coin]
-                fills.setdefault(key, []).append(wire.fill(payload, m))
-                trades.setdefault(payload.coin, []).append(wire.trade(payload, m))
+                fills.setdefault(key, []).append(shapes.fill(payload, m))
+                trades.setdefault(payload.coin, []).append(shapes.trade(payload, m))
             elif kind == "order":
-                orders.setdefault(key, []).append(wire.order_update(payload, uni.by_name[payload.coin]))
+                orders.setdefault(key, []).append(shapes.order_update(payload, uni.by_name[payload.coin]))
             elif kind == "liquidation":
-                user_events.append((key, wire.liquidation_event(key, payload, now)))
+                user_events.append((key, shapes.liquidation_event(key, payload, now)))
             elif kind == "funding":
                 coin, paid, szi, rate = payload
-                user_events.append((key, wire.funding_event(coin, uni.by_name[coin], paid, szi, rate, now)))
+                user_events.append((key, shapes.funding_event(coin, uni.by_name[coin], paid, szi, rate, now)))
             elif kind == "nonUserCancel":
-                user_events.append((key, wire.non_user_cancel_event(*payload)))
+                user_events.append((key, shapes.non_user_cancel_event(*payload)))
         hub = self.hub
         for user, rows in fills.items():
-            await hub.send(f"userFills:{user}", "userFills", wire.user_fills_message(user, rows, snapshot=False))
-            await hub.send(f"userEvents:{user}", "user", wire.fills_event(rows))
+            await hub.send(f"userFills:{user}", "userFills", shapes.user_fills_message(user, rows, snapshot=False))
+            await hub.send(f"userEvents:{user}", "user", shapes.fills_event(rows))
         for user, rows in orders.items():
             await hub.send(f"orderUpdates:{user}", "orderUpdates", rows)
         for coin, rows in trades.items():
@@ -292,10 +292,10 @@ class PaperExchange:
         kind, arg = key.split(":", 1)
         msg: tuple[str, Any] | None = None
         if kind == "userFills":
-            rows = wire.fills(self.engine.fills.get(arg, [])[-2000:], self.universe)
-            msg = ("userFills", wire.user_fills_message(arg, rows, snapshot=True))
+            rows = shapes.fills(self.engine.fills.get(arg, [])[-2000:], self.universe)
+            msg = ("userFills", shapes.user_fills_message(arg, rows, snapshot=True))
         elif kind == "allMids":
-            msg = ("allMids", wire.all_mids_message(self.mids(arg)))
+            msg = ("allMids", shapes.all_mids_message(self.mids(arg)))
         elif kind == "l2Book" and arg in self.universe.by_name:
             msg = ("l2Book", self.l2(arg))
         elif kind == "candle":
