@@ -10,5 +10,6 @@ It sits under `backtest` so that data flows one way (`backtest` never imports `r
 | `feed.py` | the candle WebSocket with the reconnect the SDK lacks, closed-bar assembly, REST backfill and polling |
 | `wire.py` | wire shapes (JSON, prices as strings) <-> domain objects (`backtest.domain`: Bar, Position, Fill, ...) |
 | `rules.py` | an asset's tick and lot rules: price and size rounding, minimum order value |
+| `calendar.py` | market hours: when a HIP-3 perp's price follows its outside market (XYZ100: CME's NQ session) |
 | `quirks.py` | what this venue (and the SDK) can and cannot do, as a capability table |
 """
