@@ -13,7 +13,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from cluster.storage import REPO_ROOT
+
 DEFAULT_PARAMS = REPO_ROOT / "configs" / "params.yaml"
 DEFAULT_OBJECTIVES = REPO_ROOT / "configs" / "objectives.yaml"
 

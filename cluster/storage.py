@@ -41,9 +41,10 @@ def is_uri(location: str | Path) -> bool:
     return bool(_URI.match(str(location)))
 
 
-def repo_root() -> Path:
-    from backtest.config import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parent.parent  # the repository (relative configured paths start here)
 
+
+def repo_root() -> Path:
     return REPO_ROOT
 
 
@@ -157,7 +158,7 @@ def read_text(location: str | Path) -> str | None:
 def write_text(location: str | Path, text: str) -> None:
     """Write a small text file atomically (temp + replace for paths; one object put for URIs)."""
     if not is_uri(location):
-        from backtest.atomic import atomic_write_text
+        from cluster.atomic import atomic_write_text
 
         atomic_write_text(location, text)
         return

@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from backtest.atomic import atomic_write_json
+from cluster.atomic import atomic_write_json
 from live.journal import read_status
 from live.trader import CONTROL_DIR
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from backtest.atomic import atomic_write_json
+from cluster.atomic import atomic_write_json
 from live.keys import Redactor
 
 STATUS_FILE = "status.json"

@@ -14,8 +14,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from backtest.atomic import atomic_write_json
 from backtest.config import REPO_ROOT
+from cluster.atomic import atomic_write_json
 
 META_FILE = "aml100_meta.json"
 MANIFEST_FILE = "ensemble.json"

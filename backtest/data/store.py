@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from backtest.atomic import atomic_path, atomic_write_json
+from cluster.atomic import atomic_path, atomic_write_json
 from backtest.data.schema import REAL_SOURCES, DataError, conform, empty_bars, merge_bars, validate_bars
 
 NAMESPACES = ("real", "synthetic")

@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from backtest.atomic import atomic_write_text
 from backtest.metrics import drawdown_series, monthly_returns
 from backtest.objectives import ObjectiveCheck
 from backtest.report.html import render_html
 from backtest.report.plots import render_all
 from backtest.sim.result import TRADE_COLUMNS, BacktestResult
+from cluster.atomic import atomic_write_text
 
 
 def json_safe(obj: Any) -> Any:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backtest.atomic import atomic_write_json
+from cluster.atomic import atomic_write_json
 from live.journal import clean
 
 STEPS = ("data", "judge", "grade", "act", "improve", "promote")

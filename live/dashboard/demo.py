@@ -215,8 +215,8 @@ def write_demo_registry(
 
 def write_demo_sweep(tune: Path, metrics: dict, returns: np.ndarray, entries: list[dict], seed: int) -> None:
     """A sweep folder in rl.tune's format: summary.json (with the real DSR of made-up trial Sharpes) and report.html."""
-    from backtest.atomic import atomic_write_json
     from backtest.config import load_objectives as _lo
+    from cluster.atomic import atomic_write_json
     from rl.gate import gate_check
     from rl.tuning.report import write_sweep_report
     from rl.tuning.stats import deflated_sharpe

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from backtest.atomic import atomic_write_text
+from cluster.atomic import atomic_write_text
 
 STATE_VERSION = 2
 

@@ -25,8 +25,8 @@ from typing import Any
 
 from filelock import FileLock
 
-from backtest.atomic import atomic_write_json
 from backtest.config import REPO_ROOT
+from cluster.atomic import atomic_write_json
 
 KINDS = ("ppo", "dqn", "ensemble", "rules-params")
 STATUSES = ("candidate", "promoted", "retired")

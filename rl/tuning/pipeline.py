@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from backtest.atomic import atomic_write_json
 from backtest.config import Objectives, Params, load_params
+from cluster.atomic import atomic_write_json
 from cluster.storage import is_within, join, registry_root, resolve_root, runs_root, staged, storage_root
 from rl.gate import GateVerdict, gate_check
 from rl.registry import Registry
