@@ -8,8 +8,34 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated, Any
 
-from backtest.config import ConfigError, Objectives, Params, load_objectives, load_params
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from backtest.config import ConfigError, Objectives, Override, Params, field_bounds, load_objectives, load_params
+
+
+def schema_type(model: type[BaseModel], name: str, key: str = "") -> Callable[[str], Any]:
+    """An argparse `type` that validates a flag through field `name` of `model`: one schema gives the params file,
+    `--set` and the flag the same type, bounds and error (`expects >= 0 and <= 65535 (paper_exchange.port), got
+    '70000'`). `key` names the field in the error (default `name`)."""
+    info = model.model_fields[name]
+    adapter = TypeAdapter(Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation)
+    bounds = field_bounds(model, [name])
+    what = key or name
+
+    def parse(text: str) -> Any:
+        try:
+            return adapter.validate_python(text)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            if err["type"] in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+                raise argparse.ArgumentTypeError(f"expects {bounds} ({what}), got {text!r}") from None
+            allowed = f" (allowed {bounds})" if bounds else ""
+            raise argparse.ArgumentTypeError(f"{what}: {err['msg']}{allowed}, got {text!r}") from None
+
+    parse.__name__ = what  # argparse names the type in its own messages
+    return parse
 
 
 def add_config_args(parser: argparse.ArgumentParser) -> None:
@@ -26,11 +52,14 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_configs(args: argparse.Namespace, extra: list[str] | None = None) -> tuple[Params, Objectives]:
-    """Params and objectives with `extra` (from dedicated flags) then `--set` overrides applied."""
-    overrides = list(extra or []) + list(args.overrides or [])
-    objective_sets = [o.removeprefix("objectives.") for o in overrides if o.startswith("objectives.")]
-    param_sets = [o for o in overrides if not o.startswith("objectives.")]
+def load_configs(args: argparse.Namespace, extra: list[Override | str] | None = None) -> tuple[Params, Objectives]:
+    """Params and objectives with `extra` (from dedicated flags: `Override.flag(...)`, so an error names the flag)
+    then `--set` overrides applied; a bad value names the `--set` (or flag) that gave it, else the file."""
+    overrides = [o if isinstance(o, Override) else Override(o) for o in [*(extra or []), *(args.overrides or [])]]
+    objective_sets = [
+        Override(o.text.removeprefix("objectives."), o.label) for o in overrides if o.text.startswith("objectives.")
+    ]
+    param_sets = [o for o in overrides if not o.text.startswith("objectives.")]
     return load_params(args.config, param_sets), load_objectives(args.objectives, objective_sets)
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from backtest.config import RewardConfig
+from rl.config import RewardConfig
 
 VOL_FLOOR_PCT = 0.01  # volatility floor for vol_scaled rewards, percent
 

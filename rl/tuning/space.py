@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from backtest.config import REPO_ROOT, ConfigError, Params, _validate, with_overrides
+from backtest.config import REPO_ROOT, ConfigError, Params, validate_model, with_overrides
 
 DEFAULT_SPACE = REPO_ROOT / "configs" / "search_space.yaml"
 LEVELS = ("execution", "learning")
@@ -86,7 +86,7 @@ def load_space(path: str | Path | None = None, params: Params | None = None) -> 
         raise ConfigError(f"search space file not found: {path}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    space = _validate(SearchSpace, data, str(path))
+    space = validate_model(SearchSpace, data, str(path))
     if not space.params:
         raise ConfigError(f"{path}: params: the search space has no dimensions")
     if params is not None:

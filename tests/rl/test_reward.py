@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from backtest.config import RewardConfig
 from backtest.sim import StepEvent
+from rl.config import RewardConfig
 from rl.reward import VOL_FLOOR_PCT, RewardShaper
 
 BAR_S = 60

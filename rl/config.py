@@ -1,0 +1,76 @@
+"""The `rl:` section of configs/params.yaml: the recurrent agents, their training and the reward (docs/RL.md).
+
+Registered under the entry-point group `aml100.config` (pyproject.toml), so `backtest.config` composes it into the
+params without importing rl. Every default lives here, once; configs/params.yaml repeats them with comments
+(tests/test_config_files.py checks the two agree).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from backtest.config import Section
+
+
+class EpsilonConfig(Section):
+    start: float = Field(default=1.0, ge=0, le=1)
+    end: float = Field(default=0.05, ge=0, le=1)
+    decay_steps: int = Field(default=50_000, ge=1)
+
+
+class PPOSection(Section):
+    epochs: int = Field(default=8, ge=1, le=100)
+    clip: float = Field(default=0.2, gt=0, le=1)
+    entropy: float = Field(default=0.01, ge=0, le=1)
+
+
+class DQNSection(Section):
+    rollout_per_env: int = Field(default=32, ge=1)
+    replay_capacity: int = Field(default=100_000, ge=100)
+    learning_starts: int = Field(default=2000, ge=0)
+    target_update: int = Field(default=2000, ge=1)
+
+
+class RewardConfig(Section):
+    trade_bonus: float = Field(default=0.0, ge=0)
+    hold_penalty: float = Field(default=0.0, ge=0)
+    hold_timeout_penalty: float = Field(default=0.0, ge=0)
+    hold_timeout_seconds: int = Field(default=300, ge=0)
+    streak_bonus: float = Field(default=0.0, ge=0)
+    flip_flop_penalty: float = Field(default=0.0, ge=0)
+    flip_flop_bars: int = Field(default=3, ge=1)
+    vol_scaled: bool = False
+    scale: float = Field(default=100.0, gt=0)
+
+
+class RLConfig(Section):
+    algo: Literal["ppo", "dqn", "ensemble"] = "ppo"
+    lstm_layers: int = Field(default=2, ge=1, le=8)
+    lstm_hidden: int = Field(default=128, ge=1, le=4096)
+    fcnet_hiddens: list[int] = Field(default_factory=lambda: [64])
+    max_seq_len: int = Field(default=32, ge=2, le=1024)
+    learning_rate: float = Field(default=1.0e-4, gt=0, le=1)
+    batch_size: int = Field(default=32, ge=1)
+    epochs: int = Field(default=180, ge=1)
+    early_stop_patience: int = Field(default=30, ge=1)
+    gamma: float = Field(default=0.99, gt=0, le=1)
+    episode_bars: int = Field(default=2000, ge=10)
+    train_fraction: float = Field(default=0.6, gt=0, lt=1)
+    validation_fraction: float = Field(default=0.2, gt=0, lt=1)
+    seed: int = Field(default=1, ge=0)
+    num_envs: int = Field(default=8, ge=1, le=256)
+    ppo: PPOSection = Field(default_factory=PPOSection)
+    dqn: DQNSection = Field(default_factory=DQNSection)
+    epsilon: EpsilonConfig = Field(default_factory=EpsilonConfig)
+    reward: RewardConfig = Field(default_factory=RewardConfig)
+
+    @model_validator(mode="after")
+    def _splits(self) -> RLConfig:
+        if self.train_fraction + self.validation_fraction >= 1:
+            raise ValueError(
+                f"train_fraction + validation_fraction must leave a test span (< 1), got "
+                f"{self.train_fraction} + {self.validation_fraction}"
+            )
+        return self
