@@ -118,20 +118,16 @@ def run_paper_trader(
     from backtest.venue.ratelimit import WeightBudget
     from live.journal import Journal
     from live.keys import Redactor, paper_wallet
-    from live.paper_exchange.config import PaperExchangeConfig
     from live.paper_exchange.server import start_in_thread
+    from live.rehearsal import matched_paper_config
     from live.trader import Trader, TraderIdentity
     from live.venue import connect_venue
 
     # the replay ends about now, so journal times (the replayed market time) read like a trader that just ran
     start = pd.Timestamp.now(tz="UTC").floor("min") - pd.Timedelta(minutes=history + live_bars + 1)
     bars = generate_bars(history + live_bars + 20, params.synth, start=start, interval_s=60, seed=seed)
-    bt = params.backtest
     signer = paper_wallet(COIN, seed)
-    cfg = PaperExchangeConfig(port=0, speed=0.0, history_bars=history, spread_bps=2 * bt.slippage_pct * 100,
-                              taker_fee=bt.commission_pct / 100, maker_fee=bt.maker_commission_pct / 100,
-                              hip3_fee_multiplier=1.0, funding_rate_hourly=0.0,
-                              fund=((signer.account.lower(), params.live.paper_fund_usd),))  # fmt: skip
+    cfg = matched_paper_config(params, history, fund=((signer.account.lower(), params.live.paper_fund_usd),))
     server = start_in_thread(cfg, bars=bars)
     px = server.exchange
     t_real = [time.time()]

@@ -11,9 +11,12 @@ import logging
 import math
 import re
 import sys
+from typing import Any
 
-from backtest.cli import add_config_args, load_configs
-from backtest.config import ConfigError
+from pydantic import ValidationError
+
+from backtest.cli import add_config_args, load_configs, schema_type
+from backtest.config import ConfigError, field_bounds
 from live.paper_exchange.config import FaultConfig, PaperExchangeConfig
 
 
@@ -30,22 +33,36 @@ def _fund(text: str) -> tuple[str, float]:
     return addr.lower(), amount
 
 
-def _number(lo: float, hi: float = math.inf, integer: bool = False, lo_open: bool = False):
-    """An argparse type: a finite number in [lo, hi] (or (lo, hi] with `lo_open`)."""
+# flag -> (field of PaperExchangeConfig, help); type, bounds and default come from the schema (and the params file)
+SERVER_FLAGS: dict[str, tuple[str, str]] = {
+    "--host": ("host", "bind address (default %(default)s; loopback only is safest)"),
+    "--port": ("port", "TCP port, 0 picks a free one (default %(default)s)"),
+    "--data": ("data", "'synthetic' (backtest.data.synth) or a Parquet file/dir of 1m bars (default %(default)s)"),
+    "--speed": ("speed", "1m bars replayed per wall minute; 60 = one bar a second, 0 = manual (POST /admin/step)"),
+    "--seed": ("seed", "seed of the synthetic bars and of every fault stream (default %(default)s)"),
+    "--bars": ("n_bars", "synthetic bars to generate (default %(default)s)"),
+    "--history-bars": ("history_bars", "bars already replayed at start, the candle history (default %(default)s)"),
+    "--spread-bps": ("spread_bps", "full bid/ask spread, basis points (default %(default)s)"),
+    "--taker-fee": ("taker_fee", "taker fee, fraction (default %(default)s)"),
+    "--maker-fee": ("maker_fee", "maker fee, fraction (default %(default)s)"),
+    "--hip3-fee-multiplier": ("hip3_fee_multiplier", "builder-dex fee multiple (default %(default)s)"),
+    "--funding-rate-hourly": ("funding_rate_hourly", "fraction per hour; longs pay if > 0 (default %(default)s)"),
+}
+FAULT_FLAGS: dict[str, tuple[str, str]] = {
+    "--fail-rate": ("fail_rate", "probability of HTTP 500 per request"),
+    "--rate-limit-rate": ("rate_limit_rate", "probability of HTTP 429 per request"),
+    "--latency-ms": ("latency_ms", "added latency per /info and /exchange request"),
+    "--ws-drop-every": ("ws_drop_every", "drop all WebSockets every N seconds (0 = never)"),
+    "--freeze-after": ("freeze_after", "freeze the price feed after N seconds (0 = never)"),
+    "--reject-rate": ("reject_rate", "probability an order is rejected"),
+}
 
-    def parse(text: str) -> float:
-        try:
-            x = int(text) if integer else float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expects {'an integer' if integer else 'a number'}, got {text!r}"
-            ) from None
-        if not math.isfinite(x) or x < lo or x > hi or (lo_open and x == lo):
-            bound = f"{'>' if lo_open else '>='} {lo:g}" + ("" if hi == math.inf else f" and <= {hi:g}")
-            raise argparse.ArgumentTypeError(f"expects a finite number {bound}, got {text!r}")
-        return x
 
-    return parse
+def _key(name: str) -> str:
+    """How a field is named in errors: its params key when it is one (paper_exchange.port), else the field."""
+    from live.paper_exchange.config import PaperExchangeParams
+
+    return f"paper_exchange.{name}" if name in PaperExchangeParams.model_fields else name
 
 
 def config_defaults(argv: list[str] | None = None) -> PaperExchangeConfig:
@@ -56,47 +73,16 @@ def config_defaults(argv: list[str] | None = None) -> PaperExchangeConfig:
     return PaperExchangeConfig.from_params(load_configs(known)[0].paper_exchange)
 
 
-def parse_args(argv: list[str] | None = None) -> PaperExchangeConfig:
-    """Map the command line onto a PaperExchangeConfig (defaults from configs/params.yaml)."""
-    d = config_defaults(argv)
-    f = FaultConfig()
+def build_parser(d: PaperExchangeConfig) -> argparse.ArgumentParser:
+    """The command line, with `d`'s values as defaults (the params file's section, then the schema's)."""
     p = argparse.ArgumentParser(
         prog="python -m live.paper_exchange",
         description="Loopback HyperLiquid-compatible paper exchange (HTTP /info, /exchange; WebSocket /ws). "
-        "Point the unmodified SDK at the printed URL: Info(url, perp_dexs=['', 'xyz']), Exchange(wallet, url, ...).",
+        "Point the unmodified SDK at the printed URL: Info(url, perp_dexs=['', 'xyz']), Exchange(wallet, url, ...). "
+        "Defaults: the paper_exchange section of configs/params.yaml (--config, --set), bounds as there.",
     )
-    p.add_argument("--host", default=d.host, help="bind address (default %(default)s; loopback only is safest)")
-    p.add_argument(
-        "--port",
-        type=_number(0, 65535, integer=True),
-        default=d.port,
-        help="TCP port, 0 picks a free one (default %(default)s)",
-    )
-    p.add_argument("--data", default=d.data, help="'synthetic' (backtest.data.synth) or a Parquet file/dir of 1m bars")
-    p.add_argument(
-        "--speed",
-        type=_number(0),
-        default=d.speed,
-        help="1m bars replayed per wall minute; 60 = one bar a second, 0 = manual (POST /admin/step)",
-    )
-    p.add_argument(
-        "--seed",
-        type=_number(0, 2**32 - 1, integer=True),
-        default=d.seed,
-        help="seed of the synthetic bars and of every fault stream",
-    )
-    p.add_argument(
-        "--bars",
-        type=_number(2, 10**8, integer=True),
-        default=d.n_bars,
-        help="synthetic bars to generate (default %(default)s)",
-    )
-    p.add_argument(
-        "--history-bars",
-        type=_number(0, 10**8, integer=True),
-        default=d.history_bars,
-        help="bars already replayed at start (candle history)",
-    )
+    for flag, (name, text) in SERVER_FLAGS.items():
+        _add(p, flag, PaperExchangeConfig, name, getattr(d, name), text, _key(name))
     p.add_argument(
         "--fund",
         type=_fund,
@@ -115,47 +101,33 @@ def parse_args(argv: list[str] | None = None) -> PaperExchangeConfig:
     p.add_argument(
         "--journal-sync",
         choices=("fsync", "write"),
-        default="fsync",
+        default="fsync" if d.journal_fsync else "write",
         help="fsync: every acknowledged action is fdatasync'ed first (survives kill -9 and power loss; default); "
         "write: written to the OS before the reply (survives kill -9, not a power cut; faster on slow disks)",
     )
-    p.add_argument(
-        "--spread-bps", type=_number(0, 10_000), default=d.spread_bps, help="full bid/ask spread, basis points"
-    )
-    p.add_argument(
-        "--taker-fee", type=_number(0, 0.1), default=d.taker_fee, help="taker fee, fraction (default %(default)s)"
-    )
-    p.add_argument(
-        "--maker-fee", type=_number(0, 0.1), default=d.maker_fee, help="maker fee, fraction (default %(default)s)"
-    )
-    p.add_argument(
-        "--hip3-fee-multiplier", type=_number(0, 100), default=d.hip3_fee_multiplier, help="builder-dex fee multiple"
-    )
-    p.add_argument(
-        "--funding-rate-hourly",
-        type=_number(-0.1, 0.1),
-        default=d.funding_rate_hourly,
-        help="fraction per hour; longs pay if > 0",
-    )
     add_config_args(p)
     g = p.add_argument_group("fault injection (seeded by --seed, reproducible)")
-    g.add_argument("--fail-rate", type=_number(0, 1), default=f.fail_rate, help="probability of HTTP 500 per request")
-    g.add_argument(
-        "--rate-limit-rate", type=_number(0, 1), default=f.rate_limit_rate, help="probability of HTTP 429 per request"
+    for flag, (name, text) in FAULT_FLAGS.items():
+        _add(g, flag, FaultConfig, name, getattr(d.faults, name), text, name)
+    return p
+
+
+def _add(p: Any, flag: str, model: Any, name: str, default: Any, text: str, key: str) -> None:
+    """A flag typed, bounded and documented by field `name` of `model`."""
+    bounds = field_bounds(model, [name])
+    p.add_argument(
+        flag,
+        dest=name,
+        metavar=flag.removeprefix("--").upper().replace("-", "_"),
+        type=schema_type(model, name, key),
+        default=default,
+        help=text + (f"; allowed {bounds}" if bounds else ""),
     )
-    g.add_argument(
-        "--latency-ms",
-        type=_number(0, 60_000),
-        default=f.latency_ms,
-        help="added latency per /info and /exchange request",
-    )
-    g.add_argument(
-        "--ws-drop-every", type=_number(0), default=f.ws_drop_every, help="drop all WebSockets every N seconds"
-    )
-    g.add_argument(
-        "--freeze-after", type=_number(0), default=f.freeze_after, help="freeze the price feed after N seconds"
-    )
-    g.add_argument("--reject-rate", type=_number(0, 1), default=f.reject_rate, help="probability an order is rejected")
+
+
+def parse_args(argv: list[str] | None = None) -> PaperExchangeConfig:
+    """Map the command line onto a PaperExchangeConfig (defaults from configs/params.yaml, bounds from the schema)."""
+    p = build_parser(config_defaults(argv))
     a = p.parse_args(argv)
     if a.state is not None:
         from live.paper_exchange.state import StateError, check_state_path
@@ -164,29 +136,17 @@ def parse_args(argv: list[str] | None = None) -> PaperExchangeConfig:
             check_state_path(a.state)
         except StateError as exc:
             p.error(str(exc))
-    if a.fail_rate + a.rate_limit_rate > 1:
-        p.error("--fail-rate + --rate-limit-rate must not exceed 1")
-    faults = FaultConfig(
-        a.fail_rate, a.rate_limit_rate, a.latency_ms, a.ws_drop_every, a.freeze_after, a.reject_rate, a.seed
-    )
-    return PaperExchangeConfig(
-        host=a.host,
-        port=a.port,
-        data=a.data,
-        speed=a.speed,
-        seed=a.seed,
-        n_bars=a.bars,
-        history_bars=a.history_bars,
-        spread_bps=a.spread_bps,
-        taker_fee=a.taker_fee,
-        maker_fee=a.maker_fee,
-        hip3_fee_multiplier=a.hip3_fee_multiplier,
-        funding_rate_hourly=a.funding_rate_hourly,
-        state_path=a.state,
-        journal_fsync=a.journal_sync == "fsync",
-        fund=tuple(a.fund),
-        faults=faults,
-    )
+    try:
+        faults = FaultConfig(**{name: getattr(a, name) for name, _ in FAULT_FLAGS.values()}, seed=a.seed)
+        return PaperExchangeConfig(
+            **{name: getattr(a, name) for name, _ in SERVER_FLAGS.values()},
+            state_path=a.state,
+            journal_fsync=a.journal_sync == "fsync",
+            fund=tuple(a.fund),
+            faults=faults,
+        )
+    except ValidationError as exc:  # a rule across flags (e.g. --fail-rate + --rate-limit-rate <= 1)
+        p.error("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
 
 
 def main(argv: list[str] | None = None) -> int:

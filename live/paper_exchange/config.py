@@ -1,10 +1,20 @@
-"""Typed defaults for the paper exchange; the CLI maps its flags onto this dataclass."""
+"""The paper exchange's configuration, one schema for the params file, the command line and the server.
+
+`PaperExchangeParams` is the `paper_exchange:` section of configs/params.yaml (registered under the entry-point
+group `aml100.config`); `PaperExchangeConfig` extends it with what only a command line or a test sets (data, seed,
+state file, funding, faults, markets). Every default and bound is written here once: `python -m live.paper_exchange`
+takes its flags' defaults from the loaded params and validates each flag through these fields (`flag_type`).
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from pydantic import Field, model_validator
+
+from backtest.config import Section
+from backtest.venue.rules import MIN_ORDER_VALUE
 
 
 @dataclass(frozen=True)
@@ -25,55 +35,66 @@ DEFAULT_MARKETS: tuple[MarketSpec, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class FaultConfig:
+class FaultConfig(Section):
     """Seeded fault injection; every rate is a probability per request (or per order for `reject_rate`)."""
 
-    fail_rate: float = 0.0  # HTTP 500 on /info and /exchange
-    rate_limit_rate: float = 0.0  # HTTP 429 on /info and /exchange
-    latency_ms: float = 0.0  # added to every /info and /exchange answer
-    ws_drop_every: float = 0.0  # seconds between forced WebSocket disconnects; 0 = never
-    freeze_after: float = 0.0  # seconds after start when the price feed freezes; 0 = never
-    reject_rate: float = 0.0  # orders rejected with an error status
-    seed: int = 1
+    fail_rate: float = Field(default=0.0, ge=0, le=1)  # HTTP 500 on /info and /exchange
+    rate_limit_rate: float = Field(default=0.0, ge=0, le=1)  # HTTP 429 on /info and /exchange
+    latency_ms: float = Field(default=0.0, ge=0, le=60_000)  # added to every /info and /exchange answer
+    ws_drop_every: float = Field(default=0.0, ge=0)  # seconds between forced WebSocket disconnects; 0 = never
+    freeze_after: float = Field(default=0.0, ge=0)  # seconds after start when the price feed freezes; 0 = never
+    reject_rate: float = Field(default=0.0, ge=0, le=1)  # orders rejected with an error status
+    seed: int = Field(default=1, ge=0, le=2**32 - 1)
+
+    @model_validator(mode="after")
+    def _http_rates(self) -> FaultConfig:
+        if self.fail_rate + self.rate_limit_rate > 1:
+            raise ValueError(
+                f"fail_rate + rate_limit_rate must not exceed 1, got {self.fail_rate} + {self.rate_limit_rate}"
+            )
+        return self
 
 
-@dataclass(frozen=True)
-class PaperExchangeConfig:
-    """Everything the server needs; defaults are the documented paper-exchange behaviour."""
+class PaperExchangeParams(Section):
+    """The `paper_exchange:` section of configs/params.yaml."""
 
-    host: str = "127.0.0.1"
-    port: int = 8089  # 0 = pick a free port
-    data: str = "synthetic"  # "synthetic" (backtest.data.synth.generate_bars) or a Parquet file/dir of 1m bars
-    speed: float = 60.0  # replay speed: 60 = one 1m bar per wall second; 0 = manual stepping only
-    seed: int = 1
-    n_bars: int = 50_000  # synthetic bars to generate (history + future)
-    history_bars: int = 1_000  # bars treated as already replayed at start (candle history)
-    spread_bps: float = 2.0  # full bid/ask spread around the path price, basis points
-    book_levels: int = 10
-    level_step_bps: float = 1.0  # distance between book levels, basis points
-    level_notional: float = 250_000.0  # USD at the best level; deeper levels grow linearly
-    taker_fee: float = 0.00045  # fraction of notional (0.045 %)
-    maker_fee: float = 0.00015  # fraction of notional (0.015 %)
-    hip3_fee_multiplier: float = 2.0  # builder-dex fee = base schedule * this
-    funding_rate_hourly: float = 0.0000125  # fraction of notional per hour; longs pay when positive
-    min_order_value: float = 10.0
-    default_leverage: int = 20
-    max_fills_per_user: int = 10_000
-    max_order_history: int = 100_000  # closed orders kept for orderStatus (cloid look-ups after a restart)
-    candle_limit: int = 5_000
+    host: str = Field(default="127.0.0.1", min_length=1)  # loopback only by default
+    port: int = Field(default=8089, ge=0, le=65535)  # 0 = pick a free port
+    speed: float = Field(default=60.0, ge=0, le=100_000)  # 1m bars per wall minute; 0 = manual stepping only
+    spread_bps: float = Field(default=2.0, ge=0, le=1000)  # full bid/ask spread around the path price
+    taker_fee: float = Field(default=0.00045, ge=0, lt=0.1)  # fraction of notional (0.045 %)
+    maker_fee: float = Field(default=0.00015, ge=-0.01, lt=0.1)  # fraction of notional (0.015 %)
+    hip3_fee_multiplier: float = Field(default=2.0, gt=0, le=10)  # builder-dex fee = base schedule * this
+    funding_rate_hourly: float = Field(default=0.0000125, ge=-0.01, le=0.01)  # per hour; longs pay when positive
+    history_bars: int = Field(default=1000, ge=0, le=100_000)  # bars already replayed at start (candle history)
+
+
+class PaperExchangeConfig(PaperExchangeParams):
+    """Everything the server needs: the params section plus what a command line or a test sets."""
+
+    data: str = Field(default="synthetic", min_length=1)  # "synthetic" (generate_bars) or a Parquet file/dir of bars
+    seed: int = Field(default=1, ge=0, le=2**32 - 1)  # the synthetic bars' seed
+    n_bars: int = Field(default=50_000, ge=2, le=10**8)  # synthetic bars to generate (history + future)
+    book_levels: int = Field(default=10, ge=1, le=1000)
+    level_step_bps: float = Field(default=1.0, gt=0, le=1000)  # distance between book levels, basis points
+    level_notional: float = Field(default=250_000.0, gt=0)  # USD at the best level; deeper levels grow linearly
+    min_order_value: float = Field(default=MIN_ORDER_VALUE, ge=0)  # the venue's rule (backtest.venue.rules)
+    default_leverage: int = Field(default=20, ge=1, le=100)
+    max_fills_per_user: int = Field(default=10_000, ge=1)
+    max_order_history: int = Field(default=100_000, ge=1)  # closed orders kept for orderStatus (cloid look-ups)
+    candle_limit: int = Field(default=5_000, ge=1)
     state_path: str | None = None  # snapshot file; its write-ahead journal is `<state_path>.journal`
-    state_save_every_s: float = 30.0  # snapshot (and truncate the journal) this often when changed
-    snapshot_every_entries: int = 20_000  # ... or after this many journal entries, whichever comes first
+    state_save_every_s: float = Field(default=30.0, ge=0.1)  # snapshot (and truncate the journal) this often
+    snapshot_every_entries: int = Field(default=20_000, ge=1)  # ... or after this many journal entries
     journal_fsync: bool = True  # fdatasync every group of journal entries before acknowledging them
     check_invariants: bool = False  # tests: check accounts and orders after every action and step
     fund: tuple[tuple[str, float], ...] = ()
-    faults: FaultConfig = field(default_factory=FaultConfig)
+    faults: FaultConfig = Field(default_factory=FaultConfig)
     markets: tuple[MarketSpec, ...] = DEFAULT_MARKETS
     xyz_deployer: str = "0x88806a71d74ad0a510b350545c9ae490912f0888"
 
     @classmethod
-    def from_params(cls, section: Any, **overrides: Any) -> PaperExchangeConfig:
-        """From `params.paper_exchange` (the validated section of configs/params.yaml): same field names, no copy
-        of the list of fields to drift; `overrides` win."""
-        return dataclasses.replace(cls(), **{**section.model_dump(), **overrides})
+    def from_params(cls, section: PaperExchangeParams, **overrides: Any) -> PaperExchangeConfig:
+        """From `params.paper_exchange` (the validated section): same field names, no copy of the list of fields to
+        drift; `overrides` win."""
+        return cls(**{**section.model_dump(), **overrides})
