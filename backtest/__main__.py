@@ -18,6 +18,7 @@ from pathlib import Path  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from backtest.cli import add_config_args, check_writable_dir, load_configs, run_main  # noqa: E402
+from backtest.config import Override  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,15 +58,15 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     args = build_parser().parse_args(argv)
     extra = []
     if args.days is not None:
-        extra.append(f"backtest.days={args.days}")
+        extra.append(Override.flag("--days", "backtest.days", args.days))
     if args.data:
-        extra.append(f"backtest.data_source={args.data}")
+        extra.append(Override.flag("--data", "backtest.data_source", args.data))
     if args.chunk_size is not None:
-        extra.append(f"backtest.chunk_size={args.chunk_size}")
+        extra.append(Override.flag("--chunk-size", "backtest.chunk_size", args.chunk_size))
     if args.seed is not None:
-        extra.append(f"backtest.seed={args.seed}")
+        extra.append(Override.flag("--seed", "backtest.seed", args.seed))
     if args.workers is not None:
-        extra.append(f"backtest.max_workers={max(1, args.workers)}")
+        extra.append(Override(f"backtest.max_workers={max(1, args.workers)}", f"--workers {args.workers}"))
     params, objectives = load_configs(args, extra)
     workers = 0 if args.workers == 0 else params.backtest.max_workers
     from cluster.storage import is_uri, join, reports_root, resolve_root

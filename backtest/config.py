@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -43,11 +44,18 @@ __all__ = [
     "OBJECTIVES_GROUP",
     "PARAMS_GROUP",
     "REPO_ROOT",
+    "AtrStopConfig",
+    "BacktestConfig",
     "ConfigError",
+    "EdgeConfig",
+    "KellyConfig",
+    "MarketConfig",
     "Objectives",
     "Override",
     "Params",
     "Section",
+    "SynthConfig",
+    "TradingConfig",
     "apply_overrides",
     "field_bounds",
     "interval_seconds",
@@ -269,6 +277,28 @@ def __getattr__(name: str) -> Any:
 # --- overrides -------------------------------------------------------------------------------------------------------
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML as users write numbers: `1e-7` is a float (YAML 1.2), not the string PyYAML's 1.1 rules make of it."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def _yaml(text: Any) -> Any:
+    return yaml.load(text, Loader=_Loader)  # a SafeLoader: plain data only
+
+
 @dataclass(frozen=True)
 class Override:
     """One `section.key=value` override and where the user gave it (`--set ...` unless `origin` says, e.g. `--days
@@ -311,7 +341,7 @@ def parse_override(text: str, label: str | None = None) -> tuple[list[str], Any]
     if not path:
         raise ConfigError(f"{label}: names no key")
     try:
-        return path, yaml.safe_load(raw)
+        return path, _yaml(raw)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{label}: the value is not valid YAML: {exc}") from None
 
@@ -464,7 +494,7 @@ def _read_yaml(path: Path) -> Any:
     """The parsed YAML file; a missing, unreadable, binary or non-YAML file is one clear ConfigError."""
     try:
         with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return _yaml(fh)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except IsADirectoryError:
@@ -520,7 +550,7 @@ def objectives_from_dict(data: dict[str, Any], source: str = "objectives") -> Ob
     return validate_model(objectives_model(), data, source)
 
 
-def with_overrides(params: Params, overrides: Iterable[OverrideLike], prefix: str = "--set") -> Params:
+def with_overrides(params: Params, overrides: Iterable[OverrideLike], prefix: str = "override") -> Params:
     """A new validated Params with `section.key=value` overrides applied (an error names the override as
     `<prefix> section.key=value`)."""
     ovs = [_as_override(o, prefix) for o in overrides]

@@ -21,6 +21,7 @@ from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from backtest.cli import add_config_args, check_writable_dir, load_configs, run_main  # noqa: E402
+from backtest.config import Override  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,9 +64,9 @@ def _name(args: argparse.Namespace, storage: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    extra = [f"backtest.data_source={args.data}"] if args.data else []
+    extra = [Override.flag("--data", "backtest.data_source", args.data)] if args.data else []
     if args.days is not None:
-        extra.append(f"backtest.days={args.days}")
+        extra.append(Override.flag("--days", "backtest.days", args.days))
     params, objectives = load_configs(args, extra)
 
     from cluster.storage import StorageError, check_reachable, is_uri, registry_root, resolve_root, tune_root

@@ -14,7 +14,7 @@ import time
 import pandas as pd
 
 from backtest.cli import add_config_args, check_writable_dir, load_configs
-from backtest.config import ConfigError, Params, interval_seconds
+from backtest.config import ConfigError, Override, Params, interval_seconds
 from backtest.data.hyperliquid import fetch_to_store
 from backtest.data.inspect import format_summary, summarize
 from backtest.data.load import data_root, load_dataset
@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _params(args: argparse.Namespace) -> Params:
-    extra = [f"backtest.data_dir={args.data_dir}"] if args.data_dir else []
+    extra = [Override.flag("--data-dir", "backtest.data_dir", args.data_dir)] if args.data_dir else []
     return load_configs(args, extra)[0]
 
 

@@ -25,6 +25,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from backtest.cli import add_config_args, load_configs, run_main  # noqa: E402
+from backtest.config import Override  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    extra = [f"autopilot.cycle_hours={args.cycle_hours}"] if args.cycle_hours else []
+    extra = [Override.flag("--cycle-hours", "autopilot.cycle_hours", args.cycle_hours)] if args.cycle_hours else []
     params, objectives = load_configs(args, extra)
 
     from filelock import FileLock, Timeout

@@ -215,3 +215,19 @@ def test_cli_parses_flags_and_help_runs():
         [sys.executable, "-m", "live.paper_exchange", "--help"], capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0 and "--ws-drop-every" in out.stdout and "--state" in out.stdout
+
+
+def test_cli_flags_take_defaults_from_the_params_and_bounds_from_the_schema(capsys):
+    from live.paper_exchange.config import PaperExchangeParams
+
+    assert parse_args([]).taker_fee == PaperExchangeParams().taker_fee  # one default, in the schema
+    assert parse_args(["--set", "paper_exchange.spread_bps=7"]).spread_bps == 7  # the params file's section
+    assert parse_args(["--set", "paper_exchange.spread_bps=7", "--spread-bps", "3"]).spread_bps == 3  # flag wins
+    for argv, said in (
+        (["--port", "70000"], "argument --port: expects >= 0 and <= 65535 (paper_exchange.port), got '70000'"),
+        (["--spread-bps", "5000"], "expects >= 0 and <= 1000 (paper_exchange.spread_bps)"),  # as --set would say
+        (["--fail-rate", "0.6", "--rate-limit-rate", "0.6"], "fail_rate + rate_limit_rate must not exceed 1"),
+    ):
+        with pytest.raises(SystemExit):
+            parse_args(argv)
+        assert said in capsys.readouterr().err
