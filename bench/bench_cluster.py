@@ -177,7 +177,8 @@ def trial_costs(tmp: Path) -> dict[str, Any]:
     def sweep(n: int) -> tuple[float, float, float]:
         """(wall s, this process's CPU s, mean folds run) of an n-trial sweep of the default space over 180 days."""
         opts = SweepOptions(name=f"overhead-{n}", level="execution", strategy="rules", trials=n, source="synthetic",
-                            days=180, storage=tmp / "tune", registry=tmp / "registry")  # fmt: skip
+                            days=180, storage=tmp / "tune", registry=tmp / "registry", max_concurrent=2,
+                            retries=params.cluster.trial_retries)  # fmt: skip
         cpu = time.process_time()
         res = run_sweep(params, objectives, space, opts, log=lambda s: None)
         return res.seconds, time.process_time() - cpu, float(res.levels[0]["trials"]["iterations"].mean())
@@ -217,7 +218,9 @@ def learning_costs(tmp: Path) -> dict[str, Any]:
     try:
         trainer.train()
         t_iter = _t(trainer.train, 2)
-        policy = RLPolicyStrategy.from_module(trainer.get_module(), prepared.norm, prepared.feature_names)
+        policy = RLPolicyStrategy.from_module(
+            trainer.get_module(), prepared.norm, prepared.feature_names, params.trading.min_q_diff
+        )
         windows = fold_windows(prepared.splits.validation, 4)
         t_val = _t(lambda: [span_result(policy, prepared, params, w) for w in windows], 2)
         t = time.perf_counter()

@@ -27,14 +27,15 @@ from pathlib import Path
 
 from backtest.config import REPO_ROOT, load_objectives, load_params
 from live.dashboard import data, views
-from live.dashboard.demo import COIN, synthetic_cycles, synthetic_journal
+from live.dashboard.demo import synthetic_cycles, synthetic_journal
 
 
 def build(root: Path, bars: int, cycles: int) -> list[str]:
-    trader = root / "live" / COIN.replace(":", "_") / "0xbench"
-    synthetic_journal(trader, n_bars=bars)
+    coin = load_params().market.coin
+    trader = root / "live" / data.coin_slug(coin) / "0xbench"
+    synthetic_journal(trader, coin, n_bars=bars)
     end_ms = max(json.loads(x)["ts"] for p in trader.glob("journal-*.jsonl") for x in p.read_text().splitlines())
-    synthetic_cycles(root / "autopilot" / COIN.replace(":", "_") / "cycles.jsonl", cycles, end_ms)
+    synthetic_cycles(root / "autopilot" / data.coin_slug(coin) / "cycles.jsonl", cycles, end_ms)
     return [f"live.journal_dir={root / 'live'}", f"dashboard.autopilot_dir={root / 'autopilot'}",
             f"backtest.reports_dir={root / 'reports'}", f"dashboard.tune_dir={root / 'tune'}",
             f"dashboard.registry_dir={root / 'registry'}", "backtest.warmup_bars=500", "backtest.chunk_size=100000",

@@ -50,11 +50,11 @@ def shape(params: Params, days: float) -> tuple[int, int, int]:
     return -(-(n_bars - bt.warmup_bars) // bt.chunk_size), bt.chunk_size + bt.warmup_bars, bt.segments_per_task
 
 
-def time_compiled(module, segments: int, steps: int, per_task: int) -> float:
+def time_compiled(module, segments: int, steps: int, per_task: int, min_q_diff: float) -> float:
     """Seconds for every task's lockstep steps through `FastPolicy` (decisions included)."""
     from rl.inference import FastPolicy
 
-    policy = FastPolicy(module)
+    policy = FastPolicy(module, min_q_diff)
     dim = policy.net.obs_dim
     t0 = time.perf_counter()
     for first in range(0, segments, per_task):
@@ -86,7 +86,7 @@ def time_rllib(module, segments: int, steps: int, per_task: int) -> float:
     return total
 
 
-def measure(days: float = 180.0, repeat: int = 3, rllib: bool = True) -> dict[str, list[float]]:
+def measure(days: float, repeat: int, rllib: bool = True) -> dict[str, list[float]]:
     """{"ppo compiled": [seconds per repeat], "dqn compiled": ..., "ppo rllib": ...}."""
     from rl.modules import LSTMActorCriticModule, LSTMDuelingQModule
 
@@ -96,8 +96,9 @@ def measure(days: float = 180.0, repeat: int = 3, rllib: bool = True) -> dict[st
     out: dict[str, list[float]] = {}
     for name, cls in (("ppo", LSTMActorCriticModule), ("dqn", LSTMDuelingQModule)):
         module = build(cls, params, dim)
-        time_compiled(module, 2, 50, 2)  # load the compiled kernels
-        out[f"{name} compiled"] = [time_compiled(module, segments, steps, per_task) for _ in range(repeat)]
+        q = params.trading.min_q_diff
+        time_compiled(module, 2, 50, 2, q)  # load the compiled kernels
+        out[f"{name} compiled"] = [time_compiled(module, segments, steps, per_task, q) for _ in range(repeat)]
         if rllib:
             out[f"{name} rllib"] = [time_rllib(module, segments, steps, per_task)]
     return out

@@ -51,7 +51,9 @@ def _untrained(params: Params, kind: str) -> Strategy:
     space = gym.spaces.Box(-np.inf, np.inf, (dim,), np.float32)
     module = cls(observation_space=space, action_space=gym.spaces.Discrete(3), model_config=cfg).eval()
     norm = NormStats(np.zeros(len(FEATURE_NAMES)), np.full(len(FEATURE_NAMES), 0.01), FEATURE_NAMES)
-    return RLPolicyStrategy(FastPolicy(module), norm, list(FEATURE_NAMES), name=f"rl-{kind}-untrained")
+    return RLPolicyStrategy(
+        FastPolicy(module, params.trading.min_q_diff), norm, list(FEATURE_NAMES), name=f"rl-{kind}-untrained"
+    )
 
 
 def strategy_for(name: str, params: Params, trained: bool = True) -> tuple[Strategy, str]:

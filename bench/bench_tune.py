@@ -20,7 +20,7 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 
-def measure(trials: int = 50, days: float = 180) -> float:
+def measure(trials: int, days: float) -> float:
     """Seconds of one execution sweep (data, Tune trials, the winner's test, reports); Ray must be up."""
     from backtest.config import load_objectives, load_params
     from rl.tuning.pipeline import SweepOptions, run_sweep
@@ -30,7 +30,8 @@ def measure(trials: int = 50, days: float = 180) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         opts = SweepOptions(
             name="bench", level="execution", strategy="rules", trials=trials, source="synthetic",
-            days=days, storage=Path(tmp) / "tune", registry=Path(tmp) / "registry",
+            days=days, storage=Path(tmp) / "tune", registry=Path(tmp) / "registry", max_concurrent=2,
+            retries=params.cluster.trial_retries,
         )  # fmt: skip
         return run_sweep(params, load_objectives(), load_space(params=params), opts, log=lambda s: None).seconds
 
@@ -53,7 +54,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         opts = SweepOptions(
             name="bench", level="execution", strategy="rules", trials=args.trials, source="synthetic",
-            days=args.days, storage=Path(tmp) / "tune", registry=Path(tmp) / "registry",
+            days=args.days, storage=Path(tmp) / "tune", registry=Path(tmp) / "registry", max_concurrent=2,
+            retries=params.cluster.trial_retries,
         )  # fmt: skip
         out = run_sweep(params, load_objectives(), load_space(params=params), opts, log=lambda s: None)
     n_bars = int(args.days * 1440)

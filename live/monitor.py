@@ -21,8 +21,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from backtest.cli import add_config_args, load_configs, run_main
+from backtest.cli import add_config_args, load_configs, run_main, schema_type
 from live.dashboard import data, views
+from live.dashboard.config import DashboardConfig
 
 LEVEL_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan", "ok": "green"}
 
@@ -123,7 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m live.monitor", description=__doc__.split("\n\n")[0])
     ap.add_argument("--root", type=Path, help="trader folder (default: the most recently updated)")
     ap.add_argument("--once", action="store_true", help="print one snapshot and exit")
-    ap.add_argument("--refresh", type=float, help="seconds between refreshes (default dashboard.refresh_seconds)")
+    ap.add_argument(
+        "--refresh",
+        type=schema_type(DashboardConfig, "refresh_seconds", "dashboard.refresh_seconds"),
+        help="seconds between refreshes (default dashboard.refresh_seconds)",
+    )
     ap.add_argument("--width", type=int, help="console width for --once (default: the terminal's)")
     add_config_args(ap)
     args = ap.parse_args(argv)

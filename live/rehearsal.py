@@ -6,8 +6,9 @@ it through the unmodified SDK, bar by bar; then replay the session through the b
 The paper exchange replays each 1m bar as 4 points (open, low/high, high/low, close). `advance()` moves the replay to
 the close of the current bar and then one point on, to the next bar's open: the candle of the new bar closes the
 previous one, the trader decides at that close and its orders fill at the new bar's open, as in the simulator. The
-paper exchange is configured with the simulator's costs (`MATCHED`: half-spread = slippage, one taker fee, no latency,
-no funding), so fills differ from the simulator's only by the venue's tick and lot rounding. Tests, the latency
+paper exchange is configured with the simulator's costs (`matched_paper_config`: half-spread = slippage, one taker
+fee) and the simulator without what the paper exchange lacks (`MATCHED`: no latency, no funding), so fills differ from
+the simulator's only by the venue's tick and lot rounding. Tests, the latency
 benchmark and `python -m live.rehearsal` all use this rig.
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from backtest.config import Objectives, Params, load_objectives, load_params
+from backtest.config import Objectives, Override, Params, load_objectives, load_params
 from backtest.data.synth import generate_bars
 from backtest.strategies.base import Strategy
 from backtest.venue.ratelimit import WeightBudget
@@ -30,15 +31,17 @@ from live.paper_exchange.server import ServerHandle, start_in_thread
 from live.trader import Trader, TraderIdentity
 from live.venue import connect_venue
 
-COIN, DEX = "xyz:XYZ100", "xyz"
-
-# simulator costs that the paper exchange reproduces: half-spread = slippage, one taker fee, no latency, no funding
+# what the paper exchange cannot reproduce is switched off in the simulator: no latency, no funding (its half-spread
+# and taker fee are set from backtest.slippage_pct and commission_pct: matched_paper_config)
 MATCHED = [
-    "backtest.slippage_pct=0.05",
-    "backtest.commission_pct=0.05",
     "backtest.latency_ms=[0, 0]",
     "backtest.funding_rate_hourly=0.0",
 ]
+
+
+def rig_overrides(texts: list[str]) -> list[Override]:
+    """The rehearsal's own settings, named as such when one is refused (not as a --set the user never typed)."""
+    return [Override(t, f"the rehearsal's setting {t}") for t in texts]
 
 
 def synthetic_bars(n: int, params: Params, seed: int = 11) -> pd.DataFrame:
@@ -103,7 +106,7 @@ def make_rig(
     history: int = 600,
     faults: FaultConfig | None = None,
     bars: pd.DataFrame | None = None,
-    fund: float = 10_000.0,
+    fund: float | None = None,
     state_path: str | None = None,
     time_scale: float = 1.0,
     signer_for: Callable[[ServerHandle, Signer], Signer] | None = None,
@@ -111,32 +114,33 @@ def make_rig(
     strategy_spec: str = "rules",
 ) -> Rig:
     """A started trader on a fresh manual-clock paper exchange with a funded paper wallet; `signer_for(server,
-    master)` may return another signer, e.g. an API wallet it approved to trade for the master."""
-    params = load_params(
-        overrides=[
-            *MATCHED,
-            f"backtest.warmup_bars={history}",
-            "backtest.chunk_size=100000",
-            f"live.history_bars={history}",
-            f"live.journal_dir={tmp / 'live'}",
-            f"live.emergency_stop_file={tmp / 'EMERGENCY_STOP'}",
-            "live.order_timeout_s=2.0",
-            *(overrides or []),
-        ]
-    )
+    master)` may return another signer, e.g. an API wallet it approved to trade for the master. The wallet gets `fund`
+    USD (default live.paper_fund_usd); the coin is market.coin (the paper exchange lists xyz:XYZ100, BTC and ETH)."""
+    settings = [
+        *MATCHED,
+        f"backtest.warmup_bars={history}",
+        "backtest.chunk_size=100000",
+        f"live.history_bars={history}",
+        f"live.journal_dir={tmp / 'live'}",
+        f"live.emergency_stop_file={tmp / 'EMERGENCY_STOP'}",
+        "live.order_timeout_s=2.0",
+    ]
+    params = load_params(overrides=[*rig_overrides(settings), *(overrides or [])])
     objectives = load_objectives()
     bars = synthetic_bars(n_bars, params) if bars is None else bars
-    master = paper_wallet(COIN, 1)
-    cfg = matched_paper_config(params, history, fund=((master.account.lower(), fund),), faults=faults or FaultConfig(),
+    coin, dex = params.market.coin, params.market.dex
+    master = paper_wallet(coin, 1)
+    usd = params.live.paper_fund_usd if fund is None else fund
+    cfg = matched_paper_config(params, history, fund=((master.account.lower(), usd),), faults=faults or FaultConfig(),
                                state_path=state_path)  # fmt: skip
     server = start_in_thread(cfg, bars=bars)
     signer = signer_for(server, master) if signer_for is not None else master
-    venue = connect_venue(server.url, COIN, DEX, signer, params.live.order_timeout_s, stale_after_s=30.0,
-                          time_scale=time_scale, source="paper")  # fmt: skip
+    venue = connect_venue(server.url, coin, dex, signer, params.live.order_timeout_s, params.backtest.interval,
+                          params.live.stale_feed_seconds, time_scale=time_scale, source="paper")  # fmt: skip
     venue.feed.budget = WeightBudget(capacity=1e9)  # bars pass far faster than real time here: no REST budget
     journal = Journal(tmp / "live", redactor=Redactor.for_signer(signer))
     strategy: Strategy = strategy_factory(params)
-    ident = TraderIdentity("paper", COIN, signer.account.lower(), policy_id, strategy.name, server.url, strategy_spec)
+    ident = TraderIdentity("paper", coin, signer.account.lower(), policy_id, strategy.name, server.url, strategy_spec)
     trader = Trader(ident, params, objectives, strategy, venue, journal)
     trader.start()
     return Rig(params, objectives, bars, server, trader, tmp / "live", history)
@@ -164,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="folder (default <live.journal_dir>/rehearsals/<time>-<strategy>)")
     add_config_args(ap)
     args = ap.parse_args(argv)
-    params = load_params(args.config, [*MATCHED, *args.overrides])
+    params = load_params(args.config, [*rig_overrides(MATCHED), *args.overrides])
     slug = "".join(c if c.isalnum() else "-" for c in Path(args.strategy).name)[:30]
     out = args.out or journal_base(params) / "rehearsals" / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{slug}"
     bars = synthetic_bars(args.history + args.bars + 10, params, seed=args.seed)

@@ -27,8 +27,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backtest.cli import add_config_args, load_configs, run_main
+from backtest.cli import add_config_args, load_configs, run_main, schema_type
 from backtest.config import Params
+from live.config import LiveConfig
 from live.journal import read_status
 from live.service import (
     ServiceError,
@@ -55,7 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", default="promoted", help="promoted (default) | rules | buyhold | checkpoint path")
     p.add_argument("--mode", choices=["paper", "testnet", "mainnet"], help="venue (default live.mode: paper)")
     p.add_argument("--base-url", help="a paper exchange already running (loopback), e.g. http://127.0.0.1:8089")
-    p.add_argument("--speed", type=float, help="self-started paper exchange: bars per wall minute (live.paper_speed)")
+    p.add_argument(
+        "--speed",
+        type=schema_type(LiveConfig, "paper_speed", "live.paper_speed"),
+        help="self-started paper exchange: bars per wall minute (default live.paper_speed)",
+    )
     p.add_argument("--confirm-mainnet", action="store_true", help="required to trade real money on mainnet")
     p.add_argument("--in-process", action="store_true", help="run the trader in this process, without Ray")
     p.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, a `ray start` cluster, or local)")

@@ -87,13 +87,14 @@ def connect_venue(
     dex: str,
     signer: Signer,
     timeout_s: float,
-    interval: str = "1m",
-    stale_after_s: float = 30.0,
+    interval: str,
+    stale_after_s: float,
     time_scale: float = 1.0,
     source: str = "hyperliquid",
     policy: RetryPolicy | None = None,
 ) -> VenueSession:
-    """Build the SDK clients (retrying connection errors) and read the coin's rules from `meta`."""
+    """Build the SDK clients (retrying connection errors) and read the coin's rules from `meta`. `interval` and
+    `stale_after_s` are backtest.interval and live.stale_feed_seconds."""
     policy = policy or RetryPolicy(max_attempts=5, base_delay_s=0.5, max_delay_s=8.0)
     info = make_info(base_url, dex, timeout_s, skip_ws=True, policy=policy)
     if coin not in info.name_to_coin:

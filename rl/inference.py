@@ -231,10 +231,11 @@ def rows_for(batch: int) -> int:
 class FastPolicy:
     """Greedy recurrent policy over B lockstep segments; `kind` is "ppo" or "dqn".
 
-    Built from a `PolicyNet` (see `load_net`) or a live torch module (converted once).
+    Built from a `PolicyNet` (see `load_net`) or a live torch module (converted once); `min_q_diff` is
+    trading.min_q_diff (DQN: hold unless Q(best) - Q(HOLD) reaches it).
     """
 
-    def __init__(self, net: Any, min_q_diff: float = 0.0) -> None:
+    def __init__(self, net: Any, min_q_diff: float) -> None:
         self.net = net if isinstance(net, PolicyNet) else PolicyNet.from_module(net)
         self.kind = self.net.kind
         self.min_q_diff = float(min_q_diff)

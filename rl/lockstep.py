@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from backtest.config import objectives_model, params_model
 from backtest.sim import kernel as K
 from backtest.sim.engine import BatchSimulator, SegmentRun
 from backtest.sim.market import Market
@@ -150,10 +151,5 @@ def warm(packed: Packed, vote: tuple[float, int, int] | None = None) -> None:
     n, width = 60, int(packed.members[:, nk.MT_WIDTH].sum()) + (0 if vote is None else 1)
     flat = np.full(n, 100.0)
     market = Market(np.arange(n, dtype=np.int64) * 60_000, flat, flat, flat, flat, np.zeros(n), np.zeros(n), 60)
-    params = SimParams(
-        tp_frac=0.01, sl_frac=0.01, size_frac=0.1, leverage=1.0, max_positions=1, hold_bars=1, stop_first=True,
-        slip_frac=0.0, taker_frac=0.0, maker_frac=0.0, tp_limit=False, lat_lo_ms=5.0, lat_hi_ms=15.0, bar_ms=60_000.0,
-        auto_stop_frac=0.04, kelly_on=False, kelly_fraction=0.5, kelly_cap=0.4, kelly_min_trades=20, atr_on=False,
-        atr_mult=2.0, initial_equity=10_000.0, seed=1,
-    )  # fmt: skip
+    params = SimParams.from_config(params_model()(), objectives_model()())  # the schema's defaults: real types
     run_lockstep(packed, market, np.zeros((n, width), np.float32), params, [(20, 40), (39, n)], 20, None, vote)

@@ -45,12 +45,23 @@ def steps(days: float, train_days: float, timesteps: int, trials: int, workers: 
 
 
 def main(argv: list[str] | None = None) -> int:
+    from backtest.cli import schema_type
+    from backtest.config import BacktestConfig, load_params
+
+    p = load_params()  # the defaults below are the params file's: the steps run with the same file
     ap = argparse.ArgumentParser(prog="python -m rl.pipeline", description=__doc__)
-    ap.add_argument("--days", type=float, default=180, help="backtest span in days (default 180)")
-    ap.add_argument("--train-days", type=float, default=30, help="days of bars for training (default 30)")
+    days = schema_type(BacktestConfig, "days", "backtest.days")
+    ap.add_argument("--days", type=days, default=p.backtest.days, help="backtest span in days (default backtest.days)")
+    ap.add_argument("--train-days", type=days, default=30, help="days of bars for training (default 30)")
     ap.add_argument("--timesteps", type=int, default=8000, help="env steps per algorithm (default 8000)")
-    ap.add_argument("--trials", type=int, default=8, help="execution sweep trials (default 8)")
-    ap.add_argument("--workers", type=int, default=2, help="Ray workers for backtests (default 2)")
+    ap.add_argument(
+        "--trials",
+        type=int,
+        default=p.autopilot.execution_trials,
+        help="execution sweep trials, of rl.tune and of the autopilot cycle (default autopilot.execution_trials)",
+    )
+    workers = schema_type(BacktestConfig, "max_workers", "backtest.max_workers")
+    ap.add_argument("--workers", type=workers, default=p.backtest.max_workers, help="default backtest.max_workers")
     args = ap.parse_args(argv)
     t_all = time.perf_counter()
     for i, (title, cmd) in enumerate(steps(args.days, args.train_days, args.timesteps, args.trials, args.workers), 1):

@@ -62,7 +62,7 @@ class RLPolicyStrategy(PolicyStrategy):
 
     @classmethod
     def from_module(
-        cls, module: Any, norm: Any, feature_names: list[str], min_q_diff: float = 0.0, name: str | None = None
+        cls, module: Any, norm: Any, feature_names: list[str], min_q_diff: float, name: str | None = None
     ) -> RLPolicyStrategy:
         """A live torch module's current weights (e.g. the trainer's, to validate each training iteration)."""
         policy = FastPolicy(module, min_q_diff=min_q_diff)

@@ -38,9 +38,10 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from backtest.cli import add_config_args, check_writable_dir, load_configs, run_main  # noqa: E402
-from backtest.config import Objectives, Params, load_objectives  # noqa: E402
+from backtest.cli import add_config_args, check_writable_dir, load_configs, run_main, schema_type  # noqa: E402
+from backtest.config import BacktestConfig, Objectives, Params, load_objectives  # noqa: E402
 from rl import checkpoint as ck  # noqa: E402
+from rl.config import RLConfig  # noqa: E402
 from rl.data import Prepared, prepare, share_real  # noqa: E402
 from rl.device import describe  # noqa: E402
 from rl.evaluate import evaluate  # noqa: E402
@@ -230,11 +231,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="env timesteps to train at most, per algorithm (default: rl.epochs iterations of --iter-steps)",
     )
     ap.add_argument("--data", choices=["synthetic", "hybrid", "real"], default=None, help="default: data_source")
-    ap.add_argument("--days", type=float, default=None, help="days of bars (default: backtest.days)")
+    ap.add_argument(
+        "--days",
+        type=schema_type(BacktestConfig, "days", "backtest.days"),
+        default=None,
+        help="days of bars (default: backtest.days)",
+    )
     ap.add_argument("--address", default=None, help="Ray cluster address (default: RAY_ADDRESS, else local Ray)")
     add_config_args(ap)
     ap.add_argument("--out", default=None, help="runs directory or URI (default: <cluster.storage>/runs, i.e. runs/)")
-    ap.add_argument("--seed", type=int, default=None, help="default: rl.seed")
+    ap.add_argument("--seed", type=schema_type(RLConfig, "seed", "rl.seed"), default=None, help="default: rl.seed")
     ap.add_argument("--iter-steps", type=int, default=None, help="env steps per iteration (default: rl.episode_bars)")
     ap.add_argument("--minutes", type=float, default=None, help="wall-clock budget per algorithm")
     return ap.parse_args(argv)

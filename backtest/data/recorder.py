@@ -51,7 +51,7 @@ class Recorder:
         client_factory: Callable[[], FeedClient],
         store: BarStore,
         coin: str,
-        interval: str = "1m",
+        interval: str,
         stale_after_s: float = 90.0,
         poll_s: float = 0.5,
         close_grace_s: float = 2.0,

@@ -16,9 +16,10 @@ import os
 import sys
 from pathlib import Path
 
-from backtest.cli import add_config_args, load_configs, run_main
+from backtest.cli import add_config_args, load_configs, run_main, schema_type
 from backtest.config import REPO_ROOT
 from live.dashboard import data
+from live.dashboard.config import DashboardConfig
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,7 +44,9 @@ def streamlit_command(host: str, port: int) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m live.dashboard", description=__doc__.split("\n\n")[0])
     ap.add_argument("--host", help="bind address (default dashboard.host, loopback)")
-    ap.add_argument("--port", type=int, help="port (default dashboard.port)")
+    ap.add_argument(
+        "--port", type=schema_type(DashboardConfig, "port", "dashboard.port"), help="port (default dashboard.port)"
+    )
     ap.add_argument("--demo", action="store_true", help="show a demo workspace (built on first use, ~20 s)")
     ap.add_argument("--demo-dir", type=Path, default=REPO_ROOT / "runs" / "demo", help="demo workspace folder")
     ap.add_argument("--rebuild-demo", action="store_true", help="rebuild the demo workspace first")

@@ -25,7 +25,6 @@ import pandas as pd
 
 from backtest.config import Objectives, Params, load_objectives, load_params
 
-COIN, DEX = "xyz:XYZ100", "xyz"
 MARKER = "DEMO"
 # the simulator's costs that the paper exchange reproduces (as tests/live/rig.py), and busy rules so it trades
 DEMO_TRADER_OVERRIDES = [
@@ -98,7 +97,8 @@ def build_demo(root: Path, live_bars: int = 150, history: int = 300, seed: int =
     entries = write_demo_registry(root / "registry", params, objectives, metrics, policy)
     write_demo_sweep(root / "tune", metrics, returns, entries, seed)
     end_ms = max(int(r.get("ts", 0)) for r in _read_lines(next(trader_root.glob("journal-*.jsonl"))))
-    write_demo_cycles(root / "autopilot" / COIN.replace(":", "_") / "cycles.jsonl", end_ms, entries, policy, seed)
+    cycles = root / "autopilot" / params.market.coin.replace(":", "_") / "cycles.jsonl"
+    write_demo_cycles(cycles, end_ms, entries, policy, seed)
     (root / MARKER).write_text(json.dumps({"trader_root": str(trader_root), "overrides": overrides}, indent=1))
     log(f"demo: workspace ready in {root} ({time.perf_counter() - t0:.1f} s)")
     return DemoWorkspace(root, trader_root, overrides)
@@ -126,7 +126,8 @@ def run_paper_trader(
     # the replay ends about now, so journal times (the replayed market time) read like a trader that just ran
     start = pd.Timestamp.now(tz="UTC").floor("min") - pd.Timedelta(minutes=history + live_bars + 1)
     bars = generate_bars(history + live_bars + 20, params.synth, start=start, interval_s=60, seed=seed)
-    signer = paper_wallet(COIN, seed)
+    coin, dex = params.market.coin, params.market.dex
+    signer = paper_wallet(coin, seed)
     cfg = matched_paper_config(params, history, fund=((signer.account.lower(), params.live.paper_fund_usd),))
     server = start_in_thread(cfg, bars=bars)
     px = server.exchange
@@ -135,15 +136,15 @@ def run_paper_trader(
     def clock() -> float:  # market time of the replay plus the real time spent since the last step
         return px.feed.now_ms / 1000.0 + min(5.0, time.time() - t_real[0])
 
-    folder = Path(params.live.journal_dir) / COIN.replace(":", "_") / signer.account.lower()
+    folder = Path(params.live.journal_dir) / coin.replace(":", "_") / signer.account.lower()
     policy = "rules-demo"
     try:
-        venue = connect_venue(server.url, COIN, DEX, signer, params.live.order_timeout_s, stale_after_s=30.0,
-                              source="paper")  # fmt: skip
+        venue = connect_venue(server.url, coin, dex, signer, params.live.order_timeout_s, params.backtest.interval,
+                              params.live.stale_feed_seconds, source="paper")  # fmt: skip
         venue.feed.budget = WeightBudget(capacity=1e9)  # bars pass faster than real time: no REST budget here
         journal = Journal(folder, clock=clock, redactor=Redactor.for_signer(signer))
         strategy = RulesStrategy(params.trading)
-        ident = TraderIdentity("paper", COIN, signer.account, policy, strategy.name, server.url, strategy_spec="rules")
+        ident = TraderIdentity("paper", coin, signer.account, policy, strategy.name, server.url, strategy_spec="rules")
         trader = Trader(ident, params, objectives, strategy, venue, journal, clock=clock)
         trader.start()
         stop_file = Path(params.live.emergency_stop_file)
@@ -203,7 +204,7 @@ def write_demo_registry(
         ("ensemble", metrics, "demo: the rules backtest's figures"),
     ):
         verdict = gate_check(m, objectives, 50)
-        made.append(reg.add(kind, root / f"{kind}.ckpt", COIN, metadata={"demo": True, "seed": 1}, test=m,
+        made.append(reg.add(kind, root / f"{kind}.ckpt", params.market.coin, metadata={"demo": True, "seed": 1}, test=m,
                             min_trades=50, gate=verdict.to_dict(), reason=reason))  # fmt: skip
     reg.promote(made[0]["id"], "demo: gate passed")
     return reg.entries()
@@ -284,10 +285,12 @@ def write_demo_cycles(path: Path, end_ms: int, entries: list[dict], policy: str,
     path.write_text("".join(json.dumps(x) + "\n" for x in lines))
 
 
-def synthetic_journal(root: Path, n_bars: int = 1440, seed: int = 3, start_ms: int = 1_772_409_600_000) -> None:
-    """A format-true journal of `n_bars` 1-minute bars written fast (no trader): start, history, and per bar a bar and
-    a decision record, an open/close with acks and fills every few bars, periodic reconciles; plus status.json.
-    For the benchmark (a day of bars is 1440)."""
+def synthetic_journal(
+    root: Path, coin: str, n_bars: int = 1440, seed: int = 3, start_ms: int = 1_772_409_600_000
+) -> None:
+    """A format-true journal of `n_bars` 1-minute bars of `coin` written fast (no trader): start, history, and per bar
+    a bar and a decision record, an open/close with acks and fills every few bars, periodic reconciles; plus
+    status.json. For the benchmark (a day of bars is 1440)."""
     from live.journal import Journal
 
     rng = np.random.default_rng(seed)
@@ -295,7 +298,7 @@ def synthetic_journal(root: Path, n_bars: int = 1440, seed: int = 3, start_ms: i
     j = Journal(root, clock=lambda: now[0])
     close = 20000 * np.exp(np.cumsum(rng.normal(0, 3e-4, n_bars + 500)))
     hist = close[:500]
-    j.write("start", mode="paper", coin=COIN, account="0xbench", policy_id="bench", strategy="rules",
+    j.write("start", mode="paper", coin=coin, account="0xbench", policy_id="bench", strategy="rules",
             strategy_spec="rules", base_url="http://127.0.0.1:1", pid=1, resumed=False)  # fmt: skip
     t0 = start_ms - 500 * 60_000
     j.write("history", bars=500, source="paper", t=[t0 + i * 60_000 for i in range(500)], o=hist.tolist(),
@@ -323,12 +326,12 @@ def synthetic_journal(root: Path, n_bars: int = 1440, seed: int = 3, start_ms: i
             j.write("ack", cloid=cloid, status="filled", attempt=0, via="response", oid=oid, filled=size, avg_px=px,
                     slippage_bps=5.0)  # fmt: skip
             d = "Open Long" if is_buy and pos == 0 else ("Open Short" if pos == 0 else "Close")
-            j.write("fill", coin=COIN, oid=oid, cloid=cloid, side="B" if is_buy else "A", size=size, px=px,
+            j.write("fill", coin=coin, oid=oid, cloid=cloid, side="B" if is_buy else "A", size=size, px=px,
                     fee=px * size * 5e-4, closed_pnl=0.0, time=bar + 60_000, tid=oid, dir=d, crossed=True)  # fmt: skip
             pos = (size if is_buy else -size) if pos == 0 else 0.0
         if i % 15 == 0:
             j.write("reconcile", why="periodic", venue_size=pos, local_size=pos, diffs=[], cancelled=0, placed=0)
-    j.write_status({"mode": "paper", "coin": COIN, "account": "0xbench", "policy_id": "bench", "running": True,
+    j.write_status({"mode": "paper", "coin": coin, "account": "0xbench", "policy_id": "bench", "running": True,
                     "updated_ms": int(now[0] * 1000), "equity": eq, "start_equity": 10_000.0,
                     "position": {"size": pos, "side": int(np.sign(pos)), "legs": []},
                     "risk": {"peak": 10_000.0, "drawdown_pct": 0.0, "halt_level_pct": 4.0},

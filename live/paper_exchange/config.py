@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from backtest.config import Section
+from backtest.venue.quirks import CAPABILITIES
 from backtest.venue.rules import MIN_ORDER_VALUE
 
 
@@ -82,7 +83,7 @@ class PaperExchangeConfig(PaperExchangeParams):
     default_leverage: int = Field(default=20, ge=1, le=100)
     max_fills_per_user: int = Field(default=10_000, ge=1)
     max_order_history: int = Field(default=100_000, ge=1)  # closed orders kept for orderStatus (cloid look-ups)
-    candle_limit: int = Field(default=5_000, ge=1)
+    candle_limit: int = Field(default=int(CAPABILITIES["candle_history_limit"]), ge=1)  # the venue's (quirks.py)
     state_path: str | None = None  # snapshot file; its write-ahead journal is `<state_path>.journal`
     state_save_every_s: float = Field(default=30.0, ge=0.1)  # snapshot (and truncate the journal) this often
     snapshot_every_entries: int = Field(default=20_000, ge=1)  # ... or after this many journal entries

@@ -69,9 +69,10 @@ class Journal:
         state_path: str | Path,
         snapshot: Callable[[], str],
         first_seq: int,
-        fsync: bool = True,
-        snapshot_every_s: float = 30.0,
-        snapshot_every_entries: int = 20_000,
+        *,
+        fsync: bool,
+        snapshot_every_s: float,
+        snapshot_every_entries: int,
     ) -> None:
         self.state_path = Path(state_path)
         self.path = journal_path(state_path)

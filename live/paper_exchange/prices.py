@@ -115,7 +115,7 @@ class Segment:
 class PriceFeed:
     """Replays a bar frame point by point; `price` is the base (unscaled) path price now."""
 
-    def __init__(self, bars: pd.DataFrame, history_bars: int = 1000, candle_limit: int = 5000) -> None:
+    def __init__(self, bars: pd.DataFrame, history_bars: int, candle_limit: int) -> None:
         if len(bars) < 2:
             raise ValueError("need at least 2 bars to replay")
         ts = pd.to_datetime(bars["timestamp"], utc=True)

@@ -49,11 +49,11 @@ class SweepOptions:
     source: str
     days: float | None
     storage: str | Path  # results root of sweeps: a path or a URI
+    max_concurrent: int  # trials at a time (rl.tune --concurrent, autopilot.max_concurrent_trials)
+    retries: int  # runs again a trial whose node died (cluster.trial_retries)
     resume: bool = False
     registry: str | Path | None = None
-    max_concurrent: int = 2
     seed: int = 0
-    retries: int = 1  # runs again a trial whose node died (cluster.trial_retries)
     trial_resources: dict[str, float] | None = None  # what each trial holds (default one CPU)
     callbacks: list[Any] = field(default_factory=list)  # extra Ray Tune callbacks (progress, tests)
 
@@ -103,7 +103,8 @@ def _execution_level(opts, space, params, objectives, spec, loaded, data, log) -
     result = run_level(
         trainable, tune_space(dims), "execution", "execution", join(opts.storage, opts.name), opts.trials,
         len(windows), space.asha.grace_period, space.asha.reduction_factor, opts.seed, opts.resume, log,
-        opts.max_concurrent, opts.retries, opts.trial_resources, opts.callbacks,
+        max_concurrent=opts.max_concurrent, retries=opts.retries, resources=opts.trial_resources,
+        callbacks=opts.callbacks,
     )  # fmt: skip
     return result, slices
 
@@ -146,7 +147,8 @@ def _learning_level(opts, space, params, data, log) -> LevelResult:
     return run_level(
         trainable, tune_space(dims), "learning", "learning", join(opts.storage, opts.name), opts.trials,
         lc.iterations, space.asha.grace_period, space.asha.reduction_factor, opts.seed, opts.resume, log,
-        opts.max_concurrent, opts.retries, opts.trial_resources, opts.callbacks,
+        max_concurrent=opts.max_concurrent, retries=opts.retries, resources=opts.trial_resources,
+        callbacks=opts.callbacks,
     )  # fmt: skip
 
 

@@ -84,8 +84,9 @@ def run_level(
     seed: int,
     resume: bool,
     log=print,
-    max_concurrent: int = 2,
-    retries: int = 1,
+    *,
+    max_concurrent: int,
+    retries: int,
     resources: dict[str, float] | None = None,
     callbacks: list[Any] | None = None,
 ) -> LevelResult:

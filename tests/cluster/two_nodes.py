@@ -287,7 +287,7 @@ def node_loss(work: Path, storage: Path, common: list[str], cluster: Any, node_b
     log: list[str] = []
     opts = SweepOptions(
         name="node-loss", level="execution", strategy="tests.cluster.guard:SlowRules", trials=4, source="synthetic",
-        days=3, storage=storage / "runs" / "tune", registry=storage / "registry", retries=2,
+        days=3, storage=storage / "runs" / "tune", registry=storage / "registry", max_concurrent=2, retries=2,
         callbacks=[RemoveNodeB()],
     )  # fmt: skip
     res = run_sweep(params, load_objectives(), load_space(space_file, params), opts, log=log.append)

@@ -18,7 +18,7 @@ from live.control import LiveControl
 from live.journal import read_records
 from live.keys import paper_wallet
 from live.paper_exchange.server import start_in_thread
-from live.rehearsal import COIN, MATCHED, matched_paper_config, synthetic_bars
+from live.rehearsal import MATCHED, matched_paper_config, synthetic_bars
 
 from .test_trader import RULES_BUSY
 
@@ -52,7 +52,8 @@ def _wait(pred, timeout: float, what: str) -> None:
 
 def test_kill_9_mid_order_then_restart_no_duplicates_no_lost_fills_position_reconciled(tmp_path):
     params = load_params(overrides=MATCHED)
-    signer = paper_wallet(COIN, 1)
+    coin = params.market.coin
+    signer = paper_wallet(coin, 1)
     user = signer.account.lower()
     server = start_in_thread(matched_paper_config(params, 600), bars=synthetic_bars(2000, params))
     root = tmp_path / "live" / "xyz_XYZ100" / user
@@ -121,7 +122,7 @@ def test_kill_9_mid_order_then_restart_no_duplicates_no_lost_fills_position_reco
         assert len([o for o in venue_orders if o.cloid == restart[0]["cloid"]]) == 1
         venue_tids = {f.tid for f in px.engine.fills.get(user, [])}
         assert venue_tids <= {r["tid"] for r in recs if r["kind"] == "fill"}  # no lost fills
-        pos = px.engine.accounts[user].positions.get(COIN)
+        pos = px.engine.accounts[user].positions.get(coin)
         assert pos is None or abs(pos.szi) < 1e-9  # flattened at the stop: the restarted trader knew the position
         assert user_orders_at_kill
     finally:

@@ -60,7 +60,7 @@ def test_fast_path_matches_the_rllib_module_step_by_step(cls):
     module = make(cls)
     obs = np.random.default_rng(1).normal(size=(B, STEPS, D)).astype(np.float32)
     want_actions, want_logits = rllib_step_by_step(module, obs)
-    fast = FastPolicy(module)
+    fast = FastPolicy(module, 0.0)
     fast.reset(B)
     got = [fast.scores(obs[:, t]) for t in range(STEPS)]
     got_actions = np.stack([fast.decide(s)[0] for s in got], 1)
@@ -76,7 +76,7 @@ def test_a_row_is_bit_identical_whatever_batch_it_runs_in(cls):
     module = make(cls, seed=3)
     batch = 40  # more than one chunk of rows (netkernel.CHUNK_ROWS)
     obs = np.random.default_rng(2).normal(size=(batch, 60, D)).astype(np.float32)
-    fast = FastPolicy(module)
+    fast = FastPolicy(module, 0.0)
     fast.reset(batch)
     lockstep = np.stack([fast.scores(obs[:, t]) for t in range(obs.shape[1])], 1)
     for b in (0, 1, 17, batch - 1):
@@ -104,7 +104,7 @@ def test_margins_and_min_q_diff():
     actions, margins = fast.decide(q)
     np.testing.assert_array_equal(actions, [0, 1, 0])  # BUY by 0.4 < 0.5 over HOLD -> HOLD
     np.testing.assert_allclose(margins, [0.3, 0.7, 0.7], atol=1e-6)
-    ppo = FastPolicy(make(LSTMActorCriticModule))
+    ppo = FastPolicy(make(LSTMActorCriticModule), 0.0)
     _, gap = ppo.decide(np.log(np.array([[0.5, 0.3, 0.2]], np.float32)))
     np.testing.assert_allclose(gap, [0.2], atol=1e-6)
 

@@ -60,6 +60,7 @@ class FakeClient:
 
 def make_feed(venue: FakeVenue, **kw) -> BarFeed:
     kw.setdefault("stale_after_s", 1e9)
+    kw.setdefault("stale_after_s", 30.0)
     return BarFeed(venue.factory, COIN, "1m", policy=RetryPolicy(max_attempts=1, base_delay_s=0.0), **kw)
 
 
@@ -150,4 +151,4 @@ def test_history_leaves_out_the_forming_candle():
 
 def test_time_scale_must_be_positive():
     with pytest.raises(ValueError, match="time_scale"):
-        BarFeed(lambda: None, COIN, time_scale=0)
+        BarFeed(lambda: None, COIN, "1m", 30.0, time_scale=0)

@@ -44,7 +44,7 @@ def test_every_page_renders_on_an_empty_workspace_and_says_where_it_looked(monke
 
 def test_the_live_and_autopilot_pages_render_a_journal_and_cycles(monkeypatch, tmp_path):
     root = tmp_path / "live" / "xyz_XYZ100" / "0xbench"
-    synthetic_journal(root, n_bars=60)
+    synthetic_journal(root, "xyz:XYZ100", n_bars=60)
     synthetic_cycles(tmp_path / "autopilot" / "xyz_XYZ100" / "cycles.jsonl", 12, 1_772_500_000_000)
     at = _run(monkeypatch, tmp_path, "live")
     labels = {m.label: m.value for m in at.metric}

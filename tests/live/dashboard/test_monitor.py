@@ -14,7 +14,7 @@ from live.journal import read_records
 
 def _journal(tmp_path, n_bars=120):
     root = tmp_path / "live" / "xyz_XYZ100" / "0xbench"
-    synthetic_journal(root, n_bars=n_bars)
+    synthetic_journal(root, "xyz:XYZ100", n_bars=n_bars)
     return root
 
 
