@@ -16,8 +16,12 @@ from typing import Any
 
 
 @contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it replaces `path`, on any failure it is removed."""
+def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it replaces `path`, on any failure it is removed.
+
+    `durable=False` skips the fsync: still never torn after a crash of the process, but after a power cut the old
+    content (or an empty file) may come back; only for files where that is safe (the store's progress marker).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -25,8 +29,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -41,8 +46,8 @@ def json_default(value: Any) -> Any:
     return str(value)
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    with atomic_path(path) as tmp:
+def atomic_write_text(path: str | Path, text: str, durable: bool = True) -> None:
+    with atomic_path(path, durable) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 
@@ -54,7 +59,8 @@ def atomic_write_json(
     sort_keys: bool = True,
     default: Callable[[Any], Any] | None = json_default,
     separators: tuple[str, str] | None = None,
+    durable: bool = True,
 ) -> None:
-    """`json.dumps(data, ...)` written atomically."""
+    """`json.dumps(data, ...)` written atomically (`durable`: see `atomic_path`)."""
     text = json.dumps(data, indent=indent, sort_keys=sort_keys, default=default, separators=separators)
-    atomic_write_text(path, text + "\n")
+    atomic_write_text(path, text + "\n", durable)

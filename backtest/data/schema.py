@@ -1,7 +1,10 @@
 """The one bar schema shared by every data source, and the validation run on every load.
 
 A bar is one candle: `timestamp` is the bar OPEN time (UTC, millisecond resolution); prices and volume are float64;
-`trades` is the number of trades in the bar; `source` says where the bar came from (`SOURCES`).
+`trades` is the number of trades in the bar; `source` says where the bar came from (`SOURCES`): the venue's own
+bars (`hyperliquid` fetched, `recorded` from the WebSocket), `proxy` (another market's real bars mapped to this one's
+level, `python -m backtest.data import`) or `synthetic` (generated). `source_shares` is the one definition of the
+real / proxy / synthetic shares every report prints.
 """
 
 from __future__ import annotations
@@ -11,8 +14,11 @@ import pandas as pd
 
 BAR_COLUMNS = ("timestamp", "open", "high", "low", "close", "volume", "trades", "source")
 PRICE_COLUMNS = ("open", "high", "low", "close")
-SOURCES = ("hyperliquid", "recorded", "synthetic")
+SOURCES = ("hyperliquid", "recorded", "proxy", "synthetic")
 REAL_SOURCES = ("hyperliquid", "recorded")
+PROXY_SOURCES = ("proxy",)
+SYNTHETIC_SOURCES = ("synthetic",)
+SOURCE_KINDS = {"real": REAL_SOURCES, "proxy": PROXY_SOURCES, "synthetic": SYNTHETIC_SOURCES}
 TIMESTAMP_DTYPE = "datetime64[ms, UTC]"
 _MAX_REPORTED = 5
 
@@ -61,6 +67,19 @@ def merge_bars(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     both = pd.concat([conform(old), conform(new)], ignore_index=True)
     both = both.drop_duplicates("timestamp", keep="last").sort_values("timestamp", kind="stable")
     return both.reset_index(drop=True)
+
+
+def source_shares(sources: pd.Series | np.ndarray) -> dict[str, float]:
+    """Shares of real, proxy and synthetic bars among `sources` (the `source` column): {"real", "proxy", "synthetic"}.
+
+    All three are 0 for no bars; they sum to 1 otherwise (every valid label is one of the three kinds).
+    """
+    values = pd.Series(np.asarray(sources)).astype(str)
+    n = len(values)
+    if n == 0:
+        return {kind: 0.0 for kind in SOURCE_KINDS}
+    counts = values.value_counts()
+    return {kind: float(sum(counts.get(s, 0) for s in labels)) / n for kind, labels in SOURCE_KINDS.items()}
 
 
 def _describe_rows(df: pd.DataFrame, mask: np.ndarray, what: str) -> list[str]:

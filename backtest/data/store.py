@@ -1,7 +1,8 @@
 """Parquet bar store: one file per (namespace, coin, interval, UTC day), written atomically.
 
 Layout: `<root>/<namespace>/<coin>/<interval>/day=YYYY-MM-DD.parquet`, where namespace is `real` (sources
-hyperliquid and recorded) or `synthetic`, so real and generated bars can never be mixed by accident. An append
+hyperliquid and recorded), `proxy` (another market's bars mapped to this coin, `backtest/data/vendor/`) or
+`synthetic`, so real, proxy and generated bars can never be mixed by accident. An append
 rewrites only the day partitions its bars fall into (merging duplicates by timestamp, the newer row winning);
 older partitions are never touched. Every write goes to a temporary file in the same folder and is moved into place
 with `os.replace`, so a crash mid-write leaves the previous file intact.
@@ -24,25 +25,45 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from backtest.data.schema import (
+    SOURCE_KINDS,
+    DataError,
+    conform,
+    empty_bars,
+    merge_bars,
+    timestamps_ms,
+    validate_bars,
+)
 from cluster.atomic import atomic_path, atomic_write_json
-from backtest.data.schema import REAL_SOURCES, DataError, conform, empty_bars, merge_bars, validate_bars
 
-NAMESPACES = ("real", "synthetic")
+NAMESPACES = ("real", "proxy", "synthetic")
+_DAY_MS = 86_400_000
 _PREFIX, _SUFFIX = "day=", ".parquet"
 MARKER = "_incomplete.json"
 
 
 def namespace_of(sources: pd.Series) -> str:
-    """The store namespace for bars with these `source` labels; mixed real and synthetic bars raise DataError."""
-    kinds = {"real" if s in REAL_SOURCES else "synthetic" for s in pd.unique(sources)}
+    """The store namespace for bars with these `source` labels; bars of several kinds raise DataError."""
+    kinds = {kind for s in pd.unique(sources) for kind, labels in SOURCE_KINDS.items() if s in labels}
     if len(kinds) > 1:
-        raise DataError("bars mix real and synthetic sources; store them separately (namespaces 'real', 'synthetic')")
+        raise DataError(
+            f"bars mix {' and '.join(sorted(kinds))} sources; store them separately (namespaces {NAMESPACES})"
+        )
     return kinds.pop() if kinds else "real"
 
 
 def coin_key(coin: str) -> str:
     """A file-system-safe folder name for a coin (`xyz:XYZ100` -> `xyz_XYZ100`)."""
     return "".join(ch if ch.isalnum() or ch in "-." else "_" for ch in coin)
+
+
+def day_name(day_number: int) -> str:
+    """`YYYY-MM-DD` of a UTC day given as days since the epoch."""
+    return str(np.datetime64(day_number, "D"))
+
+
+def _day_number(path: Path) -> int:
+    return int(np.datetime64(path.name[len(_PREFIX) : -len(_SUFFIX)], "D").astype(np.int64))
 
 
 def atomic_write_table(table: pa.Table, path: Path) -> None:
@@ -74,30 +95,37 @@ class BarStore:
 
         The days about to be written are recorded in the folder's marker first and struck off one by one, so a
         process killed part-way leaves a folder that later reads refuse as incomplete (see the module docstring).
+        The bars are validated once as a whole; a day with no file yet is written as a slice of one Arrow table,
+        a day that has one is merged with it and validated again.
         """
         if len(bars) == 0:
             return []
         bars = validate_bars(merge_bars(empty_bars(), bars), name="bars to append")
         namespace = namespace_of(bars["source"])
         folder = self.folder(coin, interval, namespace)
-        days = bars["timestamp"].dt.strftime("%Y-%m-%d").to_numpy()
-        todo = [str(d) for d in np.unique(days)]
+        day_index = timestamps_ms(bars) // _DAY_MS
+        starts = np.flatnonzero(np.r_[True, day_index[1:] != day_index[:-1]])
+        ends = np.r_[starts[1:], len(bars)]
+        todo = [day_name(int(day_index[a])) for a in starts]
         pending = sorted(set(self._pending(folder)) | set(todo))
         marked = len(todo) > 1 or pending != todo  # one day is one atomic file: it needs no marker
         if marked:
             atomic_write_json(folder / MARKER, {"pending_days": pending})
+        table = pa.Table.from_pandas(bars, preserve_index=False)
         written = []
-        for day in todo:
+        for day, a, b in zip(todo, starts, ends):
             path = folder / f"{_PREFIX}{day}{_SUFFIX}"
-            part = bars[days == day]
             if path.exists():
-                part = merge_bars(self._read_file(path, namespace), part)
-            validate_bars(part, name=str(path))
-            atomic_write_table(pa.Table.from_pandas(part, preserve_index=False), path)
+                part = merge_bars(self._read_file(path, namespace), bars.iloc[a:b])
+                validate_bars(part, name=str(path))
+                out = pa.Table.from_pandas(part, preserve_index=False)
+            else:
+                out = table.slice(int(a), int(b - a))
+            atomic_write_table(out, path)
             written.append(path)
             pending.remove(day)
-            if marked and pending:
-                atomic_write_json(folder / MARKER, {"pending_days": pending})
+            if marked and pending:  # striking days off need not be durable: a lost update lists more days, not fewer
+                atomic_write_json(folder / MARKER, {"pending_days": pending}, durable=False)
         if marked and not pending:
             (folder / MARKER).unlink(missing_ok=True)
         return written
@@ -142,7 +170,7 @@ class BarStore:
                 f"{path}: {int(misfiled.sum())} of {len(df)} rows are not from {day} (first: row {i}, "
                 f"{df['timestamp'].iloc[i]}); the file is misfiled or corrupt: restore it or rewrite the span"
             )
-        allowed = REAL_SOURCES if namespace == "real" else ("synthetic",)
+        allowed = SOURCE_KINDS[namespace]
         wrong = ~df["source"].isin(allowed).to_numpy()
         if wrong.any():
             i = int(np.flatnonzero(wrong)[0])
@@ -152,6 +180,32 @@ class BarStore:
                 "they are refused, never relabelled: move them to the right namespace or delete the file"
             )
         return df
+
+    def _read_files(self, paths: list[Path], namespace: str, name: str) -> pd.DataFrame:
+        """The day files `paths` as one validated frame: every check of `_read_file`, done once over all of them.
+
+        Any problem (an unreadable file, a schema mismatch, a bad row, a misfiled row, a wrong label) sends the read
+        down the file-by-file path, which raises the same error `_read_file` would, naming the file.
+        """
+        try:
+            tables = [pq.read_table(p) for p in paths]
+            df = conform(pa.concat_tables(tables).to_pandas())
+        except (OSError, pa.ArrowException, TypeError, ValueError):
+            return self._read_slowly(paths, namespace, name)
+        file_day = np.repeat([_day_number(p) for p in paths], [t.num_rows for t in tables])
+        try:
+            validate_bars(df, name=name)
+        except DataError:
+            return self._read_slowly(paths, namespace, name)
+        misfiled = timestamps_ms(df) // _DAY_MS != file_day
+        wrong = ~df["source"].isin(SOURCE_KINDS[namespace]).to_numpy()
+        if misfiled.any() or wrong.any():
+            return self._read_slowly(paths, namespace, name)
+        return df
+
+    def _read_slowly(self, paths: list[Path], namespace: str, name: str) -> pd.DataFrame:
+        df = pd.concat([self._read_file(p, namespace) for p in paths], ignore_index=True)
+        return validate_bars(df, name=name)
 
     def read(
         self,
@@ -176,8 +230,7 @@ class BarStore:
             paths = [p for p in paths if p.name[len(_PREFIX) : -len(_SUFFIX)] <= last_day]
         if not paths:
             return empty_bars()
-        df = pd.concat([self._read_file(p, namespace) for p in paths], ignore_index=True)
-        validate_bars(df, name=f"{self.folder(coin, interval, namespace)}")
+        df = self._read_files(paths, namespace, name=str(self.folder(coin, interval, namespace)))
         if start is not None:
             df = df[df["timestamp"] >= pd.Timestamp(start)]
         if end is not None:

@@ -180,3 +180,35 @@ def test_a_killed_synth_command_leaves_a_store_that_says_it_is_incomplete(tmp_pa
     written = len(list(folder.glob("day=*")))
     assert 5 <= written < 60, written
     assert main(["inspect", "--namespace", "synthetic", "--data-dir", str(tmp_path)]) == 2
+
+
+def test_proxy_bars_live_in_their_own_namespace_and_never_mix_with_real(tmp_path, small_bars):
+    st = BarStore(tmp_path)
+    st.append(_real(small_bars, "proxy"), COIN, IV)
+    assert len(st.read(COIN, IV, "proxy")) == len(small_bars)
+    assert len(st.read(COIN, IV, "real")) == 0
+    mixed = pd.concat([_real(small_bars.iloc[:10], "proxy"), _real(small_bars.iloc[10:20])], ignore_index=True)
+    with pytest.raises(DataError, match="mix proxy and real"):
+        st.append(mixed, COIN, IV)
+
+
+def test_proxy_rows_under_real_are_refused_by_the_fast_read_naming_the_file(tmp_path, small_bars):
+    st = BarStore(tmp_path)
+    st.append(_real(small_bars), COIN, IV)
+    path = st.partitions(COIN, IV, "real")[1]
+    df = pq.read_table(path).to_pandas()
+    df.loc[3:, "source"] = "proxy"
+    _rewrite(path, df)
+    with pytest.raises(DataError, match=f"{path.name}.*source='proxy'.*'real' namespace"):
+        st.read(COIN, IV, "real")
+
+
+def test_a_bad_row_in_one_of_many_files_is_named_with_its_file(tmp_path, small_bars):
+    st = BarStore(tmp_path)
+    st.append(_real(small_bars), COIN, IV)
+    path = st.partitions(COIN, IV, "real")[2]
+    df = pq.read_table(path).to_pandas()
+    df.loc[7, "high"] = df.loc[7, "low"] * 0.5
+    _rewrite(path, df)
+    with pytest.raises(DataError, match=f"{path.name}: invalid bars.*row 7 .*high"):
+        st.read(COIN, IV, "real")
