@@ -3,9 +3,14 @@
 Definitions (these are the exact formulas; docs/ARCHITECTURE.md quotes them):
 
 * Equity path: E_0 = `initial_equity`, then E_1..E_T = `result.equity` (mark-to-market at each bar close).
-* Span: days = T * bar_seconds / 86400 (the bars actually covered, each bar counted for its full length).
+* Span: days = calendar time from the first bar's open to the last bar's close / 86400; without gaps that is
+  T * bar_seconds / 86400. With gaps (a proxy's closed sessions, `backtest.gaps`) the hours without bars count:
+  the account is flat there (no segment spans a break).
 * Per-bar return: r_t = E_t / E_{t-1} - 1 for t = 1..T (the first bar is measured against the initial equity).
-* Periods per year: P = 365 * 24 * 3600 / bar_seconds (perpetuals trade around the clock; 1m bars give 525,600).
+* Periods per year: P = 365 * 24 * 3600 / bar_seconds (perpetuals trade around the clock; 1m bars give 525,600),
+  times the share of the span's calendar time that has bars (T * bar_seconds / (days * 86400), 1 without gaps):
+  the bars a year of this series holds. That is the Sharpe ratio the same equity would have with flat bars filling
+  the gaps.
 * total_return_pct = (E_T / E_0 - 1) * 100.
 * monthly_return_pct = ((E_T / E_0) ** (30 / days) - 1) * 100 (geometric, scaled to 30 days);
   annual_return_pct likewise with 365 days. Both are capped at RETURN_CAP_PCT so short spans stay finite.
@@ -23,8 +28,9 @@ Definitions (these are the exact formulas; docs/ARCHITECTURE.md quotes them):
 * exposure_pct = share of bars whose closing position is non-zero * 100.
 * fees_paid and funding_paid are the simulator's totals (`result.fees`, `result.funding`).
 * share_real comes from `result.provenance["share_real"]`; without it, a `source` of "real" means 1 and
-  "synthetic" means 0, otherwise it is None (unknown). real_days = share_real * days (None when unknown); the
-  promotion gate passes it to `check_objectives(..., real_days=...)`.
+  "synthetic" means 0, otherwise it is None (unknown). real_days = share_real * days (None when unknown); likewise
+  share_proxy / proxy_days (bars of another market mapped to this one, `python -m backtest.data import`) and
+  share_synthetic. The promotion gate passes real_days and proxy_days to `check_objectives`.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backtest.gaps import covered_seconds
 from backtest.sim.result import BacktestResult
 
 RETURN_CAP_PCT = 1e9  # extrapolated returns of very short spans are capped here to stay finite and JSON-safe
@@ -97,12 +104,15 @@ def _ratio(num: float, den: float) -> float:
     return float(np.clip(num / den, -RATIO_CAP, RATIO_CAP))
 
 
-def sharpe_sortino(returns: np.ndarray, bar_seconds: int) -> tuple[float, float]:
-    """Annualised Sharpe and Sortino ratios of per-bar returns (risk-free 0); 0 when undefined."""
+def sharpe_sortino(returns: np.ndarray, bar_seconds: int, coverage: float = 1.0) -> tuple[float, float]:
+    """Annualised Sharpe and Sortino ratios of per-bar returns (risk-free 0); 0 when undefined.
+
+    `coverage` is the share of calendar time the bars cover (1 without gaps): P = periods_per_year * coverage.
+    """
     r = np.asarray(returns, dtype=np.float64)
     if r.size < 2:
         return 0.0, 0.0
-    scale = math.sqrt(periods_per_year(bar_seconds))
+    scale = math.sqrt(periods_per_year(bar_seconds) * min(1.0, max(coverage, 1e-12)))
     mean = float(r.mean())
     std = float(r.std(ddof=1))
     downside = float(np.sqrt(np.mean(np.minimum(r, 0.0) ** 2)))
@@ -116,6 +126,21 @@ def _share_real(provenance: dict[str, Any]) -> float | None:
         return float(provenance["share_real"])
     source = provenance.get("source", provenance.get("data_source"))
     return {"real": 1.0, "synthetic": 0.0}.get(str(source)) if source is not None else None
+
+
+def data_shares(provenance: dict[str, Any], days: float) -> dict[str, Any]:
+    """share_proxy, share_synthetic and proxy_days of a run (share_real and real_days are above).
+
+    From the provenance's shares (`backtest.data.schema.source_shares`); provenance written before proxy data
+    existed has no share_proxy: its proxy share is 0 and the rest is synthetic. None when the real share is unknown.
+    """
+    real = _share_real(provenance)
+    if real is None:
+        return {"share_proxy": None, "share_synthetic": None, "proxy_days": None}
+    proxy = float(provenance.get("share_proxy") or 0.0)
+    synthetic = provenance.get("share_synthetic")
+    synthetic = max(0.0, 1.0 - real - proxy) if synthetic is None else float(synthetic)
+    return {"share_proxy": proxy, "share_synthetic": synthetic, "proxy_days": float(proxy * days)}
 
 
 def _trade_metrics(trades: pd.DataFrame, days: float) -> dict[str, Any]:
@@ -151,12 +176,13 @@ def compute_metrics(result: BacktestResult) -> dict[str, Any]:
     Values are plain float/int/bool, None for an unknown share_real, and `halt_times` is a list of ISO strings.
     """
     n_bars = result.n_bars
-    days = n_bars * result.bar_seconds / 86400.0
+    days = covered_seconds(result.timestamps, result.bar_seconds) / 86400.0
+    coverage = n_bars * result.bar_seconds / (days * 86400.0) if days > 0 else 1.0
     final = result.final_equity
     initial = float(result.initial_equity)
     growth = final / initial if initial > 0 else 0.0
     returns = bar_returns(result)
-    sharpe, sortino = sharpe_sortino(returns, result.bar_seconds)
+    sharpe, sortino = sharpe_sortino(returns, result.bar_seconds, coverage)
     dd = drawdown_series(result.equity, initial)
     max_dd = float(dd.max()) if dd.size else 0.0
     annual = _scaled_return_pct(growth, days, 365.0)
@@ -198,6 +224,7 @@ def compute_metrics(result: BacktestResult) -> dict[str, Any]:
             "halt_times": halt_times,
         }
     )
+    out.update(data_shares(result.provenance, days))
     return out
 
 

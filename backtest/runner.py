@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from backtest.config import Objectives, Params, with_overrides
+from backtest.gaps import breaks
 from backtest.segments import group_segments, plan_segments
 from backtest.sim import POSITION_STATE_DIM, BatchSimulator, Market, SegmentRun, SimParams, merge_runs, run_signals
 from backtest.sim.result import BacktestResult
@@ -198,8 +199,10 @@ class RunPlan:
 
 
 def plan(market: Market, params: Params) -> RunPlan:
+    """Segments (cut at every break of the series: `backtest.gaps`) grouped into tasks."""
     bt = params.backtest
-    segments = plan_segments(market.n_bars, bt.chunk_size, bt.warmup_bars)
+    cuts = breaks(market.ts, market.bar_seconds)
+    segments = plan_segments(market.n_bars, bt.chunk_size, bt.warmup_bars, cuts.tolist())
     return RunPlan(segments, group_segments(segments, bt.segments_per_task))
 
 

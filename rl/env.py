@@ -6,7 +6,9 @@
 
 An episode is a random segment of `rl.episode_bars` bars inside one time split (the training span by default),
 drawn with the env's seeded generator (seed = env seed + 1000 * worker index + vector index). Actions are
-Discrete(3): HOLD / BUY / SELL as the simulator defines them. The segment's end is a time limit (truncated).
+Discrete(3): HOLD / BUY / SELL as the simulator defines them. The segment's end is a time limit (truncated). On a
+series with breaks (a proxy's closed sessions, `backtest.gaps`) an episode also ends at the last bar before the next
+break, as backtest segments do: no position is held across hours without bars.
 
 The drawdown auto-stop (`objectives.auto_stop_drawdown`) is off in training episodes by default
 (env_config auto_stop=False): a halted account earns zero reward whatever it does, and an exploring policy hits
@@ -25,6 +27,7 @@ import gymnasium as gym
 import numpy as np
 
 from backtest.config import Params, load_objectives, objectives_from_dict, params_from_dict
+from backtest.gaps import breaks, run_end
 from backtest.sim import POSITION_STATE_DIM
 from rl.data import Prepared, prepare
 from rl.obs import observation
@@ -49,6 +52,8 @@ class TradingEnv(gym.Env):
         self.episode_bars = min(int(self.params.rl.episode_bars), self.span[1] - self.span[0] - 1)
         if self.episode_bars < 2:
             raise ValueError(f"span {self.span} is too short for an episode")
+        market = self.prepared.market
+        self._breaks = breaks(market.ts, market.bar_seconds)
         self._base_seed = int(config.get("seed", self.params.rl.seed)) + 1000 * worker + vector
 
         from backtest.sim import SimParams, Simulator
@@ -75,10 +80,15 @@ class TradingEnv(gym.Env):
         super().reset(seed=seed)
         self._seeded = True
         lo, hi = self.span
-        start = int(self.np_random.integers(lo, hi - self.episode_bars))
         if options and "start" in options:
             start = int(options["start"])
-        self.sim.reset(start, start + self.episode_bars)
+        else:
+            for _ in range(1000):  # a start with at least two unbroken bars after it (always the first try if no gaps)
+                start = int(self.np_random.integers(lo, hi - self.episode_bars))
+                if run_end(self._breaks, hi, start) - start >= 2:
+                    break
+        end = min(start + self.episode_bars, run_end(self._breaks, self.prepared.market.n_bars, start))
+        self.sim.reset(start, end)
         self.shaper.reset()
         return self._obs(), {"start": start}
 

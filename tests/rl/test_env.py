@@ -106,3 +106,24 @@ def test_the_env_uses_the_objectives_it_is_given_not_the_default_file(env_config
     objectives = load_objectives(overrides=["auto_stop_drawdown=1.5"])
     env = TradingEnv({**env_config, "objectives": objectives.model_dump(mode="json"), "auto_stop": True})
     assert env.sim.params.auto_stop_frac == pytest.approx(0.015)
+
+
+def test_rl_episodes_end_at_the_last_bar_before_a_break():
+    from backtest.config import load_params
+    from backtest.data.load import Dataset
+    from backtest.gaps import breaks
+    from rl import data as rl_data
+    from rl.env import TradingEnv
+    from tests.backtest.test_gaps import weekend_series
+
+    p = load_params(overrides=["rl.episode_bars=3000", "backtest.warmup_bars=20"])
+    bars = weekend_series(p)
+    rl_data.prepare(p, "proxy-test", 4.0, dataset=Dataset(bars, {"source": "synthetic", "share_real": 0.0}))
+    env = TradingEnv({"params": p.model_dump(mode="json"), "source": "proxy-test", "days": 4.0})
+    cuts = breaks(env.prepared.market.ts, 60)
+    for seed in range(20):
+        _, info = env.reset(seed=seed)
+        start = info["start"]
+        end = env.sim._end
+        assert not any(start < c < end for c in cuts), (start, end, cuts)
+        assert end - start >= 2
