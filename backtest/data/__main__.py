@@ -1,4 +1,4 @@
-"""Command line for the market-data layer: `python -m backtest.data {fetch,record,synth,hybrid,inspect}`.
+"""Command line for the market-data layer: `python -m backtest.data {fetch,record,import,synth,hybrid,inspect}`.
 
 Every subcommand reads `configs/params.yaml` (or `--config PATH`) with `--set section.key=value` overrides.
 Configuration and data errors print one clear paragraph and exit with status 2.
@@ -50,6 +50,32 @@ def build_parser() -> argparse.ArgumentParser:
     _common(r)
     r.add_argument("--base-url", help="API base URL (default params.market.base_url)")
     r.add_argument("--stale-after", type=float, default=90.0, help="reconnect after this many silent seconds")
+
+    im = sub.add_parser(
+        "import",
+        help="import a proxy market's minute bars from vendor files (CSV, CSV.gz, zip, Parquet) into proxy/",
+        description="Read vendor bar files (Databento OHLCV-1m, FirstRate/Kibot-style CSV, broker exports), check "
+        "every row, merge the files, map the proxy's level to the market's (futures to spot, then a ratio fitted on "
+        "real HyperLiquid bars where they overlap) and store them labelled 'proxy'. Nothing is written unless every "
+        "row of every file passes; the same files imported again add nothing.",
+    )
+    _common(im)
+    im.add_argument("files", nargs="+", metavar="FILE", help="vendor files (several: a vendor's yearly files)")
+    im.add_argument("--symbol", default="NQ", help="what the file holds: NQ / MNQ futures (or a contract code), "
+                    "NDX (the index), or another symbol (then a ratio is fitted or --ratio given); default NQ")  # fmt: skip
+    im.add_argument("--to", help="the market the bars stand in for (default params.market.coin)")
+    im.add_argument("--columns", help="the file's columns in order, e.g. date,time,open,high,low,close,volume "
+                    "(names: timestamp date time open high low close volume trades symbol skip)")  # fmt: skip
+    im.add_argument("--tz", help="zone of local (zone-less) timestamps, e.g. America/New_York (default: detected)")
+    im.add_argument("--ts-unit", choices=("s", "ms", "us", "ns"), help="unit of epoch timestamps (default: by size)")
+    im.add_argument("--ts-format", help="strptime format of the timestamps (default: detected)")
+    im.add_argument("--bar-stamp", choices=("open", "close"), help="timestamps mark the bar's open or close "
+                    "(close-stamped bars are shifted back one bar; default: detected, else open)")  # fmt: skip
+    im.add_argument("--r-q", type=float, dest="r_minus_q", help="futures: r - q a year (default 0.04)")
+    im.add_argument("--roll-days", type=int, help="futures: days before expiry the front month rolls (default 8)")
+    im.add_argument("--ratio", type=float, help="a fixed scale to the market's level instead of fitting one")
+    im.add_argument("--price-scale", type=float, help="multiply the file's prices (default: 1e-9 for fixed-point)")
+    im.add_argument("--dry-run", action="store_true", help="check and report only; write nothing")
 
     s = sub.add_parser("synth", help="generate seeded synthetic bars into the synthetic namespace of the store")
     _common(s)
@@ -140,8 +166,32 @@ def _cmd_inspect(args: argparse.Namespace, params: Params) -> None:
     print(format_summary(summarize(bars, params.backtest.bar_seconds), f"{where}"))
 
 
-COMMANDS = {"fetch": _cmd_fetch, "record": _cmd_record, "synth": _cmd_synth, "hybrid": _cmd_hybrid,
-            "inspect": _cmd_inspect}  # fmt: skip
+def _cmd_import(args: argparse.Namespace, params: Params) -> None:
+    from backtest.data.vendor.importer import ImportOptions, import_files
+    from backtest.data.vendor.read import parse_columns_option
+
+    opts = ImportOptions(
+        symbol=args.symbol,
+        to=args.to or params.market.coin,
+        interval=params.backtest.interval,
+        columns=parse_columns_option(args.columns) if args.columns else None,
+        tz=args.tz,
+        ts_unit=args.ts_unit,
+        ts_format=args.ts_format,
+        bar_stamp=args.bar_stamp,
+        r_minus_q=args.r_minus_q,
+        roll_days=args.roll_days,
+        ratio=args.ratio,
+        price_scale=args.price_scale,
+        dry_run=args.dry_run,
+    )
+    report = import_files(args.files, BarStore(data_root(params)), opts)
+    print(f"import {len(args.files)} file(s) as {opts.symbol} -> {opts.to} {opts.interval}:")
+    print("\n".join(report.lines()))
+
+
+COMMANDS = {"fetch": _cmd_fetch, "record": _cmd_record, "import": _cmd_import, "synth": _cmd_synth,
+            "hybrid": _cmd_hybrid, "inspect": _cmd_inspect}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         params = _params(args)
-        if args.command in ("fetch", "record", "synth"):  # they write the store: find out now, not after the work
+        if args.command in ("fetch", "record", "synth", "import"):  # they write the store: find out now, not after the work
             check_writable_dir(data_root(params), "--data-dir")
         COMMANDS[args.command](args, params)
     except (ConfigError, DataError, RetryError) as exc:

@@ -7,9 +7,9 @@ rewrites only the day partitions its bars fall into (merging duplicates by times
 older partitions are never touched. Every write goes to a temporary file in the same folder and is moved into place
 with `os.replace`, so a crash mid-write leaves the previous file intact.
 
-An append that touches several days first records them in `_incomplete.json` in the folder and removes each day as
-its file lands; the marker goes when every day is written. A process killed part-way leaves the marker, and every
-later read refuses the folder, naming the days that are missing, until an append writes them.
+An append that touches several days first records them in `_incomplete.json` in the folder and strikes days off as
+their files land (in batches); the marker goes when every day is written. A process killed part-way leaves the
+marker, and every later read refuses the folder, naming the days whose file is missing, until an append writes them.
 
 Reads check every file before anything is filtered: rows filed under the wrong day, or labelled with a source that
 does not belong to the namespace (synthetic bars under `real/`), are refused, never dropped or relabelled.
@@ -18,6 +18,10 @@ does not belong to the namespace (synthetic bars under `real/`), are refused, ne
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +42,8 @@ from cluster.atomic import atomic_path, atomic_write_json
 
 NAMESPACES = ("real", "proxy", "synthetic")
 _DAY_MS = 86_400_000
+_WRITERS = 8
+_STRIKE_EVERY = 64
 _PREFIX, _SUFFIX = "day=", ".parquet"
 MARKER = "_incomplete.json"
 
@@ -70,6 +76,26 @@ def atomic_write_table(table: pa.Table, path: Path) -> None:
     """Write `table` to `path` atomically; the old file survives any failure."""
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
+
+
+def _stage(table: pa.Table, path: Path) -> Path:
+    """Write `table` durably (fsynced) to a temporary file beside `path`; the caller moves it into place."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        pq.write_table(table, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _commit(tmp: Path, path: Path) -> None:
+    """Move a staged day file into place (atomic on POSIX)."""
+    os.replace(tmp, path)
 
 
 class BarStore:
@@ -112,20 +138,36 @@ class BarStore:
         if marked:
             atomic_write_json(folder / MARKER, {"pending_days": pending})
         table = pa.Table.from_pandas(bars, preserve_index=False)
-        written = []
+        parts = []
         for day, a, b in zip(todo, starts, ends):
             path = folder / f"{_PREFIX}{day}{_SUFFIX}"
             if path.exists():
                 part = merge_bars(self._read_file(path, namespace), bars.iloc[a:b])
                 validate_bars(part, name=str(path))
-                out = pa.Table.from_pandas(part, preserve_index=False)
+                parts.append((day, path, pa.Table.from_pandas(part, preserve_index=False)))
             else:
-                out = table.slice(int(a), int(b - a))
-            atomic_write_table(out, path)
-            written.append(path)
-            pending.remove(day)
-            if marked and pending:  # striking days off need not be durable: a lost update lists more days, not fewer
-                atomic_write_json(folder / MARKER, {"pending_days": pending}, durable=False)
+                parts.append((day, path, table.slice(int(a), int(b - a))))
+        folder.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        # Day files are written and fsynced in parallel (the disk groups the flushes), then moved into place one by
+        # one in day order and struck off the marker in batches (a stale marker lists days already written: reads
+        # still refuse the folder until the append is rerun, and name the days whose file is missing).
+        struck = time.monotonic()
+        with ThreadPoolExecutor(max_workers=min(_WRITERS, len(parts))) as pool:
+            staged = [pool.submit(_stage, tbl, path) for _, path, tbl in parts]
+            try:
+                for (day, path, _), future in zip(parts, staged):
+                    _commit(future.result(), path)
+                    written.append(path)
+                    pending.remove(day)
+                    if marked and pending and (len(written) % _STRIKE_EVERY == 0 or time.monotonic() - struck > 1.0):
+                        atomic_write_json(folder / MARKER, {"pending_days": pending}, durable=False)
+                        struck = time.monotonic()
+            finally:
+                for future in staged:  # whatever was staged and not moved into place is removed
+                    tmp = future.exception() is None and future.result()
+                    if tmp and tmp.exists():
+                        tmp.unlink(missing_ok=True)
         if marked and not pending:
             (folder / MARKER).unlink(missing_ok=True)
         return written
@@ -146,10 +188,13 @@ class BarStore:
         folder = self.folder(coin, interval, namespace)
         pending = self._pending(folder)
         if pending:
+            missing = [d for d in pending if not (folder / f"{_PREFIX}{d}{_SUFFIX}").exists()] or pending
+            stale = len(pending) - len(missing)
+            rest = f", and {stale} written day(s) may hold the old version" if stale else ""
             raise DataError(
-                f"{folder}: incomplete: an append was interrupted and {len(pending)} day file(s) were never written "
-                f"({pending[0]} .. {pending[-1]}); rerun the command that wrote them (e.g. `python -m backtest.data "
-                f"synth` or `fetch`) to complete the span, or delete the folder"
+                f"{folder}: incomplete: an append was interrupted and {len(missing)} day file(s) were never written "
+                f"({missing[0]} .. {missing[-1]}){rest}; rerun the command that wrote them (e.g. `python -m "
+                "backtest.data synth`, `fetch` or `import`) to complete the span, or delete the folder"
             )
 
     def _read_file(self, path: Path, namespace: str) -> pd.DataFrame:

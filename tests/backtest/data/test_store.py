@@ -136,16 +136,16 @@ def test_synthetic_rows_under_real_are_refused_never_called_real(tmp_path, small
 
 def test_an_interrupted_multi_day_append_is_reported_until_it_is_completed(tmp_path, small_bars, monkeypatch):
     st = BarStore(tmp_path)
-    real = store_mod.atomic_write_table
+    real = store_mod._commit
     calls = {"n": 0}
 
-    def die_after_two(table, path):
+    def die_after_two(tmp, path):
         if calls["n"] == 2:
             raise KeyboardInterrupt  # stands in for a kill: nothing after this line runs
         calls["n"] += 1
-        real(table, path)
+        real(tmp, path)
 
-    monkeypatch.setattr(store_mod, "atomic_write_table", die_after_two)
+    monkeypatch.setattr(store_mod, "_commit", die_after_two)
     with pytest.raises(KeyboardInterrupt):
         st.append(small_bars, COIN, IV)  # three synthetic days
     monkeypatch.undo()
