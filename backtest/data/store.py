@@ -183,6 +183,10 @@ class BarStore:
         except (OSError, ValueError, KeyError, TypeError):
             raise DataError(f"{marker}: unreadable incomplete-append marker; delete it and rewrite the span") from None
 
+    def pending_days(self, coin: str, interval: str, namespace: str) -> list[str]:
+        """Days an interrupted append to this folder left unwritten or possibly stale (empty when complete)."""
+        return self._pending(self.folder(coin, interval, namespace))
+
     def check_complete(self, coin: str, interval: str, namespace: str) -> None:
         """Raise DataError when an append to this folder was interrupted and days are still missing."""
         folder = self.folder(coin, interval, namespace)
@@ -259,13 +263,16 @@ class BarStore:
         namespace: str = "real",
         start: pd.Timestamp | None = None,
         end: pd.Timestamp | None = None,
+        incomplete_ok: bool = False,
     ) -> pd.DataFrame:
         """Validated bars with start <= timestamp < end (either bound optional), sorted by time.
 
         Every file read is validated whole (schema, day, namespace) before rows are filtered by time, and a folder
-        left incomplete by an interrupted append is refused.
+        left incomplete by an interrupted append is refused (`incomplete_ok`: read what is there, for the command
+        that completes it).
         """
-        self.check_complete(coin, interval, namespace)
+        if not incomplete_ok:
+            self.check_complete(coin, interval, namespace)
         paths = self.partitions(coin, interval, namespace)
         if start is not None:
             first_day = pd.Timestamp(start).strftime("%Y-%m-%d")

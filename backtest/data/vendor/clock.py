@@ -76,12 +76,12 @@ def _epoch(values: pd.Series, unit: str | None) -> tuple[np.ndarray, np.ndarray,
 
 
 def _pick_format(sample: pd.Series) -> list[str]:
-    """Formats that parse every sampled value, in FORMATS order."""
-    fits = []
-    for fmt in FORMATS:
-        if pd.to_datetime(sample, format=fmt, errors="coerce").notna().all():
-            fits.append(fmt)
-    return fits
+    """Formats that parse the most sampled values (at least 90 %: a bad row must not hide the format), best first."""
+    scores = {fmt: int(pd.to_datetime(sample, format=fmt, errors="coerce").notna().sum()) for fmt in FORMATS}
+    best = max(scores.values(), default=0)
+    if best < 0.9 * len(sample) or best == 0:
+        return []
+    return [fmt for fmt in FORMATS if scores[fmt] == best]
 
 
 def parse_stamps(raw: RawFile, ts_unit: str | None = None, ts_format: str | None = None) -> Stamps:

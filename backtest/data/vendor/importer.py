@@ -237,7 +237,8 @@ def _against_store(bars: pd.DataFrame, store: BarStore, opts: ImportOptions, int
     """(bars not stored yet, number stored and identical); stored bars that differ refuse the import."""
     ts = timestamps_ms(bars)
     stored = store.read(opts.to, opts.interval, "proxy", start=bars["timestamp"].iloc[0],
-                        end=bars["timestamp"].iloc[-1] + pd.Timedelta(milliseconds=interval_ms))  # fmt: skip
+                        end=bars["timestamp"].iloc[-1] + pd.Timedelta(milliseconds=interval_ms),
+                        incomplete_ok=True)  # fmt: skip
     if len(stored) == 0:
         return bars, 0
     _, bi, si = np.intersect1d(ts, timestamps_ms(stored), assume_unique=True, return_indices=True)
@@ -256,7 +257,9 @@ def _against_store(bars: pd.DataFrame, store: BarStore, opts: ImportOptions, int
         )
     fresh = np.ones(len(bars), dtype=bool)
     fresh[bi] = False
-    return bars[fresh].reset_index(drop=True), len(bi)
+    if store.pending_days(opts.to, opts.interval, "proxy"):  # an interrupted import: rewrite its days to complete it
+        fresh[:] = True
+    return bars[fresh].reset_index(drop=True), int((~fresh).sum())
 
 
 def _record(folder: Path, meta, transform: Transform, paths, report: ImportReport, opts: ImportOptions) -> None:

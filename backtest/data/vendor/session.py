@@ -79,7 +79,7 @@ def fit_session(
     notes: list[str] = []
     tzs: tuple[str | None, ...]
     if stamps.naive:
-        tzs = (tz,) if tz else TZ_CANDIDATES
+        tzs = (tz, *(z for z in TZ_CANDIDATES if z != tz)) if tz else TZ_CANDIDATES
     else:
         tzs = (None,)
         if tz:
@@ -89,7 +89,7 @@ def fit_session(
             raise ValueError("local timestamps and a market that trades around the clock: give --tz")
         chosen_tz, alternatives = tzs[0], {}
     else:
-        chosen_tz, alternatives = _pick_zone(stamps, good, interval_ms, cal, tzs, notes)
+        chosen_tz, alternatives = _pick_zone(stamps, good, interval_ms, cal, tzs, bool(tz), notes)
     if stamps.naive:
         utc_ns, unresolved = localize(stamps.ns, stamps.bad, chosen_tz)
     else:
@@ -106,7 +106,7 @@ def fit_session(
     return np.where(ok, ms, 0), unresolved, fit
 
 
-def _pick_zone(stamps, good, interval_ms, cal, tzs, notes) -> tuple[str | None, dict]:
+def _pick_zone(stamps, good, interval_ms, cal, tzs, given, notes) -> tuple[str | None, dict]:
     rows = np.flatnonzero(good)
     if len(rows) > _SAMPLE:
         rows = rows[np.linspace(0, len(rows) - 1, _SAMPLE).astype(np.int64)]
@@ -119,7 +119,7 @@ def _pick_zone(stamps, good, interval_ms, cal, tzs, notes) -> tuple[str | None, 
             ms = (utc // 1_000_000)[~unresolved]
         for name, st in _stamp_states(cal, np.sort(ms), interval_ms).items():
             scores[(zone, name)] = int(_closed(st).sum())
-    if len(tzs) == 1:
+    if len(tzs) == 1 or given:  # a zone given with --tz is used; the others were scored to suggest a fit
         return tzs[0], scores
     best = {zone: min(scores[(zone, s)] for s in STAMPS) for zone in tzs}
     low = min(best.values())
