@@ -17,12 +17,12 @@ from backtest.cli import add_config_args, check_writable_dir, load_configs
 from backtest.config import ConfigError, Override, Params, interval_seconds
 from backtest.data.hyperliquid import fetch_to_store
 from backtest.data.inspect import format_summary, summarize
-from backtest.data.load import data_root, load_dataset
+from backtest.data.load import DATA_SOURCES, data_root, load_dataset
 from backtest.data.recorder import Recorder, SdkFeed, install_stop_signals
-from backtest.venue.retry import RetryError
 from backtest.data.schema import DataError, validate_bars
-from backtest.data.store import BarStore
+from backtest.data.store import NAMESPACES, BarStore
 from backtest.data.synth import DEFAULT_START, generate_bars
+from backtest.venue.retry import RetryError
 
 log = logging.getLogger("backtest.data")
 
@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(im)
     im.add_argument("files", nargs="+", metavar="FILE", help="vendor files (several: a vendor's yearly files)")
     im.add_argument("--symbol", default="NQ", help="what the file holds: NQ / MNQ futures (or a contract code), "
-                    "NDX (the index), or another symbol (then a ratio is fitted or --ratio given); default NQ")  # fmt: skip
+                    "NDX (the index), or another symbol (a ratio is fitted, or --ratio); default NQ")  # fmt: skip
     im.add_argument("--to", help="the market the bars stand in for (default params.market.coin)")
     im.add_argument("--columns", help="the file's columns in order, e.g. date,time,open,high,low,close,volume "
                     "(names: timestamp date time open high low close volume trades symbol skip)")  # fmt: skip
@@ -86,10 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(h)
     h.add_argument("--days", type=float, help="span in days (default params.backtest.days)")
 
-    i = sub.add_parser("inspect", help="summarise stored bars (or a dataset: --data real|synthetic|hybrid)")
+    i = sub.add_parser("inspect", help="summarise stored bars (or a dataset: --data real|proxy|synthetic|hybrid)")
     _common(i)
-    i.add_argument("--namespace", choices=("real", "synthetic"), default="real", help="store namespace to read")
-    i.add_argument("--data", choices=("real", "synthetic", "hybrid"), help="summarise load_dataset(...) instead")
+    i.add_argument("--namespace", choices=NAMESPACES, default="real", help="store namespace to read")
+    i.add_argument("--data", choices=DATA_SOURCES, help="summarise load_dataset(...) instead")
     i.add_argument("--days", type=float, help="span in days for --data (default params.backtest.days)")
     return parser
 
@@ -150,20 +150,59 @@ def _cmd_synth(args: argparse.Namespace, params: Params) -> None:
 
 def _cmd_hybrid(args: argparse.Namespace, params: Params) -> None:
     ds = load_dataset(params, "hybrid", args.days)
-    print(format_summary(summarize(ds.bars, params.backtest.bar_seconds), "hybrid"))
-    cal = ds.provenance["synth_config"]
-    print(f"  real_weight {params.backtest.real_weight}; synthetic part uses annual_vol {cal['annual_vol']:.3f}")
+    print(format_summary(summarize(ds.bars, params.backtest.bar_seconds, _calendar(params)), "hybrid"))
+    print(dataset_notes(ds.provenance, params))
+
+
+def dataset_notes(prov: dict, params: Params) -> str:
+    """What a dataset's provenance says beyond the summary: the proxy's mapping, the gap fill, the prefix."""
+    lines = []
+    proxy = prov.get("proxy")
+    if proxy:
+        from backtest.data.vendor.transform import Transform
+
+        t = Transform.from_dict(proxy["transform"])
+        lines.append(f"  proxy {proxy['symbol']} -> {params.market.coin}: {t.describe()}")
+    fill = prov.get("fill")
+    if fill:
+        lines.append(
+            f"  synthetic fill: {fill['closed_bars']:,} closed-session bars (quiet x{fill['closed_vol_multiplier']}, "
+            f"band +-{(fill.get('band_frac') or 0) * 100:.1f} % around the ~1 h average), {fill['in_session_bars']:,} "
+            f"in-session bars, {fill['prefix_bars']:,} bars before the first real/proxy bar"
+        )
+    if prov.get("synth_config"):
+        cal = prov["synth_config"]
+        lines.append(f"  real_weight {params.backtest.real_weight}; the prefix uses annual_vol {cal['annual_vol']:.3f}")
+    return "\n".join(lines)
+
+
+def _calendar(params: Params):
+    from backtest.venue.calendar import calendar_for
+
+    return calendar_for(params.market.coin)
 
 
 def _cmd_inspect(args: argparse.Namespace, params: Params) -> None:
+    iv = params.backtest.bar_seconds
     if args.data:
         ds = load_dataset(params, args.data, args.days)
-        print(format_summary(summarize(ds.bars, params.backtest.bar_seconds), args.data))
+        print(format_summary(summarize(ds.bars, iv, _calendar(params)), args.data))
+        notes = dataset_notes(ds.provenance, params)
+        if notes:
+            print(notes)
         return
     store = BarStore(data_root(params))
     bars = store.read(params.market.coin, params.backtest.interval, args.namespace)
     where = store.folder(params.market.coin, params.backtest.interval, args.namespace)
-    print(format_summary(summarize(bars, params.backtest.bar_seconds), f"{where}"))
+    print(format_summary(summarize(bars, iv, _calendar(params)), f"{where}"))
+    if args.namespace == "proxy":
+        from backtest.data.load import proxy_info
+        from backtest.data.vendor.importer import read_meta
+
+        info = proxy_info(read_meta(where) or {})
+        if info:
+            print(dataset_notes({"proxy": info}, params))
+            print(f"  imported from {len(info['files'])} file(s): {', '.join(info['files'][:3])}")
 
 
 def _cmd_import(args: argparse.Namespace, params: Params) -> None:
@@ -199,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         params = _params(args)
-        if args.command in ("fetch", "record", "synth", "import"):  # they write the store: find out now, not after the work
+        if args.command in ("fetch", "record", "synth", "import"):  # they write the store: find out now
             check_writable_dir(data_root(params), "--data-dir")
         COMMANDS[args.command](args, params)
     except (ConfigError, DataError, RetryError) as exc:

@@ -98,7 +98,9 @@ def format_summary(summary: dict[str, Any], title: str = "bars") -> str:
     return "\n".join(
         [
             f"{title}: {summary['bars']:,} bars, {summary['start']} .. {summary['end']} ({summary['days']:.2f} days)",
-            f"  gaps: {summary['gaps']:,}{by_label}, {summary['missing_bars']:,} missing bars (left as gaps)",
+            f"  gaps: {summary['gaps']:,}{by_label}, {summary['missing_bars']:,} missing bars (left as gaps)"
+            if summary["gaps"]
+            else "  gaps: none",
             f"  sources: {share}; {shares_text(summary)}",
             f"  1-bar log returns: mean {summary['ret_mean']:.3e}, std {summary['ret_std']:.3e}; "
             f"annualised vol {summary['annual_vol']:.1%}",
