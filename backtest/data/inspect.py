@@ -46,6 +46,7 @@ def gap_summary(bars: pd.DataFrame, interval_s: int, calendar: SessionCalendar) 
             out[name] = {"gaps": len(rows), "missing_bars": int(rows["missing_bars"].sum())}
     return out
 
+
 _SECONDS_PER_YEAR = 365 * 86400
 
 

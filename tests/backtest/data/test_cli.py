@@ -13,7 +13,11 @@ from .stub_api import COIN, StubApi, make_candles
 def test_synth_180_days_writes_259200_labelled_bars_and_prints_the_summary(tmp_path, capsys):
     assert main(["synth", "--days", "180", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "generated 259200 bars" in out and "real 0.0 % / proxy 0.0 % / synthetic 100.0 %" in out and "annualised vol" in out
+    assert (
+        "generated 259200 bars" in out
+        and "real 0.0 % / proxy 0.0 % / synthetic 100.0 %" in out
+        and "annualised vol" in out
+    )
     bars = BarStore(tmp_path).read(COIN, "1m", "synthetic")
     assert len(bars) == 259_200 and (bars["source"] == "synthetic").all()
     assert BarStore(tmp_path).partitions(COIN, "1m", "real") == []

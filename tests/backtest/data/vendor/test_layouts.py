@@ -24,8 +24,13 @@ def spot() -> pd.DataFrame:
 
 @pytest.mark.parametrize(
     "layout,name",
-    [("firstrate", "nq.csv"), ("kibot", "nq.txt"), ("databento", "nq.csv.gz"), ("databento-parquet", "nq.parquet"),
-     ("tradingview", "nq.csv")],  # fmt: skip
+    [
+        ("firstrate", "nq.csv"),
+        ("kibot", "nq.txt"),
+        ("databento", "nq.csv.gz"),
+        ("databento-parquet", "nq.parquet"),
+        ("tradingview", "nq.csv"),
+    ],
 )
 def test_every_layout_imports_to_the_same_utc_bars_at_the_market_level(tmp_path, store, spot, layout, name):
     path = tmp_path / name

@@ -41,8 +41,17 @@ def test_contract_codes_give_each_row_its_own_expiry_and_other_symbols_none():
 
 @pytest.mark.parametrize(
     "symbol,kind",
-    [("NQ", "futures"), ("nq.c.0", "futures"), ("NQH4", "futures"), ("MNQ", "futures"), ("NQ1!", "futures"),
-     ("NQ=F", "futures"), ("NDX", "index"), ("^NDX", "index"), ("QQQ", "other")],  # fmt: skip
+    [
+        ("NQ", "futures"),
+        ("nq.c.0", "futures"),
+        ("NQH4", "futures"),
+        ("MNQ", "futures"),
+        ("NQ1!", "futures"),
+        ("NQ=F", "futures"),
+        ("NDX", "index"),
+        ("^NDX", "index"),
+        ("QQQ", "other"),
+    ],
 )
 def test_symbol_kinds(symbol, kind):
     assert symbol_kind(symbol) == kind
