@@ -29,7 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: python -m backtest --days 180 --data synthetic --strategy rules --workers 2",
     )
     p.add_argument("--days", type=float, help="span in days (default backtest.days)")
-    p.add_argument("--data", choices=["real", "synthetic", "hybrid"], help="data source (default backtest.data_source)")
+    p.add_argument(
+        "--data",
+        choices=["real", "proxy", "synthetic", "hybrid"],
+        help="data source (default backtest.data_source): real HyperLiquid bars; proxy = real, then an imported "
+        "proxy's bars (closed sessions stay gaps); hybrid = real, then proxy, then labelled synthetic; synthetic",
+    )
     p.add_argument(
         "--strategy",
         default="rules",
@@ -77,6 +82,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
 
     from backtest.data.load import load_dataset
     from backtest.features import compute_features
+    from backtest.gaps import breaks
     from backtest.metrics import compute_metrics
     from backtest.objectives import check_objectives
     from backtest.report import headline
@@ -96,12 +102,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         start_workers(workers, strategy)
     dataset = load_dataset(params)
     bars = dataset.bars
-    share = dataset.provenance.get("share_real", 0.0)
-    first, last = bars["timestamp"].iloc[0], bars["timestamp"].iloc[-1]
-    print(
-        f"data: {len(bars):,} bars of {params.market.coin} {params.backtest.interval} "
-        f"({dataset.provenance['source']}, {share:.0%} real) {first} .. {last}"
-    )
+    print(data_line(dataset, params))
     features = compute_features(bars, params.trading)
     market = Market.from_bars(bars, params)
     provenance = dataset.provenance
@@ -123,8 +124,10 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     print(headline(metrics))
     print(check.table())
     ray_note = f" (+ Ray start {ray_s:.1f} s)" if ray_s >= 0.05 else ""
+    n_breaks = len(breaks(market.ts, market.bar_seconds))
+    cut = f" (cut at {n_breaks} gaps)" if n_breaks else ""
     print(
-        f"segments: {n_segments} x {params.backtest.chunk_size} bars, workers: {workers or 'in-process'}, "
+        f"segments: {n_segments} x {params.backtest.chunk_size} bars{cut}, workers: {workers or 'in-process'}, "
         f"{elapsed:.2f} s{ray_note}"
     )
     if not args.no_report:
@@ -138,6 +141,24 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
                                 params.model_dump(mode="json"))  # fmt: skip
         print(f"report: {join(out, path.name) if is_uri(out) else path}")
     return 0
+
+
+def data_line(dataset, params) -> str:
+    """`data: N bars of COIN 1m (source: shares real / proxy / synthetic) first .. last`, plus the gap rule when the
+    bars have holes (`backtest.gaps`)."""
+    from backtest.data.inspect import shares_text
+
+    bars, prov = dataset.bars, dataset.provenance
+    first, last = bars["timestamp"].iloc[0], bars["timestamp"].iloc[-1]
+    line = (
+        f"data: {len(bars):,} bars of {params.market.coin} {params.backtest.interval} "
+        f"({prov['source']}: {shares_text(prov)}) {first} .. {last}"
+    )
+    labels = prov.get("gap_labels") or {}
+    if labels:
+        held = ", ".join(f"{k.replace('_', ' ')} {v['gaps']}" for k, v in labels.items())
+        line += f"\ngaps: {held}, left as gaps; no position is held across one over 15 minutes (backtest/gaps.py)"
+    return line
 
 
 def _check_out(location: str, what: str, params) -> None:

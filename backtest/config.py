@@ -146,7 +146,7 @@ class BacktestConfig(Section):
     segments_per_task: int = Field(default=8, ge=1, le=10_000)
     max_workers: int = Field(default=2, ge=1, le=1024)
     min_trades_threshold: int = Field(default=50, ge=0)
-    data_source: Literal["real", "synthetic", "hybrid"] = "synthetic"
+    data_source: Literal["real", "proxy", "synthetic", "hybrid"] = "synthetic"
     real_weight: float = Field(default=1.0, ge=0, le=1)
     seed: int = Field(default=1, ge=0)
     data_dir: str = Field(default="data", min_length=1)
@@ -218,7 +218,8 @@ class Objectives(Section):
     drawdown_max: float = Field(default=5.0, gt=0, le=100)
     auto_stop_drawdown: float = Field(default=4.0, gt=0, le=100)
     profit_factor_min: float = Field(default=1.3, ge=0)
-    min_real_days: float = Field(default=30.0, ge=0)
+    min_real_days: float = Field(default=2.0, ge=0)
+    min_real_or_proxy_days: float = Field(default=20.0, ge=0)
 
 
 # --- composition: the sections of the packages above backtest, found through entry points ---------------------------

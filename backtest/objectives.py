@@ -1,7 +1,8 @@
 """Does a backtest meet `configs/objectives.yaml`? One pass/fail row per objective, plus the trade-density
 circuit breaker: with fewer than `min_trades` trades the other figures are noise, so the whole check fails loudly.
 
-Kept generic (a list of rows over a metrics dict) so the promotion gate reuses it, with its `real_days` row.
+Kept generic (a list of rows over a metrics dict) so the promotion gate reuses it, with its `real_days` and
+`real_or_proxy_days` rows.
 """
 
 from __future__ import annotations
@@ -98,12 +99,14 @@ def check_objectives(
     objectives: Objectives,
     min_trades: int,
     real_days: float | None = None,
+    proxy_days: float | None = None,
 ) -> ObjectiveCheck:
     """Compare `metrics` (from `compute_metrics`) with `objectives`.
 
     Rows: monthly_return_pct >= monthly_return_min, sharpe >= sharpe_min, max_drawdown_pct <= drawdown_max,
     profit_factor >= profit_factor_min, n_trades >= min_trades (the circuit breaker), and, when `real_days` is
-    given (promotion), real_days >= min_real_days.
+    given (promotion), real_days >= min_real_days and real_days + proxy_days >= min_real_or_proxy_days (proxy
+    days: another market's real bars mapped to this one; a missing value counts 0).
     """
     rows = [
         ObjectiveRow.make(
@@ -124,6 +127,9 @@ def check_objectives(
     ]
     if real_days is not None:
         rows.append(ObjectiveRow.make("real_days", "days of real data", real_days, ">=", objectives.min_real_days))
+        both = real_days + (proxy_days or 0.0)
+        rows.append(ObjectiveRow.make("real_or_proxy_days", "days of real + proxy data", both, ">=",
+                                      objectives.min_real_or_proxy_days))  # fmt: skip
     n_trades = metrics.get("n_trades")
     tripped = n_trades is None or int(n_trades) < min_trades
     message = circuit_breaker_message(int(n_trades or 0), min_trades) if tripped else None

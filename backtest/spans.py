@@ -20,10 +20,14 @@ from backtest.sim import Market
 
 def share_real(bars: pd.DataFrame, span: tuple[int, int]) -> float:
     """Share of real bars (`source` in REAL_SOURCES) among bars [span[0], span[1]); 0 for an empty span."""
-    from backtest.data.schema import REAL_SOURCES
+    return span_shares(bars, span)["real"]
 
-    sources = bars["source"].iloc[span[0] : span[1]].astype(str)
-    return float(sources.isin(list(REAL_SOURCES)).mean()) if len(sources) else 0.0
+
+def span_shares(bars: pd.DataFrame, span: tuple[int, int]) -> dict[str, float]:
+    """Shares of real, proxy and synthetic bars among bars [span[0], span[1]) (`schema.source_shares`)."""
+    from backtest.data.schema import source_shares
+
+    return source_shares(bars["source"].iloc[span[0] : span[1]])
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,8 @@ def slice_span(
     """Cut the full market/features to `window` [lo, hi) plus `warmup` bars before it.
 
     A window at the very start of the series has no bars before it and trades from bar `warmup` on, like any
-    backtest. The provenance says which bars were traded (`window_bars`, start, end) and their share of real bars.
+    backtest. The provenance says which bars were traded (`window_bars`, start, end) and their shares of real,
+    proxy and synthetic bars.
     """
     lo, hi = window
     if not 0 <= lo < hi <= market.n_bars:
@@ -63,7 +68,7 @@ def slice_span(
     ts = bars["timestamp"]
     prov = dict(provenance)
     if "source" in bars:
-        prov["share_real"] = share_real(bars, window)
+        prov.update({f"share_{kind}": v for kind, v in span_shares(bars, window).items()})
     prov.update(
         n_bars=hi - lo,
         start=pd.Timestamp(ts.iloc[lo]).isoformat(),

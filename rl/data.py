@@ -76,9 +76,17 @@ def prepare(params: Params, source: str | None = None, days: float | None = None
 
 def share_real(prepared: Prepared, span: tuple[int, int]) -> float | None:
     """Share of real bars in a span of the prepared data (`backtest.spans.share_real`)."""
-    from backtest.spans import share_real as span_share
+    return shares(prepared, span)["real"]
+
+
+def shares(prepared: Prepared, span: tuple[int, int]) -> dict[str, float | None]:
+    """Shares of real, proxy and synthetic bars in a span of the prepared data (`backtest.spans.span_shares`)."""
+    from backtest.spans import span_shares
 
     if "source" in getattr(prepared.bars, "columns", []):
-        return span_share(prepared.bars, span) if span[1] > span[0] else None
-    value = prepared.provenance.get("share_real")
-    return None if value is None else float(value)
+        if span[1] > span[0]:
+            return dict(span_shares(prepared.bars, span))
+        return {"real": None, "proxy": None, "synthetic": None}
+    p = prepared.provenance
+    kinds = ("real", "proxy", "synthetic")
+    return {k: (None if p.get(f"share_{k}") is None else float(p[f"share_{k}"])) for k in kinds}

@@ -3,7 +3,9 @@
 Rows come from `backtest.objectives.check_objectives`: monthly return, Sharpe, max drawdown, profit factor and the
 trade-density breaker. The breaker's minimum is `backtest.min_trades_threshold` scaled to the test span's length
 (the threshold is set for a full `backtest.days` backtest). For live use (`for_live`) the figures must also have been
-measured on at least `objectives.min_real_days` days of real bars (`metrics["real_days"]`); synthetic bars count 0.
+measured on at least `objectives.min_real_days` days of real HyperLiquid bars (`metrics["real_days"]`) and on at
+least `objectives.min_real_or_proxy_days` days of real plus proxy bars (`metrics["proxy_days"]`: another market's
+real bars mapped to this one, `python -m backtest.data import`), counted separately; synthetic bars count 0.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class GateVerdict:
         return self.check.failed_names
 
     def table(self) -> str:
-        scope = "live (real bars required)" if self.for_live else "paper/backtest"
+        scope = "live (real and real + proxy days required)" if self.for_live else "paper/backtest"
         verdict = "PASSED" if self.passed else "REFUSED"
         return f"{self.check.table()}\ngate ({scope}): {verdict}"
 
@@ -49,10 +51,11 @@ class GateVerdict:
 
 
 def gate_check(metrics: dict[str, Any], objectives: Objectives, min_trades: int, for_live: bool = False) -> GateVerdict:
-    """Judge out-of-sample `metrics` (from `compute_metrics`). For live, missing `real_days` counts as 0 days."""
-    real_days = None
+    """Judge out-of-sample `metrics` (from `compute_metrics`). For live, missing `real_days` or `proxy_days` count as
+    0 days."""
+    real_days = proxy_days = None
     if for_live:
-        value = metrics.get("real_days")
-        real_days = 0.0 if value is None else float(value)
-    check = check_objectives(metrics, objectives, min_trades, real_days=real_days)
+        real_days = float(metrics.get("real_days") or 0.0)
+        proxy_days = float(metrics.get("proxy_days") or 0.0)
+    check = check_objectives(metrics, objectives, min_trades, real_days=real_days, proxy_days=proxy_days)
     return GateVerdict(check=check, for_live=for_live, min_trades=min_trades)

@@ -1,6 +1,6 @@
 """Train LSTM-PPO / LSTM-DQN (RLlib new API stack) on the simulator env, with validation early stopping.
 
-    python -m rl.train [--algo ppo|dqn|ensemble] [--timesteps N] [--data synthetic|hybrid|real] [--days D]
+    python -m rl.train [--algo ppo|dqn|ensemble] [--timesteps N] [--data synthetic|hybrid|proxy|real] [--days D]
                        [--config PATH] [--set k=v ...] [--out DIR] [--seed S] [--iter-steps N]
 
 Each iteration: one RLlib `train()` (about `--iter-steps` env steps, default one episode), then a validation
@@ -42,7 +42,7 @@ from backtest.cli import add_config_args, check_writable_dir, load_configs, run_
 from backtest.config import BacktestConfig, Objectives, Params, load_objectives  # noqa: E402
 from rl import checkpoint as ck  # noqa: E402
 from rl.config import RLConfig  # noqa: E402
-from rl.data import Prepared, prepare, share_real  # noqa: E402
+from rl.data import Prepared, prepare, shares  # noqa: E402
 from rl.device import describe  # noqa: E402
 from rl.evaluate import evaluate  # noqa: E402
 from rl.policy import RLPolicyStrategy  # noqa: E402
@@ -86,7 +86,7 @@ def span_info(prepared: Prepared) -> dict[str, Any]:
             "bars": [lo, hi],
             "start": datetime.fromtimestamp(ts[lo] / 1000, UTC).isoformat(),
             "end": datetime.fromtimestamp(ts[hi - 1] / 1000, UTC).isoformat(),
-            "share_real": share_real(prepared, (lo, hi)),
+            **{f"share_{k}": v for k, v in shares(prepared, (lo, hi)).items()},
         }
     return out
 
@@ -102,6 +102,8 @@ def metadata(
             "source": source,
             "days": days,
             "share_real": prepared.provenance.get("share_real"),
+            "share_proxy": prepared.provenance.get("share_proxy", 0.0),
+            "share_synthetic": prepared.provenance.get("share_synthetic"),
             "splits": span_info(prepared),
             "provenance": prepared.provenance,
         },
@@ -230,7 +232,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="env timesteps to train at most, per algorithm (default: rl.epochs iterations of --iter-steps)",
     )
-    ap.add_argument("--data", choices=["synthetic", "hybrid", "real"], default=None, help="default: data_source")
+    ap.add_argument(
+        "--data",
+        choices=["synthetic", "hybrid", "proxy", "real"],
+        default=None,
+        help="default: backtest.data_source (hybrid: real, then proxy, then labelled synthetic bars)",
+    )
     ap.add_argument(
         "--days",
         type=schema_type(BacktestConfig, "days", "backtest.days"),

@@ -27,7 +27,9 @@ from backtest.config import Override  # noqa: E402
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rl.tune", description=__doc__.split("\n\n")[0])
     p.add_argument("--trials", type=int, default=50, help="trials per level (default 50)")
-    p.add_argument("--data", choices=["synthetic", "hybrid", "real"], help="data source (default backtest.data_source)")
+    p.add_argument(
+        "--data", choices=["synthetic", "hybrid", "proxy", "real"], help="data source (default backtest.data_source)"
+    )
     p.add_argument("--days", type=float, help="days of bars (default backtest.days)")
     p.add_argument("--level", choices=["execution", "learning", "both"], default="execution")
     p.add_argument(

@@ -5,11 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 
+def data_shares_text(m: dict[str, Any]) -> str:
+    """`SYNTHETIC`, or the shares: `12.0 % real (3.1 days), 80.0 % proxy (21.0 days), 8.0 % synthetic`."""
+    real, proxy = m.get("share_real"), m.get("share_proxy") or 0.0
+    if real is None:
+        return "unknown"
+    if real == 0 and proxy == 0:
+        return "SYNTHETIC"
+    synthetic = m.get("share_synthetic")
+    synthetic = max(0.0, 1.0 - real - proxy) if synthetic is None else synthetic
+    parts = [f"{real * 100:.1f} % real ({m.get('real_days') or 0:.1f} days)"]
+    if proxy:
+        parts.append(f"{proxy * 100:.1f} % proxy ({m.get('proxy_days') or 0:.1f} days)")
+    parts.append(f"{synthetic * 100:.1f} % synthetic")
+    return ", ".join(parts)
+
+
 def headline(metrics: dict[str, Any]) -> str:
     """Four lines: returns, risk, trading activity and data/halts, for printing after a run."""
     m = metrics
-    share = m.get("share_real")
-    data = "unknown" if share is None else ("SYNTHETIC" if share == 0 else f"{share * 100:.1f} % real")
+    data = data_shares_text(m)
     halts = f"halted x{m['n_halts']} (first {m['first_halt_time']})" if m.get("halted") else "no drawdown halt"
     return "\n".join(
         [

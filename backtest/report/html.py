@@ -23,6 +23,7 @@ h1{font-size:24px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 10px;border-bot
 .banner{font-size:26px;font-weight:800;letter-spacing:1px;padding:14px 18px;border-radius:8px;margin:14px 0;color:#fff}
 .banner small{display:block;font-size:14px;font-weight:500;letter-spacing:0}
 .synthetic{background:#b2182b}.hybrid{background:#e08214}.real{background:#1a7f37}.unknown{background:#666}
+.proxy{background:#2c5d8f}
 .verdict{font-size:20px;font-weight:700;padding:10px 16px;border-radius:8px;margin:10px 0;color:#fff}
 .pass-bg{background:#1a7f37}.fail-bg{background:#b2182b}
 .breaker{background:#fff0f0;border:3px solid #b2182b;color:#b2182b;font-weight:800;font-size:17px;padding:12px 16px;
@@ -87,16 +88,43 @@ def _cards(m: dict[str, Any], check: ObjectiveCheck) -> str:
 
 
 def data_label(provenance: dict[str, Any], share_real: float | None) -> tuple[str, str, str]:
-    """(css class, big label, detail) describing where the bars came from."""
+    """(css class, big label, detail) describing where the bars came from (real, proxy and synthetic shares)."""
     source = str(provenance.get("source", provenance.get("data_source", "")) or "").lower()
+    proxy = float(provenance.get("share_proxy") or 0.0)
     pct = "unknown share" if share_real is None else f"{share_real * 100:.1f} % real bars"
-    if source == "synthetic" or share_real == 0:
+    if proxy:
+        pct += f", {proxy * 100:.1f} % proxy bars ({(provenance.get('proxy') or {}).get('symbol') or 'another market'})"
+    if source == "synthetic" or (share_real == 0 and not proxy):
         return "synthetic", "SYNTHETIC DATA", f"{pct} — these figures say nothing about the real market"
-    if source == "hybrid" or (share_real is not None and share_real < 1):
+    synthetic = provenance.get("share_synthetic")
+    if source == "hybrid" or (synthetic or 0) > 0:
         return "hybrid", "HYBRID DATA", f"{pct}; the rest is synthetic"
+    if source == "proxy" or proxy:
+        return "proxy", "PROXY DATA", f"{pct}: another market's real bars mapped to this one; no synthetic bar"
     if source == "real" or share_real == 1:
         return "real", "REAL DATA", pct
+    if share_real is not None and share_real < 1:
+        return "hybrid", "HYBRID DATA", f"{pct}; the rest is synthetic"
     return "unknown", "DATA SOURCE UNKNOWN", "no provenance recorded"
+
+
+_SHARES = ("share_real", "share_proxy", "share_synthetic")
+
+
+def data_share_facts(provenance: dict[str, Any], share_real: float | None) -> dict[str, str]:
+    """The provenance table's first rows: the shares of real, proxy and synthetic bars."""
+
+    def pct(v: Any) -> str:
+        return "n/a" if v is None else f"{float(v) * 100:.1f} %"
+
+    synthetic = provenance.get("share_synthetic")
+    if synthetic is None and share_real is not None:
+        synthetic = max(0.0, 1.0 - share_real - float(provenance.get("share_proxy") or 0.0))
+    return {
+        "share of real bars": pct(share_real),
+        "share of proxy bars": pct(provenance.get("share_proxy") or (0.0 if share_real is not None else None)),
+        "share of synthetic bars": pct(synthetic),
+    }
 
 
 def _objectives(check: ObjectiveCheck) -> str:
@@ -133,9 +161,8 @@ def _kv_table(items: dict[str, Any]) -> str:
 
 def _provenance(provenance: dict[str, Any], share_real: float | None) -> str:
     cls, label, detail = data_label(provenance, share_real)
-    share = "n/a" if share_real is None else f"{share_real * 100:.1f} %"
     banner = f'<div class="banner {cls}">{escape(label)}<small>{escape(detail)}</small></div>'
-    facts = {"share of real bars": share, **{k: v for k, v in provenance.items() if k != "share_real"}}
+    facts = {**data_share_facts(provenance, share_real), **{k: v for k, v in provenance.items() if k not in _SHARES}}
     return banner + _kv_table(facts)
 
 

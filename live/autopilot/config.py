@@ -18,7 +18,7 @@ class AutopilotConfig(Section):
     """The autonomous loop (`python -m live.autopilot`); docs/AUTOPILOT.md."""
 
     cycle_hours: float = Field(default=1.0, ge=0.01, le=24 * 30)
-    data: Literal["config", "real", "synthetic", "hybrid"] = "config"
+    data: Literal["config", "real", "proxy", "synthetic", "hybrid"] = "config"
     data_days: float = Field(default=30.0, ge=0.01, le=3650)
     judge_days: float = Field(default=3.0, ge=0.01, le=3650)
     improve_on: list[Literal["CRITICAL", "POOR", "MODERATE", "GOOD"]] = Field(

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from backtest.config import REPO_ROOT, Objectives, Params, params_from_dict
+from backtest.data.inspect import shares_text
 from live.autopilot.book import STEPS, Book
 from live.autopilot.grade import grade, size_after
 from live.control import LiveControl, TraderNotFound
@@ -29,7 +30,7 @@ from live.service import actor_name, coin_slug, entry_params, journal_base
 
 KEY_METRICS = (
     "total_return_pct", "monthly_return_pct", "sharpe", "max_drawdown_pct", "profit_factor", "n_trades",
-    "win_rate_pct", "hold_rate_pct", "days", "share_real", "real_days", "halted",
+    "win_rate_pct", "hold_rate_pct", "days", "share_real", "real_days", "share_proxy", "proxy_days", "halted",
 )  # fmt: skip
 
 
@@ -86,7 +87,7 @@ def _dataset(ctx: Context, days: float):
 def step_data(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
     source = ctx.source()
     fetched = None
-    if source in ("real", "hybrid"):
+    if source in ("real", "proxy", "hybrid"):
         from backtest.data.hyperliquid import fetch_to_store
         from backtest.data.load import data_root
         from backtest.data.store import BarStore
@@ -102,9 +103,9 @@ def step_data(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
             fetched = f"fetching new bars failed ({describe_error(exc)}); using the store as it is"
         ctx.log(f"data: {fetched}")
     bars, _, _, prov = _dataset(ctx, ctx.cfg.data_days)
-    ctx.log(f"data: {len(bars):,} bars ({prov['source']}, {prov.get('share_real', 0):.0%} real) "
-            f"{prov['start']} .. {prov['end']}")  # fmt: skip
-    keep = ("source", "share_real", "n_bars", "start", "end", "coin", "interval", "gaps")
+    ctx.log(f"data: {len(bars):,} bars ({prov['source']}: {shares_text(prov)}) {prov['start']} .. {prov['end']}")
+    keep = ("source", "share_real", "share_proxy", "share_synthetic", "n_bars", "start", "end", "coin", "interval",
+            "gaps")  # fmt: skip
     return {"source": source, "fetch": fetched, "provenance": {k: prov.get(k) for k in keep}}
 
 

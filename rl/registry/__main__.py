@@ -20,7 +20,11 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("id")
     pr = sub.add_parser("promote", help="promote an entry if its test figures pass the gate")
     pr.add_argument("id")
-    pr.add_argument("--for-live", action="store_true", help="also require min_real_days of real bars")
+    pr.add_argument(
+        "--for-live",
+        action="store_true",
+        help="also require min_real_days of real bars and min_real_or_proxy_days of real + proxy bars",
+    )
     pr.add_argument("--override", action="store_true", help="promote even though the gate refuses (needs --reason)")
     pr.add_argument("--reason", default=None, help="why (required with --override)")
     pr.add_argument("--objectives", default=None, help="objectives file (default configs/objectives.yaml)")
@@ -29,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--reason", default="retired by hand")
     ad = sub.add_parser("add", help="register a checkpoint, ensemble or params file; backtests its test span")
     ad.add_argument("path", help="checkpoint folder, ensemble manifest or params YAML (a path or a storage URI)")
-    ad.add_argument("--data", choices=["synthetic", "hybrid", "real"], default=None, help="default: from metadata")
+    ad.add_argument(
+        "--data", choices=["synthetic", "hybrid", "proxy", "real"], default=None, help="default: from metadata"
+    )
     ad.add_argument("--days", type=float, default=None, help="default: from metadata")
     return p
 

@@ -24,6 +24,7 @@ import pandas as pd
 import yaml
 
 from backtest.config import Objectives, Params, load_params
+from backtest.data.inspect import shares_text
 from cluster.atomic import atomic_write_json
 from cluster.storage import is_within, join, registry_root, resolve_root, runs_root, staged, storage_root
 from rl.gate import GateVerdict, gate_check
@@ -171,7 +172,7 @@ def run_sweep(
 def _run_sweep(params, objectives, space, opts, log, out: str, local: Path, t0: float) -> SweepOutcome:
     data = load_market(params, opts.source, opts.days)
     bars, market, features, provenance = data
-    log(f"data: {market.n_bars:,} bars ({provenance['source']}, {provenance.get('share_real', 0):.0%} real)")
+    log(f"data: {market.n_bars:,} bars ({provenance['source']}: {shares_text(provenance)})")
     spec, best, levels, validation = opts.strategy, params, [], {}
     selected_from: list[float] = []  # per-bar Sharpes of every candidate chosen among so far (deflated Sharpe)
     loaded = portable_spec(spec, params)  # a file-backed strategy read once, here
@@ -217,7 +218,8 @@ def _run_sweep(params, objectives, space, opts, log, out: str, local: Path, t0: 
         objectives,
         outcome,
         {"sweep": out, "params_file": best_path, "strategy": location, "seed": best.rl.seed,
-         "data": {"source": opts.source, "days": opts.days, "share_real": provenance.get("share_real")}},
+         "data": {"source": opts.source, "days": opts.days,
+                  **{k: provenance.get(k) for k in ("share_real", "share_proxy", "share_synthetic")}}},
         validation,
         f"sweep {opts.name} winner",
     )  # fmt: skip

@@ -63,7 +63,8 @@ def register_result(
     """Add a candidate with its test figures and the (paper) gate verdict."""
     verdict = gate_check(outcome.metrics, objectives, outcome.min_trades)
     meta = {**metadata, "config": params.model_dump(mode="json"), "test_window_bars": list(outcome.window)}
-    meta.setdefault("data", {"provenance": outcome.result.provenance, "share_real": outcome.metrics.get("share_real")})
+    shares = {k: outcome.metrics.get(k) for k in ("share_real", "share_proxy", "share_synthetic")}
+    meta.setdefault("data", {"provenance": outcome.result.provenance, **shares})
     return registry.add(
         kind,
         checkpoint,

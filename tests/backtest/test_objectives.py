@@ -67,9 +67,11 @@ def test_missing_or_nan_metrics_fail_rather_than_pass():
 def test_real_days_row_is_added_for_promotion_and_can_fail():
     assert "real_days" not in [r.name for r in check_objectives(GOOD, OBJ, 50).rows]
     ok = check_objectives(GOOD, OBJ, 50, real_days=31.0)
-    assert ok.passed and ok.rows[-1].name == "real_days"
+    assert ok.passed and [r.name for r in ok.rows[-2:]] == ["real_days", "real_or_proxy_days"]
     short = check_objectives(GOOD, OBJ, 50, real_days=12.5)
-    assert short.failed_names == ["real_days"]
+    assert short.failed_names == ["real_days", "real_or_proxy_days"]
+    with_proxy = check_objectives(GOOD, OBJ, 50, real_days=30.0, proxy_days=10.0)
+    assert with_proxy.passed and with_proxy.rows[-1].value == 40.0
 
 
 def test_to_dict_is_json_serialisable_and_complete():

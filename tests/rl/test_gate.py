@@ -47,10 +47,22 @@ def test_refuses_a_single_missed_objective(objectives, name):
 
 def test_for_live_refuses_synthetic_only_figures(objectives):
     verdict = gate_check(GOOD, objectives, min_trades=100, for_live=True)
-    assert not verdict.passed and verdict.failed == ["real_days"]
+    assert not verdict.passed and verdict.failed == ["real_days", "real_or_proxy_days"]
     assert not gate_check({k: v for k, v in GOOD.items() if k != "real_days"}, objectives, 100, True).passed
-    real = {**GOOD, "real_days": objectives.min_real_days}
+    real = {**GOOD, "real_days": objectives.min_real_or_proxy_days}
     assert gate_check(real, objectives, min_trades=100, for_live=True).passed
+
+
+def test_for_live_counts_real_and_proxy_days_separately(objectives):
+    need_real, need_both = objectives.min_real_days, objectives.min_real_or_proxy_days
+    proxy_only = {**GOOD, "real_days": 0.0, "proxy_days": need_both}
+    assert gate_check(proxy_only, objectives, 100, True).failed == ["real_days"]  # proxy days never stand in for real
+    few_real = {**GOOD, "real_days": need_real, "proxy_days": 0.0}
+    assert gate_check(few_real, objectives, 100, True).failed == ["real_or_proxy_days"]
+    both = {**GOOD, "real_days": need_real, "proxy_days": need_both - need_real}
+    verdict = gate_check(both, objectives, 100, True)
+    assert verdict.passed and "days of real + proxy data" in verdict.table()
+    assert not gate_check({**GOOD, "proxy_days": 1e9}, objectives, 100, for_live=False).failed  # paper: no day rows
 
 
 def test_missing_figure_fails(objectives):

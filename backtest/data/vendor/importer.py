@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from backtest.atomic import atomic_write_json
 from backtest.config import interval_seconds
 from backtest.data.inspect import gap_summary
 from backtest.data.schema import DataError, conform, timestamps_ms, validate_bars
@@ -34,6 +33,7 @@ from backtest.data.vendor.read import RawFile, read_files
 from backtest.data.vendor.session import fit_session, tolerance
 from backtest.data.vendor.transform import Transform, build_transform, contract_expiry_ms
 from backtest.venue.calendar import calendar_for
+from cluster.atomic import atomic_write_json
 
 META = "_proxy.json"
 
