@@ -91,6 +91,19 @@ def span_info(prepared: Prepared) -> dict[str, Any]:
     return out
 
 
+def data_text(algo: str, prepared: Prepared) -> str:
+    """`[ppo] data: N bars (hybrid: real x % / proxy y % / synthetic z %); train ..., validation ..., test ...`."""
+    from backtest.data.inspect import shares_text
+
+    prov = prepared.provenance
+    parts = []
+    for name, span in prepared.splits.to_dict().items():
+        parts.append(f"{name} {shares_text({f'share_{k}': v for k, v in shares(prepared, tuple(span)).items()})}")
+    return f"[{algo}] data: {prepared.market.n_bars:,} bars ({prov.get('source')}: {shares_text(prov)}); " + "; ".join(
+        parts
+    )
+
+
 def metadata(
     algo: str, params: Params, prepared: Prepared, seed: int, source: str, days: float | None, **extra: Any
 ) -> dict[str, Any]:
@@ -160,6 +173,7 @@ def train_one(
     run_dir = out_root / algo / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-seed{seed}"
     best_dir = run_dir / "best"
     log(f"[{algo}] device {describe()}, {steps} steps/iteration, run {run_dir}")
+    log(data_text(algo, prepared))
     trainer = config.build_algo()
     best, since_best, t0, sampled = -float("inf"), 0, time.perf_counter(), 0
     try:

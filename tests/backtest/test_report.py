@@ -98,6 +98,17 @@ def test_synthetic_label_is_shown_when_the_source_is_synthetic(tmp_path):
     assert "0.0 % real bars" in html
 
 
+def test_proxy_data_is_labelled_with_its_shares_and_symbol(tmp_path):
+    prov = {"source": "proxy", "share_real": 0.25, "share_proxy": 0.75, "share_synthetic": 0.0}
+    prov["proxy"] = {"symbol": "NQ"}
+    path, _, _ = _write(tmp_path, _result(provenance=prov))
+    html = path.read_text()
+    assert html.count("PROXY DATA") >= 2 and "75.0 % proxy bars (NQ)" in html and "SYNTHETIC DATA" not in html
+    assert "share of proxy bars</td><td>75.0 %" in html and "share of synthetic bars</td><td>0.0 %" in html
+    hybrid = dict(prov, source="hybrid", share_proxy=0.5, share_synthetic=0.25)
+    assert "HYBRID DATA" in _write(tmp_path / "h", _result(provenance=hybrid))[0].read_text()
+
+
 def test_real_data_carries_no_warning_banner(tmp_path):
     path, _, _ = _write(tmp_path, _result(provenance={"source": "real", "share_real": 1.0}))
     html = path.read_text()

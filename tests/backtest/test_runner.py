@@ -163,6 +163,21 @@ def test_cli_runs_end_to_end_and_writes_the_report(tmp_path, capsys):
     assert (tmp_path / "report.html").exists() and (tmp_path / "metrics.json").exists()
 
 
+def test_cli_runs_on_proxy_data_prints_the_shares_and_cuts_segments_at_the_gaps(tmp_path, capsys):
+    from backtest.data.store import BarStore
+    from backtest.data.vendor.importer import ImportOptions, import_files
+    from backtest.data.vendor.samples import write_sample
+
+    write_sample(tmp_path / "nq.csv", "kibot", "2024-05-06", 5)
+    import_files([str(tmp_path / "nq.csv")], BarStore(tmp_path / "store"), ImportOptions())
+    argv = ["--days", "4", "--data", "proxy", "--workers", "0", "--chunk-size", "1000", "--no-report",
+            "--set", f"backtest.data_dir={tmp_path / 'store'}", "--set", "backtest.warmup_bars=100"]  # fmt: skip
+    assert backtest_main(argv) == 0
+    out = capsys.readouterr().out
+    assert "(proxy: real 0.0 % / proxy 100.0 % / synthetic 0.0 %)" in out and "gaps: daily break" in out
+    assert "100.0 % proxy (" in out and "(cut at 3 gaps)" in out
+
+
 def test_cli_bad_override_exits_2_naming_the_key(capsys):
     with pytest.raises(SystemExit) as exc:
         from backtest.cli import run_main

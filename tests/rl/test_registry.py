@@ -124,3 +124,20 @@ def test_add_refuses_a_test_span_that_overlaps_the_checkpoints_training_dates(tm
     assert code == 2
     assert "overlaps the training span 2026-01-01T00:00:00+00:00" in err and "test span 2026-01-01T19:1" in err
     assert Registry(tmp_path / "reg").entries() == []
+
+
+def test_for_live_counts_proxy_days_separately_and_the_list_shows_them(tmp_path, capsys):
+    reg = Registry(tmp_path)
+    proxy_heavy = _add(reg, {**PASSING, "real_days": 3.0, "proxy_days": 25.0, "share_real": 0.1, "share_proxy": 0.8,
+                             "share_synthetic": 0.1})  # fmt: skip
+    proxy_only = _add(reg, {**PASSING, "real_days": 0.0, "proxy_days": 40.0, "share_real": 0.0, "share_proxy": 1.0})
+    root = ["--root", str(tmp_path)]
+    assert registry_main([*root, "promote", proxy_only["id"], "--for-live"]) == 1  # proxy never stands in for real
+    assert "days of real data" in capsys.readouterr().out
+    assert registry_main([*root, "promote", proxy_heavy["id"], "--for-live"]) == 0
+    assert "days of real + proxy data" in capsys.readouterr().out
+    assert registry_main([*root, "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "proxy days" in listing and "synthetic %" in listing
+    row = next(line for line in listing.splitlines() if line.startswith(proxy_heavy["id"]))
+    assert row.split()[-3:] == ["3", "25", "10"]

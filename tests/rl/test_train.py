@@ -33,6 +33,8 @@ def test_checkpoint_metadata(runs, algo, tiny_params):
     assert meta["feature_names"] == list(FEATURE_NAMES)
     assert len(meta["norm"]["mean"]) == len(FEATURE_NAMES)
     assert meta["data"]["source"] == "synthetic" and meta["data"]["share_real"] == 0.0
+    assert meta["data"]["share_proxy"] == 0.0 and meta["data"]["share_synthetic"] == 1.0
+    assert meta["data"]["splits"]["test"]["share_synthetic"] == 1.0
     splits = meta["data"]["splits"]
     assert splits["train"]["bars"][1] == splits["validation"]["bars"][0] < splits["test"]["bars"][0]
     assert 0 < meta["timesteps"] <= 256 + 128 and meta["iteration"] >= 1
