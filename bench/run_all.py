@@ -7,7 +7,8 @@ Sections (NAME): simulator (core vs vectorbt, 180-day rules backtest), backtest 
 user runs them, bench/bench_backtest.py), inference (the compiled network alone), scaling (Ray, 1 -> 2 workers),
 tune (a 50-trial execution sweep), paper (the paper exchange with the real SDK, bench/bench_paper_exchange.py),
 chunking (chunked vs continuous backtest), live (bar close -> order sent through the live trader,
-bench/bench_live_latency.py), dashboard (a day of journal and a month of cycles rendered, bench/bench_dashboard.py).
+bench/bench_live_latency.py), dashboard (a day of journal and a month of cycles rendered, bench/bench_dashboard.py),
+import (`python -m backtest.data import` of a 2-year NQ-style 1-minute file, bench/bench_import.py).
 Each figure is reported as min / median / max over `--repeat` runs; a ratio (vectorbt, Ray scaling) is computed from
 measurements taken back to back in the same run, pair by pair. Ratios are the portable figures; absolute times and
 rates hold for the machine written at the top of the file, and only when nothing else was running (the load average
@@ -31,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "results.md"
-SECTIONS = ("simulator", "backtest", "inference", "scaling", "tune", "paper", "chunking", "live", "dashboard")
+SECTIONS = ("simulator", "backtest", "inference", "scaling", "tune", "paper", "chunking", "live", "dashboard", "import")
 
 
 @dataclass
@@ -236,12 +237,24 @@ def dashboard(repeat: int) -> list[Figure]:
     return out
 
 
+def import_(repeat: int) -> list[Figure]:
+    """`python -m backtest.data import` of a 2-year NQ-style 1-minute file: time and peak memory (bench_import)."""
+    from bench.bench_import import measure
+
+    runs = [measure() for _ in range(repeat)]
+    return [
+        Figure("import_2y", f"import of a 2-year NQ-style 1-minute CSV ({runs[0]['rows']:,} rows), "
+               "`python -m backtest.data import`", "s", [r["import_s"] for r in runs]),
+        Figure("import_2y_rss", "same: peak resident memory", "MB", [r["peak_mb"] for r in runs], fmt="{:.0f}"),
+    ]  # fmt: skip
+
+
 RUNNERS: dict[str, Callable[[int], list[Figure]]] = {
     "simulator": simulator, "backtest": backtest, "inference": inference, "scaling": scaling, "tune": tune,
-    "paper": paper, "chunking": chunking, "live": live, "dashboard": dashboard,
+    "paper": paper, "chunking": chunking, "live": live, "dashboard": dashboard, "import": import_,
 }  # fmt: skip
 # the short in-process sections first: subprocess-heavy sections (browsers, servers) can disturb what follows
-ORDER = ("simulator", "inference", "backtest", "paper", "live", "dashboard", "chunking", "scaling", "tune")
+ORDER = ("simulator", "inference", "backtest", "import", "paper", "live", "dashboard", "chunking", "scaling", "tune")
 
 
 # --- the file -----------------------------------------------------------------------------------------------------
@@ -307,6 +320,9 @@ README_ROWS = [  # (figure key, README label, target, how)
      "(Chromium)", "< 2 s", "`python -m bench.bench_dashboard`"),
     ("dash_autopilot_charts", "dashboard Autopilot page, a month of cycles: same", "< 2 s", "same run"),
     ("dash_research_baseline_charts", "a nearly empty page (Streamlit's own floor): same", "", "same run"),
+    ("import_2y", "import of a 2-year NQ-style 1-minute CSV (~709,000 rows): checks, mapping, store", "< 10 s",
+     "`python -m bench.bench_import`"),
+    ("import_2y_rss", "same: peak memory", "< 2,048 MB", "same run"),
 ]  # fmt: skip
 
 

@@ -78,6 +78,12 @@ def atomic_write_table(table: pa.Table, path: Path) -> None:
         pq.write_table(table, tmp)
 
 
+def _read_table(path: Path) -> pa.Table:
+    """One day file as an Arrow table (`ParquetFile.read` without threads: `pq.read_table` sets up a dataset per
+    call, about 10x the cost for a file this small)."""
+    return pq.ParquetFile(path).read(use_threads=False)
+
+
 def _stage(table: pa.Table, path: Path) -> Path:
     """Write `table` durably (fsynced) to a temporary file beside `path`; the caller moves it into place."""
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -203,7 +209,7 @@ class BarStore:
 
     def _read_file(self, path: Path, namespace: str) -> pd.DataFrame:
         try:
-            df = pq.read_table(path).to_pandas()
+            df = _read_table(path).to_pandas()
         except (OSError, pa.ArrowException) as exc:
             raise DataError(f"{path}: unreadable Parquet file ({exc}); delete or restore it") from None
         try:
@@ -237,7 +243,7 @@ class BarStore:
         down the file-by-file path, which raises the same error `_read_file` would, naming the file.
         """
         try:
-            tables = [pq.read_table(p) for p in paths]
+            tables = [_read_table(p) for p in paths]
             df = conform(pa.concat_tables(tables).to_pandas())
         except (OSError, pa.ArrowException, TypeError, ValueError):
             return self._read_slowly(paths, namespace, name)
