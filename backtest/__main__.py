@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     bars = dataset.bars
     print(data_line(dataset, params))
     features = compute_features(bars, params.trading)
-    market = Market.from_bars(bars, params)
+    market = Market.from_bars(bars, params, dataset.funding_hourly)
     provenance = dataset.provenance
     if args.start or args.end:
         try:

@@ -63,7 +63,7 @@ def prepare(params: Params, source: str | None = None, days: float | None = None
         norm = fit_norm(raw[splits.train[0] : splits.train[1]])
         _CACHE[key] = Prepared(
             bars=dataset.bars,
-            market=Market.from_bars(dataset.bars, params),
+            market=Market.from_bars(dataset.bars, params, getattr(dataset, "funding_hourly", None)),
             raw_features=raw,
             features=normalise_features(raw, norm),
             norm=norm,

@@ -1,4 +1,4 @@
-"""Command line for the market-data layer: `python -m backtest.data {fetch,record,import,synth,hybrid,inspect}`.
+"""Command line for the market-data layer: `python -m backtest.data {fetch,record,import,funding,synth,hybrid,inspect}`.
 
 Every subcommand reads `configs/params.yaml` (or `--config PATH`) with `--set section.key=value` overrides.
 Configuration and data errors print one clear paragraph and exit with status 2.
@@ -76,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--ratio", type=float, help="a fixed scale to the market's level instead of fitting one")
     im.add_argument("--price-scale", type=float, help="multiply the file's prices (default: 1e-9 for fixed-point)")
     im.add_argument("--dry-run", action="store_true", help="check and report only; write nothing")
+
+    fu = sub.add_parser(
+        "funding",
+        help="import hourly funding rates from local copies of HyperLiquid's archive (asset_ctxs CSV, .lz4/.gz)",
+    )
+    _common(fu)
+    fu.add_argument("files", nargs="+", metavar="FILE", help="asset_ctxs files (e.g. 20250101.csv.lz4)")
+    fu.add_argument("--coin", help="the archive's coin name (default params.market.coin)")
 
     s = sub.add_parser("synth", help="generate seeded synthetic bars into the synthetic namespace of the store")
     _common(s)
@@ -170,6 +178,10 @@ def dataset_notes(prov: dict, params: Params) -> str:
             f"band +-{(fill.get('band_frac') or 0) * 100:.1f} % around the ~1 h average), {fill['in_session_bars']:,} "
             f"in-session bars, {fill['prefix_bars']:,} bars before the first real/proxy bar"
         )
+    funding = prov.get("funding") or {}
+    if funding.get("hours"):
+        lines.append(f"  funding: {funding['source']}, {funding['hours']:,} hours ({funding['coverage']:.0%} of the "
+                     f"span), mean {funding['mean_hourly'] * 100:.5f} % an hour")  # fmt: skip
     if prov.get("synth_config"):
         cal = prov["synth_config"]
         lines.append(f"  real_weight {params.backtest.real_weight}; the prefix uses annual_vol {cal['annual_vol']:.3f}")
@@ -229,8 +241,19 @@ def _cmd_import(args: argparse.Namespace, params: Params) -> None:
     print("\n".join(report.lines()))
 
 
-COMMANDS = {"fetch": _cmd_fetch, "record": _cmd_record, "import": _cmd_import, "synth": _cmd_synth,
-            "hybrid": _cmd_hybrid, "inspect": _cmd_inspect}  # fmt: skip
+def _cmd_funding(args: argparse.Namespace, params: Params) -> None:
+    from backtest.data.funding import import_funding
+
+    coin = args.coin or params.market.coin
+    stored, path = import_funding(args.files, data_root(params), coin)
+    first = pd.Timestamp(int(stored["hour"].iloc[0]), unit="ms", tz="UTC")
+    last = pd.Timestamp(int(stored["hour"].iloc[-1]), unit="ms", tz="UTC")
+    print(f"funding {coin}: {len(stored):,} hourly rates stored ({first} .. {last}), mean "
+          f"{stored['funding'].mean() * 100:.5f} % an hour; {path}")  # fmt: skip
+
+
+COMMANDS = {"fetch": _cmd_fetch, "record": _cmd_record, "import": _cmd_import, "funding": _cmd_funding,
+            "synth": _cmd_synth, "hybrid": _cmd_hybrid, "inspect": _cmd_inspect}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         params = _params(args)
-        if args.command in ("fetch", "record", "synth", "import"):  # they write the store: find out now
+        if args.command in ("fetch", "record", "synth", "import", "funding"):  # they write the store: find out now
             check_writable_dir(data_root(params), "--data-dir")
         COMMANDS[args.command](args, params)
     except (ConfigError, DataError, RetryError) as exc:

@@ -35,10 +35,12 @@ MAX_MISSING_SESSION_HOURS = 1.0  # --data proxy: session hours the head of the s
 
 @dataclass(frozen=True)
 class Dataset:
-    """Bars in the bar schema plus where they came from."""
+    """Bars in the bar schema plus where they came from; `funding_hourly`: the archive's hourly funding rates over
+    the span when imported (`backtest.data.funding`), for `Market.from_bars`."""
 
     bars: pd.DataFrame
     provenance: dict
+    funding_hourly: pd.Series | None = None
 
 
 def data_root(params: Params) -> Path:
@@ -149,7 +151,22 @@ def _provenance(bars: pd.DataFrame, params: Params, kind: str, start, end, **ext
 
 
 def load_dataset(params: Params, source: str | None = None, days: float | None = None) -> Dataset:
-    """Bars for a backtest or training run; `source` defaults to params.backtest.data_source, days to .days."""
+    """Bars for a backtest or training run; `source` defaults to params.backtest.data_source, days to .days.
+
+    Real, proxy and hybrid data carry the funding rates of an imported archive over their span, when there are any
+    (`backtest.data.funding`); synthetic data the configured constant.
+    """
+    ds = _load(params, source, days)
+    if ds.provenance["source"] == "synthetic":
+        return ds
+    from backtest.data.funding import funding_for_span
+
+    end = ds.bars["timestamp"].iloc[-1] + pd.Timedelta(seconds=params.backtest.bar_seconds)
+    rates, info = funding_for_span(data_root(params), params.market.coin, ds.bars["timestamp"].iloc[0], end)
+    return Dataset(ds.bars, {**ds.provenance, "funding": info}, rates)
+
+
+def _load(params: Params, source: str | None, days: float | None) -> Dataset:
     source = source or params.backtest.data_source
     days = float(days if days is not None else params.backtest.days)
     if source not in DATA_SOURCES:

@@ -80,7 +80,7 @@ def _dataset(ctx: Context, days: float):
 
     ds = load_dataset(ctx.params, ctx.source(), days)
     features = compute_features(ds.bars, ctx.params.trading)
-    return ds.bars, Market.from_bars(ds.bars, ctx.params), features, dict(ds.provenance)
+    return ds.bars, Market.from_bars(ds.bars, ctx.params, ds.funding_hourly), features, dict(ds.provenance)
 
 
 # --- 1. data ------------------------------------------------------------------------------------------------------

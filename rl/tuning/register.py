@@ -19,7 +19,8 @@ def load_market(params: Params, source: str, days: float | None):
 
     dataset = load_dataset(params, source, days)
     features = compute_features(dataset.bars, params.trading)
-    return dataset.bars, Market.from_bars(dataset.bars, params), features, dict(dataset.provenance)
+    market = Market.from_bars(dataset.bars, params, dataset.funding_hourly)
+    return dataset.bars, market, features, dict(dataset.provenance)
 
 
 def describe_path(location: str | Path) -> tuple[str, str, Params, dict[str, Any]]:
