@@ -66,7 +66,9 @@ def report_rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "report": r.get("name"),
                 "strategy": doc.get("strategy") or "-",
                 "generated": doc.get("generated_at") or "-",
-                "data": f"{prov.get('source', '-')} ({fmt_num(100 * (prov.get('share_real') or 0), 0)} % real)",
+                "data": f"{prov.get('source', '-')} ({fmt_num(100 * (prov.get('share_real') or 0), 0)} % real"
+                + (f", {fmt_num(100 * prov['share_proxy'], 0)} % proxy" if prov.get("share_proxy") else "")
+                + ")",
                 "return %": fmt_num(m.get("total_return_pct")),
                 "sharpe": fmt_num(m.get("sharpe")),
                 "max dd %": fmt_num(m.get("max_drawdown_pct")),
