@@ -169,6 +169,9 @@ def _closed_hours(raw: RawFile, fit, ms: np.ndarray, opts: ImportOptions, proble
         zone, stamp = clean[0]
         hint = f"; the bars fit {'--tz ' + zone + ' ' if zone else ''}--bar-stamp {stamp}"
     zone = f"--tz {fit.tz}" if fit.tz else "UTC"
+    if fit.tz and not opts.tz and not clean:  # local times and no candidate zone fits: say it was the best guess
+        tried = ", ".join(sorted({str(z) for z, _ in fit.alternatives}))
+        zone = f"{fit.tz} (the best of {tried}; none fits: give --tz, e.g. a broker's server zone)"
     problems.add(f"bar in the futures' daily break or weekend read as {zone}, bar stamp {fit.stamp}{hint}",
                  shown, fit.closed)  # fmt: skip
 

@@ -134,12 +134,16 @@ def test_headerless_file_of_an_unknown_shape_asks_for_columns_and_columns_fix_it
     assert report.new == len(spot) and report.files[0]["layout"] == "--columns"
 
 
-def test_a_broker_export_with_metatrader_headers_and_tabs_is_read(tmp_path, store, spot):
+def test_a_broker_export_in_its_server_zone_needs_tz_and_then_reads(tmp_path, store, spot):
     write_sample(tmp_path / "nq.txt", "kibot", START, DAYS)
-    rows = ["<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>"]
+    rows = ["<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>"]  # MetaTrader, broker time (UTC+2/+3)
     for r in lines_of(tmp_path / "nq.txt"):
         d, t, *rest = r.split(",")
-        rows.append("\t".join([pd.Timestamp(d).strftime("%Y.%m.%d"), t + ":00", *rest]))
+        local = pd.Timestamp(f"{d} {t}").tz_localize("America/New_York").tz_convert("Europe/Athens")
+        rows.append("\t".join([local.strftime("%Y.%m.%d"), local.strftime("%H:%M:%S"), *rest]))
     write_lines(tmp_path / "mt.txt", rows)
-    report = run_import(store, tmp_path / "mt.txt", tz="America/New_York")
+    with pytest.raises(DataError, match=r"none fits: give --tz"):
+        run_import(store, tmp_path / "mt.txt")
+    report = run_import(store, tmp_path / "mt.txt", tz="Europe/Athens")
     assert report.new == len(spot) and report.files[0]["layout"] == "header"
+    np.testing.assert_array_equal(timestamps_ms(store.read(COIN, IV, "proxy")), spot["ts"].to_numpy())
