@@ -245,6 +245,7 @@ def import_(repeat: int) -> list[Figure]:
     return [
         Figure("import_2y", f"import of a 2-year NQ-style 1-minute CSV ({runs[0]['rows']:,} rows), "
                "`python -m backtest.data import`", "s", [r["import_s"] for r in runs]),
+        Figure("import_2y_cpu", "same: CPU time (user + system)", "s", [r["import_cpu_s"] for r in runs]),
         Figure("import_2y_rss", "same: peak resident memory", "MB", [r["peak_mb"] for r in runs], fmt="{:.0f}"),
     ]  # fmt: skip
 
@@ -322,6 +323,7 @@ README_ROWS = [  # (figure key, README label, target, how)
     ("dash_research_baseline_charts", "a nearly empty page (Streamlit's own floor): same", "", "same run"),
     ("import_2y", "import of a 2-year NQ-style 1-minute CSV (~709,000 rows): checks, mapping, store", "< 10 s",
      "`python -m bench.bench_import`"),
+    ("import_2y_cpu", "same: CPU time", "", "same run"),
     ("import_2y_rss", "same: peak memory", "< 2,048 MB", "same run"),
 ]  # fmt: skip
 
