@@ -169,7 +169,7 @@ def test_cli_runs_on_proxy_data_prints_the_shares_and_cuts_segments_at_the_gaps(
     from backtest.data.vendor.samples import write_sample
 
     write_sample(tmp_path / "nq.csv", "kibot", "2024-05-06", 5)
-    import_files([str(tmp_path / "nq.csv")], BarStore(tmp_path / "store"), ImportOptions())
+    import_files([str(tmp_path / "nq.csv")], BarStore(tmp_path / "store"), ImportOptions("xyz:XYZ100", "1m"))
     argv = ["--days", "4", "--data", "proxy", "--workers", "0", "--chunk-size", "1000", "--no-report",
             "--set", f"backtest.data_dir={tmp_path / 'store'}", "--set", "backtest.warmup_bars=100"]  # fmt: skip
     assert backtest_main(argv) == 0

@@ -40,9 +40,11 @@ META = "_proxy.json"
 
 @dataclass
 class ImportOptions:
+    """What `import_files` does; the CLI fills `to` and `interval` from the params (market.coin, backtest.interval)."""
+
+    to: str
+    interval: str
     symbol: str = "NQ"
-    to: str = "xyz:XYZ100"
-    interval: str = "1m"
     columns: list[str] | None = None
     tz: str | None = None
     ts_unit: str | None = None

@@ -16,7 +16,7 @@ def store(tmp_path) -> BarStore:
 
 
 def run_import(store: BarStore, *paths, **opts):
-    return import_files([str(p) for p in paths], store, ImportOptions(**opts))
+    return import_files([str(p) for p in paths], store, ImportOptions(COIN, IV, **opts))
 
 
 def lines_of(path) -> list[str]:
