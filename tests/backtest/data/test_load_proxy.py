@@ -19,7 +19,8 @@ START, DAYS = "2024-05-06", 12  # Monday; the last bar is Friday 2024-05-17 20:5
 @pytest.fixture
 def proxy_params(tmp_params, tmp_path):
     write_sample(tmp_path / "nq.csv", "firstrate", START, DAYS)
-    import_files([str(tmp_path / "nq.csv")], BarStore(tmp_params.backtest.data_dir), ImportOptions(tmp_params.market.coin, "1m"))
+    opts = ImportOptions(tmp_params.market.coin, "1m")
+    import_files([str(tmp_path / "nq.csv")], BarStore(tmp_params.backtest.data_dir), opts)
     return tmp_params
 
 
