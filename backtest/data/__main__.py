@@ -18,10 +18,11 @@ from backtest.config import ConfigError, Override, Params, interval_seconds
 from backtest.data.hyperliquid import fetch_to_store
 from backtest.data.inspect import format_summary, summarize
 from backtest.data.load import DATA_SOURCES, data_root, load_dataset
-from backtest.data.recorder import Recorder, SdkFeed, install_stop_signals
+from backtest.data.recorder import Recorder, install_stop_signals
 from backtest.data.schema import DataError, validate_bars
 from backtest.data.store import NAMESPACES, BarStore
 from backtest.data.synth import DEFAULT_START, generate_bars
+from backtest.venue.feed import SdkFeed
 from backtest.venue.retry import RetryError
 
 log = logging.getLogger("backtest.data")

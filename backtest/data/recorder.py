@@ -28,7 +28,7 @@ import pandas as pd
 from backtest.config import interval_seconds
 from backtest.data.hyperliquid import candles_to_bars, fetch_candles
 from backtest.data.store import BarStore
-from backtest.venue.feed import CandleAssembler, FeedClient, SdkFeed
+from backtest.venue.feed import CandleAssembler, FeedClient
 from backtest.venue.ratelimit import WeightBudget
 from backtest.venue.retry import RetryPolicy, call_with_retry
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 import pytest
 
 from backtest.data.hyperliquid import fetch_candles, fetch_to_store
+from backtest.data.store import BarStore
 from backtest.venue.ratelimit import WeightBudget
 from backtest.venue.retry import RetryError, RetryPolicy, call_with_retry
 from backtest.venue.sdk import make_info
-from backtest.data.store import BarStore
 
 from .stub_api import COIN, StubApi, make_candles
 

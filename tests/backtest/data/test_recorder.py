@@ -8,9 +8,9 @@ import time
 import pytest
 
 from backtest.data.recorder import Recorder, install_stop_signals
+from backtest.data.store import BarStore
 from backtest.venue.feed import CandleAssembler
 from backtest.venue.retry import RetryPolicy
-from backtest.data.store import BarStore
 
 from .stub_api import COIN, make_candles
 

@@ -130,7 +130,7 @@ def test_synthetic_rows_under_real_are_refused_never_called_real(tmp_path, small
     df = pq.read_table(path).to_pandas()
     df.loc[5:, "source"] = "synthetic"
     _rewrite(path, df)
-    with pytest.raises(DataError, match="source='synthetic'.*'real' namespace"):
+    with pytest.raises(DataError, match=r"source='synthetic'.*'real' namespace"):
         load_dataset(tmp_params, "real", days=1)
 
 
