@@ -36,7 +36,7 @@ def test_the_trader_trades_rules_on_paper_and_journals_everything(rules_rig):
     assert status["feed"]["connected"] and status["last_bar"]["source"] == "paper"
     # a leg's TP/SL triggers end cancelled (leg closed) or filled: none is left shown as resting once it is gone
     legs_open = {lg["leg_id"] for lg in (status.get("position") or {}).get("legs", [])}
-    shown = [o for o in rig.trader.recent_orders if o.get("tpsl")]
+    shown = [o for o in rig.trader.state.recent_orders if o.get("tpsl")]
     assert shown and all(o["status"] in ("canceled", "filled") for o in shown if o.get("leg") not in legs_open)
 
 
