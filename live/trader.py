@@ -23,7 +23,6 @@ tests drive it step by step.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -42,6 +41,7 @@ from backtest.runner import execution_params
 from backtest.sim import position_state_of
 from backtest.strategies.base import Strategy
 from backtest.strategies.stream import Decision, StrategyStream
+from live.control import Command, ControlError, ControlFolder, Pause, Resume, SetSize, Stop, Swap, parse_command
 from live.execution import Execution
 from live.journal import Journal
 from live.orders import OrderDesk
@@ -52,7 +52,6 @@ from live.sync import VenueSync
 from live.venue import VenueSession
 
 log = logging.getLogger(__name__)
-CONTROL_DIR = "control"
 
 
 @dataclass
@@ -94,7 +93,8 @@ class Trader:
         self.desk = OrderDesk(self.exec, venue.rules, self.state, self.risk, journal,
                               params.live.ioc_slippage_pct / 100.0, lambda: venue.feed.mid, clock)  # fmt: skip
         self.sync = VenueSync(self.exec, self.state, self.desk, journal, venue.coin, self.bar_s * 1000, clock)
-        self._requests: deque[tuple[str, dict]] = deque()
+        self.inbox = ControlFolder(journal.root)
+        self._queue: deque[Command] = deque()
         self._lock = threading.RLock()
 
     @property
@@ -114,8 +114,7 @@ class Trader:
     def start(self) -> None:
         """Resume saved state, warm the strategy on history, reconcile with the venue, connect the feed."""
         saved = self.journal.read_state()
-        for stale in (self.journal.root / CONTROL_DIR).glob("*.json"):  # addressed to an earlier run
-            stale.unlink()
+        self.inbox.clear()
         self.journal.write(
             "start",
             mode=self.id.mode,
@@ -184,8 +183,7 @@ class Trader:
         """One turn: commands, emergency stop, new closed bars (each decided; the newest traded), status."""
         decisions: list[Decision] = []
         with self._lock:
-            self._check_control()
-            self._handle_requests()
+            self._take_commands()
             if self.stopped:
                 return decisions
             self._check_emergency()
@@ -305,54 +303,46 @@ class Trader:
         with self._lock:
             self.sync.reconcile(why)
 
-    # --- requests from outside (actor methods, control files) ----------------------------------------------------
-    def request(self, kind: str, **kw: Any) -> None:
-        """Queue a request handled between two bars: stop, size, swap."""
-        self._requests.append((kind, kw))
+    # --- commands (live.control): from the Ray actor, the control folder, a signal handler -------------------------
+    def submit(self, cmd: Command) -> None:
+        """Queue `cmd`; the loop handles it between two bars."""
+        self._queue.append(cmd)
 
-    def _check_control(self) -> None:
-        """Requests left in `<journal>/control/` by `live.control` (live.serve stop, the autopilot), oldest first."""
-        folder = self.journal.root / CONTROL_DIR
-        if not folder.is_dir():
-            return
-        for path in sorted(folder.glob("*.json")):
-            try:
-                req = json.loads(path.read_text())
-            except (OSError, ValueError):
-                continue  # being written (writers replace atomically, so this is rare): next turn
-            path.unlink(missing_ok=True)
-            if not isinstance(req, dict) or req.get("id") in (None, self.state.control_id):
-                continue
-            self.state.control_id = req["id"]
+    def _take_commands(self) -> None:
+        st = self.state
+        for req in self.inbox.take(st.control_id):
+            st.control_id = req["id"]
             self.journal.write("control", **{k: v for k, v in req.items() if k != "params"})
-            cmd = req.get("cmd")
-            if cmd == "stop":
-                self.request("stop", flatten=bool(req.get("flatten", True)))
-            elif cmd == "size":
-                self.request("size", multiplier=float(req["multiplier"]), reason=str(req.get("reason", "")))
-            elif cmd in ("pause", "resume"):
-                self.request(cmd, reason=str(req.get("reason", "")), flatten=bool(req.get("flatten", True)))
-            elif cmd == "swap":
-                self.request("swap_spec", spec=req["spec"], policy_id=req["policy_id"], params=req.get("params"),
-                             reason=str(req.get("reason", "")))  # fmt: skip
+            try:
+                self._queue.append(parse_command(req))
+            except ControlError as exc:
+                self.journal.write("error", where="control", id=req["id"], error=str(exc))
+                self.journal.alert("control_refused", {"id": req["id"], "error": str(exc)})
+        while self._queue:
+            self.handle(self._queue.popleft())
 
-    def _handle_requests(self) -> None:
-        while self._requests:
-            kind, kw = self._requests.popleft()
-            if kind == "stop":
-                self.shutdown(bool(kw.get("flatten", True)))
-            elif kind == "size":
-                self.set_size_multiplier(float(kw["multiplier"]), kw.get("reason", ""))
-            elif kind == "swap":
-                self.swap(kw["strategy"], kw["policy_id"], kw.get("reason", ""), kw.get("spec", ""), kw.get("params"))
-            elif kind == "swap_spec":
-                self.swap_spec(kw["spec"], kw["policy_id"], kw.get("params"), kw.get("reason", ""))
-            elif kind == "pause":
-                self.pause(kw.get("reason", ""), bool(kw.get("flatten", True)))
-            elif kind == "resume":
-                self.resume(kw.get("reason", ""))
+    def handle(self, cmd: Command) -> Any:
+        """Carry out `cmd` now, between two bars: the one dispatch of every command. Returns the new size
+        multiplier for `SetSize`, whether a `Swap` took place, else None."""
+        with self._lock:
+            if isinstance(cmd, Stop):
+                return self.shutdown(cmd.flatten)
+            if isinstance(cmd, SetSize):
+                return self._set_size(cmd.multiplier, cmd.reason)
+            if isinstance(cmd, Pause):
+                self.risk.pause(cmd.reason, cmd.flatten)
+                if cmd.flatten:
+                    self.flatten("pause")
+            elif isinstance(cmd, Resume):
+                self.risk.resume(cmd.reason)
+            elif isinstance(cmd, Swap):
+                return self._swap(cmd)
+            else:
+                raise TypeError(f"not a command: {cmd!r}")
+            self._save_state()
+            return None
 
-    def set_size_multiplier(self, value: float, reason: str = "") -> float:
+    def _set_size(self, value: float, reason: str) -> float:
         cap = self.params.live.size_multiplier_max
         new = min(max(value, 0.0), cap)
         if not math.isfinite(new):
@@ -362,53 +352,31 @@ class Trader:
         self._save_state()
         return new
 
-    def swap(
-        self,
-        strategy: Strategy,
-        policy_id: str,
-        reason: str = "",
-        spec: str = "",
-        params: Params | dict | None = None,
-    ) -> None:
-        """Hot swap between two bars: the new strategy is warmed on every bar this trader has seen; legs, orders
-        and risk state carry over. `params` (the new policy's validated trading/backtest sections) replace the
-        current ones; the operator's `market` and `live` sections stay."""
-        with self._lock:
-            old = self.id.policy_id
-            if params is not None:
-                self.params = _merge_operator_sections(params, self.params)
-            self.state.policy = self._policy(strategy, policy_id)
-            self.id.strategy_spec = spec or self.id.strategy_spec
-            self.stream.warm_up(bars_frame(self.state.history))
-            self.journal.write("swap", old=old, new=policy_id, strategy=strategy.name, strategy_spec=spec,
-                               reason=reason, warm_bars=len(self.state.history))  # fmt: skip
-            self.journal.alert("swap", {"old": old, "new": policy_id})
-            self._save_state()
-            self._write_status()
+    def _swap(self, cmd: Swap) -> bool:
+        """The one swap path: the strategy given, or `spec` loaded here (a spec that does not load is journalled and
+        changes nothing), warmed on every bar this trader has seen; legs, orders and risk state carry over."""
+        params = _merge_operator_sections(cmd.params, self.params) if cmd.params else self.params
+        strategy = cmd.strategy
+        if strategy is None:
+            from backtest.strategies.registry import resolve_strategy
 
-    def swap_spec(self, spec: str, policy_id: str, params: dict | None = None, reason: str = "") -> None:
-        """Load `spec` in this process and swap it in; a spec that does not load is journalled and changes nothing."""
-        from backtest.strategies.registry import resolve_strategy
-
-        p = _merge_operator_sections(params, self.params) if params else self.params
-        try:
-            strategy = resolve_strategy(spec, p)
-        except Exception as exc:
-            self.journal.write("error", where="swap", spec=spec, error=f"{type(exc).__name__}: {exc}")
-            self.journal.alert("swap_failed", {"spec": spec, "error": str(exc)})
-            return
-        self.swap(strategy, policy_id, reason, spec, p)
-
-    def pause(self, reason: str = "", flatten: bool = True) -> None:
-        """No new positions until `resume` (the autopilot's CRITICAL action); optionally flatten now."""
-        self.risk.pause(reason, flatten)
-        if flatten:
-            self.flatten("pause")
+            try:
+                strategy = resolve_strategy(cmd.spec, params)
+            except Exception as exc:
+                self.journal.write("error", where="swap", spec=cmd.spec, error=f"{type(exc).__name__}: {exc}")
+                self.journal.alert("swap_failed", {"spec": cmd.spec, "error": str(exc)})
+                return False
+        old = self.id.policy_id
+        self.params = params
+        self.state.policy = self._policy(strategy, cmd.policy_id)
+        self.id.strategy_spec = cmd.spec or self.id.strategy_spec
+        self.stream.warm_up(bars_frame(self.state.history))
+        self.journal.write("swap", old=old, new=cmd.policy_id, strategy=strategy.name, strategy_spec=cmd.spec,
+                           reason=cmd.reason, warm_bars=len(self.state.history))  # fmt: skip
+        self.journal.alert("swap", {"old": old, "new": cmd.policy_id})
         self._save_state()
-
-    def resume(self, reason: str = "") -> None:
-        self.risk.resume(reason)
-        self._save_state()
+        self._write_status()
+        return True
 
     # --- state and status -----------------------------------------------------------------------------------------
     def _save_state(self) -> None:
