@@ -23,12 +23,12 @@ from aiohttp import web
 
 from live.paper_exchange import shapes, wire
 from live.paper_exchange.config import PaperExchangeConfig
+from live.paper_exchange.engine import Engine
 from live.paper_exchange.faults import FaultInjector
 from live.paper_exchange.http_api import HttpApi, journal_middleware, make_fault_middleware
 from live.paper_exchange.invariants import problems as invariant_problems
 from live.paper_exchange.journal import Journal, JournalError, journal_path, read_journal
 from live.paper_exchange.markets import Market, Universe
-from live.paper_exchange.matching import Engine
 from live.paper_exchange.orders import Agent, Order
 from live.paper_exchange.prices import POINTS_PER_BAR, PriceFeed, load_bars, validated_bars
 from live.paper_exchange.signing import NonceTracker
@@ -99,7 +99,7 @@ class PaperExchange:
         for address, usd in cfg.fund:
             if address.lower() not in self.engine.accounts:
                 self.engine.fund(address, usd)
-        self.engine.events.clear()
+        self.engine.take_events()  # funding and replay leave nothing to publish: no one is connected yet
         if self.journal is not None:
             self.journal.seq = self.journal.durable = seq
             self.journal.checkpoint_now()  # start from one snapshot and an empty journal
@@ -191,10 +191,8 @@ class PaperExchange:
         return out
 
     def order_status(self, user: str, ref: int | str | None) -> dict[str, Any]:
-        eng = self.engine
-        oid = eng.cloids.get((user, ref)) if isinstance(ref, str) else ref
-        o = eng.orders.get(oid) if oid is not None else None
-        if o is None or o.user != user:
+        o = self.engine.order_by_ref(user, ref)
+        if o is None:
             return shapes.order_status(None, None)
         return shapes.order_status(o, self.universe.by_name[o.coin], self._children(o))
 
@@ -253,7 +251,7 @@ class PaperExchange:
 
     async def publish_events(self) -> None:
         """Push queued fills, order updates, trades and user events to their subscribers, once durable."""
-        events, self.engine.events = self.engine.events, []
+        events = self.engine.take_events()
         if not events or not self.hub.conns:
             return
         await self.durable()
@@ -309,10 +307,10 @@ class PaperExchange:
     def after_change(self) -> None:
         """Called after every state-changing request: check invariants (tests) and push events once durable."""
         self._check()
-        if not self.engine.events:
+        if not self.engine.has_events:
             return
         if not self.hub.conns:
-            self.engine.events.clear()
+            self.engine.take_events()  # no one to tell
             return
         asyncio.get_running_loop().create_task(self.publish_events())
 
