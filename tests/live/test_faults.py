@@ -15,8 +15,7 @@ import pytest
 from live.journal import read_records
 from live.paper_exchange.config import FaultConfig
 from live.rehearsal import make_rig
-
-from .test_trader import RULES_BUSY
+from tests.support.trader import RULES_BUSY
 
 FAULTS = {
     "HTTP 500 on 20 % of requests": FaultConfig(fail_rate=0.2, seed=3),

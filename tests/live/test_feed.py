@@ -6,7 +6,7 @@ import pytest
 
 from backtest.venue.retry import RetryPolicy
 from live.feed import BarFeed
-from tests.backtest.data.stub_api import COIN, make_candles
+from tests.support.stub_api import COIN, make_candles
 
 STEP = 60_000
 

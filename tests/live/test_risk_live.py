@@ -7,8 +7,7 @@ import dataclasses
 
 from live.journal import read_records
 from live.rehearsal import make_rig
-
-from .test_trader import RULES_BUSY
+from tests.support.trader import RULES_BUSY
 
 
 def _rules(p):

@@ -11,8 +11,7 @@ from backtest.strategies.rules import RulesStrategy
 from live.journal import read_records, read_status
 from live.rehearsal import make_rig
 from live.replay import replay, sessions
-
-RULES_BUSY = ["trading.rsi_buy_below=45", "trading.rsi_sell_above=55", "trading.macd_confirm=false"]
+from tests.support.trader import RULES_BUSY
 
 
 @pytest.fixture

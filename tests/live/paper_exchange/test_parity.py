@@ -20,7 +20,7 @@ from backtest.sim.engine import Simulator
 from backtest.sim.market import Market
 from backtest.sim.params import SimParams
 from live.paper_exchange.markets import round_px
-from tests.live.paper_helpers import PERP_DEXS, start
+from tests.support.paper_exchange import PERP_DEXS, start
 
 COIN = "xyz:XYZ100"
 SLIP, TAKER, TP, SL = 0.0001, 0.00045, 0.006, 0.004
