@@ -109,7 +109,7 @@ def measure(name: str, bars: int, history: int, trained: bool = True) -> dict:
                    ["live.daily_loss_limit_pct=0", "trading.rsi_buy_below=45", "trading.rsi_sell_above=55"],
                    n_bars=history + bars + 20, history=history)  # fmt: skip
     trader = rig.trader
-    poll, send, on_bar = trader.venue.feed.poll, trader.exec._send, trader.stream.on_bar
+    poll, on_bar = trader.venue.feed.poll, trader.stream.on_bar
 
     def timed_poll(timeout_s: float = 0.5):
         out = poll(timeout_s)
@@ -118,9 +118,8 @@ def measure(name: str, bars: int, history: int, trained: bool = True) -> dict:
             ready[b.time_ms] = now
         return out
 
-    def timed_send(intent):
+    def on_send(intent):
         sends.append((time.perf_counter(), intent.reason, intent.bar_ms))
-        return send(intent)
 
     def timed_on_bar(bar, pos):
         t0 = time.perf_counter()
@@ -128,7 +127,8 @@ def measure(name: str, bars: int, history: int, trained: bool = True) -> dict:
         decide.append(time.perf_counter() - t0)
         return out
 
-    trader.venue.feed.poll, trader.exec._send, trader.stream.on_bar = timed_poll, timed_send, timed_on_bar
+    trader.venue.feed.poll, trader.stream.on_bar = timed_poll, timed_on_bar
+    trader.exec.on_send = on_send
     gc.collect()
     gc.freeze()  # as the live entry points do after start-up: no full collection walks the startup heap mid-bar
     try:

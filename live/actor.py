@@ -3,7 +3,9 @@
 Named `live-<coin>` in the `aml100` namespace (one per coin on a cluster); detached when it runs on a cluster that
 `ray start` started, so the command that started it may exit. It holds one unit of `cluster.live_resource` on the
 trading node when the cluster offers it, else `live.cpus` CPUs (cluster/placement.py), so a sweep on the same
-cluster can never take its place. Control: `status()`, `stop(flatten)`, `set_size_multiplier(x)`, `swap(spec, id)`.
+cluster can never take its place. Control: `status()`, `stop(flatten)`, `request(kind, fields)`,
+`set_size_multiplier(x)`, `swap(spec, id)`: each becomes a `live.control` command the trader handles between two bars
+(its public `submit` / `handle`).
 
 The strategy arrives loaded (the caller reads the checkpoint and the object travels through Ray), so the actor
 works on a node where the checkpoint's path does not exist; a swap may bring its strategy the same way.
@@ -18,6 +20,7 @@ import threading
 import time
 from typing import Any
 
+from live.control import SetSize, Stop, Swap, parse_command
 from live.service import ServiceSettings, acquire_trader_lock, build_trader
 
 
@@ -47,7 +50,7 @@ class LiveTraderActor:
 
     def stop(self, flatten: bool = True, timeout_s: float = 60.0) -> dict[str, Any]:
         """Flatten (if asked) and stop between two bars; returns the final status."""
-        self.trader.request("stop", flatten=flatten)
+        self.trader.submit(Stop(flatten))
         deadline = time.monotonic() + timeout_s
         while not self.trader.stopped and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -57,23 +60,18 @@ class LiveTraderActor:
 
     def request(self, kind: str, kw: dict[str, Any]) -> None:
         """Queue a request (pause, resume, ...) handled by the trader between two bars."""
-        self.trader.request(kind, **kw)
+        self.trader.submit(parse_command({**kw, "cmd": kind}))
 
     def set_size_multiplier(self, value: float, reason: str = "") -> float:
-        with self.trader._lock:
-            return self.trader.set_size_multiplier(value, reason)
+        return self.trader.handle(SetSize(value, reason))
 
     def swap(
         self, spec: str, policy_id: str, reason: str = "", params: dict[str, Any] | None = None, strategy: Any = None
     ) -> dict:
         """Hot-swap `strategy` (already loaded by the caller, for `spec` under `params`) or else `spec` loaded here,
-        in between two bars; returns the status after the swap."""
-        from backtest.config import params_from_dict
-        from backtest.strategies.registry import resolve_strategy
-
-        p = params_from_dict(params) if params else self.trader.params
-        strategy = strategy if strategy is not None else resolve_strategy(spec, p)
-        self.trader.swap(strategy, policy_id, reason, spec, p if params else None)
+        in between two bars; returns the status after the swap (raises when `spec` did not load)."""
+        if not self.trader.handle(Swap(policy_id, spec, params, reason, strategy)):
+            raise RuntimeError(f"the swap to {policy_id} ({spec}) failed: the trader's journal says why")
         return self.trader.status()
 
 

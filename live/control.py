@@ -1,23 +1,147 @@
-"""Talking to a running trader: through its Ray actor when there is one, else through its control folder.
+"""Talking to a running trader: typed commands, and the two ways they reach it (its Ray actor or its control folder).
 
-Every request is handled by the trader between two bars. The control folder (`<journal>/control/`) works for any
-trader on this machine (in-process, a local Ray, a detached actor on this node); each request is one JSON file
-written atomically, handled oldest first and then removed, and journalled as a `control` record. The Ray actor is
-used when it can be found by name (`live-<coin>` in the `aml100` namespace), so a trader on another node is reached.
+Every request, from the Ray actor or the control folder, is parsed here into one of five commands (`Stop`, `SetSize`,
+`Pause`, `Resume`, `Swap`); the trader handles them between two bars in one dispatch (`Trader.handle`). The control
+folder (`<journal>/control/`) works for any trader on this machine (in-process, a local Ray, a detached actor on this
+node); each request is one JSON file written atomically, handled oldest first and then removed, and journalled as a
+`control` record. The Ray actor is used when it can be found by name (`live-<coin>` in the `aml100` namespace), so a
+trader on another node is reached.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cluster.atomic import atomic_write_json
 from live.journal import read_status
-from live.trader import CONTROL_DIR
+
+CONTROL_DIR = "control"
 
 
+# --- commands ---------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Stop:
+    """Stop trading; flatten first unless told not to."""
+
+    flatten: bool = True
+
+
+@dataclass(frozen=True)
+class SetSize:
+    """Set the size multiplier (capped at `live.size_multiplier_max`)."""
+
+    multiplier: float
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Pause:
+    """No new positions until `Resume`; flatten now unless told not to."""
+
+    reason: str = ""
+    flatten: bool = True
+
+
+@dataclass(frozen=True)
+class Resume:
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Swap:
+    """Trade another strategy from the next bar: `strategy` already loaded (it travelled through Ray), else `spec`
+    loaded by the trader; `params` (the new policy's validated sections) replace the trader's but for the
+    operator's market, live and paper_exchange sections."""
+
+    policy_id: str
+    spec: str = ""
+    params: Any = None  # Params or its dict
+    reason: str = ""
+    strategy: Any = None  # a loaded Strategy
+
+
+Command = Stop | SetSize | Pause | Resume | Swap
+COMMANDS = ("stop", "size", "pause", "resume", "swap")
+
+
+class ControlError(ValueError):
+    """A request that is not a command (the message names the field and what is allowed)."""
+
+
+def _text(req: dict[str, Any], key: str, required: bool = False) -> str:
+    value = req.get(key)
+    if value is None:
+        if required:
+            raise ControlError(f"{req.get('cmd')!r} needs {key!r}")
+        return ""
+    if not isinstance(value, str):
+        raise ControlError(f"{key!r} must be a string, got {value!r}")
+    return value
+
+
+def parse_command(req: dict[str, Any]) -> Command:
+    """The command a request asks for: `{"cmd": one of COMMANDS, ...fields}` (a control file, or an actor call)."""
+    cmd = req.get("cmd")
+    flatten = bool(req.get("flatten", True))
+    if cmd == "stop":
+        return Stop(flatten)
+    if cmd == "size":
+        try:
+            multiplier = float(req["multiplier"])
+        except (KeyError, TypeError, ValueError):
+            raise ControlError(f"'size' needs a number 'multiplier', got {req.get('multiplier')!r}") from None
+        if not math.isfinite(multiplier):
+            raise ControlError(f"'multiplier' must be finite, got {multiplier}")
+        return SetSize(multiplier, _text(req, "reason"))
+    if cmd == "pause":
+        return Pause(_text(req, "reason"), flatten)
+    if cmd == "resume":
+        return Resume(_text(req, "reason"))
+    if cmd == "swap":
+        if req.get("strategy") is None and not _text(req, "spec"):
+            raise ControlError("'swap' needs 'spec' (or a loaded 'strategy')")
+        return Swap(_text(req, "policy_id", required=True), _text(req, "spec"), req.get("params"),
+                    _text(req, "reason"), req.get("strategy"))  # fmt: skip
+    raise ControlError(f"unknown command {cmd!r}; allowed: {', '.join(COMMANDS)}")
+
+
+class ControlFolder:
+    """The requests left in `<journal>/control/` (`LiveControl.send`), taken oldest first, each once."""
+
+    def __init__(self, root: Path) -> None:
+        self.folder = Path(root) / CONTROL_DIR
+
+    def clear(self) -> None:
+        """Drop requests addressed to an earlier run (at start)."""
+        for stale in self.folder.glob("*.json"):
+            stale.unlink()
+
+    def take(self, last_id: str | None) -> list[dict[str, Any]]:
+        """New requests, oldest first, each file removed once read; a request without an id, or with the id of the
+        one handled just before (`last_id`, kept across restarts), is dropped."""
+        if not self.folder.is_dir():
+            return []
+        out: list[dict[str, Any]] = []
+        for path in sorted(self.folder.glob("*.json")):
+            try:
+                req = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue  # being written (writers replace atomically, so this is rare): next turn
+            path.unlink(missing_ok=True)
+            if not isinstance(req, dict) or req.get("id") in (None, last_id):
+                continue
+            last_id = req["id"]
+            out.append(req)
+        return out
+
+
+# --- the client -------------------------------------------------------------------------------------------------------
 class TraderNotFound(RuntimeError):
     """No running trader for the coin (the message says where it looked)."""
 

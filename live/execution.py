@@ -79,6 +79,7 @@ class Execution:
         budget: WeightBudget | None = None,
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        on_send: Callable[[OrderIntent], None] | None = None,
     ) -> None:
         self.exchange, self.info = exchange, info
         self.account, self.coin, self.dex, self.rules = account, coin, dex, rules
@@ -87,6 +88,7 @@ class Execution:
         self.budget = budget or WeightBudget()
         self.policy = policy or RetryPolicy(max_attempts=4, base_delay_s=0.25, max_delay_s=4.0)
         self.sleep = sleep
+        self.on_send = on_send  # told of every order just before it goes to the SDK (the latency benchmark)
         self._last_action_ms = 0
         self.stats = {"orders": 0, "resends": 0, "lookups": 0, "found_by_lookup": 0, "errors": 0}
 
@@ -139,6 +141,8 @@ class Execution:
     def _send(self, intent: OrderIntent) -> Any:
         from hyperliquid.utils.types import Cloid
 
+        if self.on_send is not None:
+            self.on_send(intent)
         if intent.trigger_px is not None:
             order_type: dict[str, Any] = {
                 "trigger": {"triggerPx": intent.trigger_px, "isMarket": True, "tpsl": intent.tpsl or "sl"}

@@ -5,6 +5,7 @@ record that was acknowledged is on disk. A crash can at worst leave a torn last 
 Records written during a bar reach the file at once and are fsynced before any order is sent and at the end of the
 bar. `status.json` (what monitors read) and `state.json` (what a restarted trader resumes from) are replaced atomically.
 Secrets never reach it: every line passes the signer's `keys.Redactor`. Record kinds and fields: docs/LIVE.md.
+`alert()` keeps what an operator should look at (the newest 50, with the journal's clock) for the trader's status.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import math
 import os
 import time
+from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +64,11 @@ class Journal:
         self._fh: Any = None
         self._day: str | None = None
         self._dirty = False
+        self.alerts: deque[dict[str, Any]] = deque(maxlen=50)
+
+    def alert(self, kind: str, detail: dict[str, Any]) -> None:
+        """Something an operator should look at (a risk event, an order error, a reconcile difference, ...)."""
+        self.alerts.append({"ts": int(self.clock() * 1000), "kind": kind, **detail})
 
     def write(self, kind: str, durable: bool = True, **fields: Any) -> dict[str, Any]:
         """Append one record; returns it. It reaches the file at once (a killed process loses nothing); `durable`

@@ -13,17 +13,26 @@ On top of the simulator's own sizing (fixed fraction or Kelly, ATR stop, leverag
   `max_leverage` x equity (the order is cut to fit, or skipped when nothing fits);
 - at most `trading.max_positions` legs open (the action interpreter already enforces it; checked again here);
 - paused (by the autopilot on a CRITICAL grade, or an operator): no new opens until resumed.
+
+`RiskGuard` is the small holder that applies these rules to one trader's risk state (`live.state.TraderState.risk`)
+and journals (and alerts) every event they raise; what to do about an event (flatten) is the trader's call.
 """
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backtest.sim import halt_fires
+
+if TYPE_CHECKING:
+    from live.journal import Journal
+    from live.state import TraderState
 
 
 @dataclass(frozen=True)
@@ -175,3 +184,71 @@ def cap_open_size(
     if size * price > room:
         size, reason = max(0.0, room / price), f"max_leverage {limits.max_leverage:g}"
     return size, reason
+
+
+class RiskGuard:
+    """The rules above applied to `state.risk` of one trader at the clock's time; events journalled and alerted."""
+
+    def __init__(
+        self, limits: RiskLimits, state: TraderState, journal: Journal, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.limits, self.state, self.journal, self.clock = limits, state, journal, clock
+
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def _report(self, events: list[RiskEvent]) -> None:
+        for ev in events:
+            self.journal.write("risk", event=ev.kind, **ev.detail)
+            self.journal.alert(ev.kind, ev.detail)
+
+    def on_bar_close(self, equity: float) -> None:
+        """Peak, drawdown halt and daily stop with the equity marked at a bar close."""
+        self.state.risk, events = on_bar_close(self.state.risk, equity, self._now_ms(), self.limits)
+        self._report(events)
+
+    def on_exchange_call(self, ok: bool) -> None:
+        """Every exchange call's outcome (`live.execution.Execution`'s `on_call`): the circuit breaker."""
+        self.state.risk, events = on_exchange_call(self.state.risk, ok, self._now_ms(), self.limits)
+        self._report(events)
+
+    def check_emergency(self) -> tuple[bool, bool]:
+        """(the emergency-stop file is present, that just changed)."""
+        path = self.limits.emergency_stop_file
+        present = emergency_file_present(path)
+        self.state.risk, events = on_emergency(self.state.risk, present)
+        for ev in events:
+            self.journal.write("risk", event=ev.kind, file=path)
+            self.journal.alert(ev.kind, {"file": path})
+        return present, bool(events)
+
+    def opens_blocked(self) -> str | None:
+        return opens_blocked(self.state.risk, self._now_ms())
+
+    def cap_open_size(
+        self, size: float, price: float, equity: float, position_notional: float, open_legs: int
+    ) -> tuple[float, str | None]:
+        return cap_open_size(size, price, equity, position_notional, open_legs, self.limits)
+
+    def pause(self, reason: str, flatten: bool) -> None:
+        """No new positions until `resume` (the trader flattens when asked to)."""
+        self.state.risk = replace(self.state.risk, paused=True, pause_reason=reason)
+        self.journal.write("risk", event="paused", reason=reason, flatten=flatten)
+        self.journal.alert("paused", {"reason": reason})
+
+    def resume(self, reason: str) -> None:
+        self.state.risk = replace(self.state.risk, paused=False, pause_reason="")
+        self.journal.write("risk", event="resumed", reason=reason)
+        self.journal.alert("resumed", {"reason": reason})
+
+    def status(self, equity: float | None) -> dict[str, Any]:
+        """The risk block of the trader's status."""
+        risk, now = self.state.risk, self._now_ms()
+        return {
+            **risk.to_dict(),
+            "drawdown_pct": (100 * (1 - equity / risk.peak)) if equity and risk.peak else 0.0,
+            "halt_level_pct": self.limits.auto_stop_frac * 100,
+            "opens_blocked": opens_blocked(risk, now),
+            "breaker_open": breaker_open(risk, now),
+            "emergency_stop_file": self.limits.emergency_stop_file,
+        }

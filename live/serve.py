@@ -30,6 +30,7 @@ from typing import Any
 from backtest.cli import add_config_args, load_configs, run_main, schema_type
 from backtest.config import Params
 from live.config import LiveConfig
+from live.control import Stop
 from live.journal import read_status
 from live.service import (
     ServiceError,
@@ -292,7 +293,7 @@ def _run_in_process(settings: ServiceSettings, params: Params, args: argparse.Na
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
-        trader.request("stop", flatten=params.live.flatten_on_stop)
+        trader.submit(Stop(params.live.flatten_on_stop))
 
     for s in (signal.SIGINT, signal.SIGTERM):
         signal.signal(s, on_signal)

@@ -1,103 +1,137 @@
-"""The trader's view kept true to the venue: reconciliation, fills, orders left unanswered by a crash.
+"""The trader's view kept true to the venue: the account, reconciliation, fills, orders a crash left unanswered.
 
-`VenueSync` is a mixin of `live.trader.Trader`: it asks the venue for the account, open orders and fills, applies
-`live.reconcile.reconcile` (a pure function) and journals every fill once.
+`VenueSync` reads the venue (account, open orders, fills), applies `live.reconcile.reconcile` (a pure function) to the
+legs in the shared `TraderState` and repairs through the `OrderDesk` (orphans cancelled, missing triggers placed,
+legs the venue closed counted as trades); it journals every fill once (by trade id).
 """
 
 from __future__ import annotations
 
-import math
+import time
+from collections.abc import Callable
 
-from backtest.domain import AccountState, OpenOrder
-from backtest.sim import exit_levels
+from backtest.domain import AccountState, Fill, OpenOrder
 from backtest.venue.wire import cloid_for
-from live.execution import ExchangeUnavailable
+from live.execution import ExchangeUnavailable, Execution
+from live.journal import Journal, read_records
+from live.orders import OrderDesk
 from live.positions import Leg, net_size
 from live.reconcile import reconcile
+from live.state import TraderState
 
 
 class VenueSync:
-    """Mixin: reconciliation and fill journalling (see the module docstring)."""
+    """The venue is the truth (see the module docstring)."""
 
+    def __init__(
+        self,
+        execution: Execution,
+        state: TraderState,
+        desk: OrderDesk,
+        journal: Journal,
+        coin: str,
+        bar_ms: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.exec, self.state, self.desk, self.journal = execution, state, desk, journal
+        self.coin, self.bar_ms, self.clock = coin, bar_ms, clock
+        self._fills: list[Fill] = []  # the venue's last answer, for the exit prices of legs its triggers closed
+
+    def account(self) -> AccountState | None:
+        """The venue's account, or None (journalled and alerted) when it cannot be read."""
+        try:
+            return self.exec.account_state()
+        except ExchangeUnavailable as exc:
+            self.journal.alert("exchange_unavailable", {"error": str(exc)})
+            self.journal.write("error", where="account", error=str(exc))
+            return None
+
+    def differs(self, acct: AccountState) -> bool:
+        """The venue's position is not the legs' (a trigger fired between bars, ...)."""
+        pos = acct.positions.get(self.coin)
+        return abs((pos.size if pos else 0.0) - net_size(self.state.legs)) > self.desk.lot / 2
+
+    # --- reconciliation -------------------------------------------------------------------------------------------
     def _adopt(self, side: int, size: float, entry_px: float, bar: int) -> Leg:
-        atr_t = self.stream.features.atr if self.sim.atr_on else 0.0
-        tp, sl = exit_levels(float(side), entry_px, atr_t if math.isfinite(atr_t) else 0.0, self.sim)
-        leg_id = cloid_for(self.id.policy_id, "adopted", bar, side, size)
-        eq = self.last_equity or 0.0
-        return Leg(leg_id, side, size, entry_px, bar, eq, float(tp), float(sl), adopted=True)
+        tp, sl = self.state.policy.exit_levels(side, entry_px)
+        leg_id = cloid_for(self.state.policy.policy_id, "adopted", bar, side, size)
+        return Leg(leg_id, side, size, entry_px, bar, self.state.last_equity or 0.0, tp, sl, adopted=True)
 
-    def _reconcile(self, why: str, acct: AccountState | None = None) -> None:
+    def reconcile(self, why: str, acct: AccountState | None = None) -> None:
+        """Make the legs the venue's position and orders (`live.reconcile`), repair, journal what differed."""
+        st = self.state
         try:
             acct = acct or self.exec.account_state()
             orders: list[OpenOrder] = self.exec.open_orders()
         except ExchangeUnavailable as exc:
             self.journal.write("error", where="reconcile", error=str(exc))
-            self._need_reconcile = True
+            st.need_reconcile = True
             return
-        t = self._bar_index(self.last_bar.time_ms) + 1 if self.last_bar else 0
-        result = reconcile(self.legs, acct.positions.get(self.id.coin), orders, t, self._lot, self._adopt)
-        self.counts["reconciles"] += 1
-        self._since_reconcile = 0
-        self._need_reconcile = False
-        self._sync_fills()
+        t = int(st.last_bar.time_ms // self.bar_ms) + 1 if st.last_bar else 0
+        result = reconcile(st.legs, acct.positions.get(self.coin), orders, t, self.desk.lot, self._adopt)
+        st.counts["reconciles"] += 1
+        st.since_reconcile = 0
+        st.need_reconcile = False
+        self.journal_fills()
         for lg in result.closed:
-            fills = [f for f in self._fills_cache if f.cloid in (lg.tp_cloid, lg.sl_cloid)]
+            fills = [f for f in self._fills if f.cloid in (lg.tp_cloid, lg.sl_cloid)]
             if fills:
                 px = sum(f.px * f.size for f in fills) / sum(f.size for f in fills)
-                self._record_trade(lg, px, "tp" if fills[-1].cloid == lg.tp_cloid else "sl")
-        self.legs = result.legs
+                self.desk.record_trade(lg, px, "tp" if fills[-1].cloid == lg.tp_cloid else "sl")
+        st.legs = result.legs
         for o in result.cancel:
             if o.cloid:
-                self._cancel(o.cloid, "reconcile: orphan")
+                self.desk.cancel(o.cloid, "reconcile: orphan")
         by_leg: dict[str, list[str]] = {}
         for lg, kind in result.place:
             by_leg.setdefault(lg.leg_id, []).append(kind)
         for lg in result.legs:
             if lg.leg_id in by_leg:
-                self._place_triggers(lg, tuple(by_leg[lg.leg_id]))
-        venue_pos = acct.positions.get(self.id.coin)
+                self.desk.place_triggers(lg, tuple(by_leg[lg.leg_id]))
+        venue_pos = acct.positions.get(self.coin)
         self.journal.write(
             "reconcile",
             why=why,
             venue_size=venue_pos.size if venue_pos else 0.0,
-            local_size=net_size(self.legs),
+            local_size=net_size(st.legs),
             diffs=result.diffs,
             closed_by_triggers=result.fired,
             cancelled=len(result.cancel),
             placed=len(result.place),
         )
         if result.diffs:
-            self.counts["diffs"] += len(result.diffs)
-            self._alert("reconcile_diff", {"why": why, "diffs": result.diffs})
+            st.counts["diffs"] += len(result.diffs)
+            self.journal.alert("reconcile_diff", {"why": why, "diffs": result.diffs})
 
-    def _sync_fills(self) -> None:
-        """Journal every fill of ours the trader has not journalled yet (the venue's list is the truth)."""
+    # --- fills ----------------------------------------------------------------------------------------------------
+    def journal_fills(self) -> None:
+        """Journal every fill of ours not journalled yet (the venue's list is the truth)."""
+        st = self.state
         try:
-            fills = self.exec.fills_since(max(0, self.last_fill_ms - 60_000))
+            fills = self.exec.fills_since(max(0, st.last_fill_ms - 60_000))
         except ExchangeUnavailable as exc:
             self.journal.write("error", where="fills", error=str(exc))
             return
-        self._fills_cache = fills
-        self._fills_due = False
-        seen = set(self.seen_tids)
+        self._fills = fills
+        st.fills_due = False
+        seen = set(st.seen_tids)
         for f in fills:
             if f.tid in seen:
                 continue
-            self.seen_tids.append(f.tid)
-            self.counts["fills"] += 1
-            self.last_fill_ms = max(self.last_fill_ms, f.time_ms)
+            st.seen_tids.append(f.tid)
+            st.counts["fills"] += 1
+            st.last_fill_ms = max(st.last_fill_ms, f.time_ms)
             self.journal.write("fill", coin=f.coin, oid=f.oid, cloid=f.cloid, side="B" if f.is_buy else "A",
                                size=f.size, px=f.px, fee=f.fee, closed_pnl=f.closed_pnl, time=f.time_ms, tid=f.tid,
                                dir=f.direction, crossed=f.crossed)  # fmt: skip
-            self._mark_order(f.cloid, "filled", f.px)
+            st.mark_order(f.cloid, "filled", f.px)
 
-    def _resolve_pending(self, saved: dict | None) -> None:
+    # --- after a crash --------------------------------------------------------------------------------------------
+    def resolve_pending(self, saved: dict | None) -> None:
         """Orders journalled before a crash without an answer: look each up by cloid (never resend: the bar that
         decided them has passed); reconciliation then repairs the legs."""
         if saved is None:
             return
-        from live.journal import read_records
-
         acked = set()
         sent: dict[str, dict] = {}
         for rec in read_records(self.journal.root, since_ms=saved.get("saved_ms", 0) - 600_000,

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from backtest.venue.feed import BarFeed, SdkFeed
+from backtest.venue.feed import SdkFeed
 from backtest.venue.ratelimit import REST_WEIGHT_PER_MINUTE, WeightBudget
 from backtest.venue.retry import RetryPolicy
 from backtest.venue.rules import AssetRules, rules_from_meta
 from backtest.venue.sdk import MAINNET_URL, is_loopback, is_mainnet, make_exchange, make_info
+from live.feed import BarFeed
 from live.keys import Signer
 
 MODES = ("paper", "testnet", "mainnet")

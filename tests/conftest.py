@@ -10,6 +10,7 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 import pytest
 
 from backtest.config import Objectives, Params, load_objectives, load_params
+from tests.support.rl import TINY
 
 
 @pytest.fixture(scope="session")
@@ -37,20 +38,6 @@ def params() -> Params:
 @pytest.fixture(scope="session")
 def objectives() -> Objectives:
     return load_objectives()
-
-
-# Small, fast RL settings shared by the RL and live tests: 3 days of synthetic bars, a tiny LSTM, short episodes.
-TINY = [
-    "backtest.days=3",
-    "backtest.chunk_size=400",
-    "backtest.warmup_bars=20",
-    "rl.lstm_hidden=16",
-    "rl.fcnet_hiddens=[16]",
-    "rl.episode_bars=200",
-    "rl.batch_size=4",
-    "rl.max_seq_len=8",
-    "rl.epochs=2",
-]
 
 
 @pytest.fixture(scope="session")

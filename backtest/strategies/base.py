@@ -11,7 +11,7 @@ interpreter the simulator, the env and the live trader share).
   same `act` with B = 1, after `extend` has prepared the new bar's row.
 
 `backtest.strategies.stream.StrategyStream` drives either kind one closed bar at a time (live trading, replays) and
-`backtest.runner` drives them batched; `tests/backtest/test_stream.py` shows both take the same actions.
+`backtest.runner` drives them batched; `tests/backtest/strategies/test_stream.py` shows both take the same actions.
 """
 
 from __future__ import annotations

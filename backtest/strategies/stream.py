@@ -4,8 +4,8 @@ This is how the live trader (and a replay of it) runs the very strategy objects 
 from `FeatureStream` (the `compute_features` kernel, bar by bar), signal strategies from their `signal_stream`,
 policies from `prepare`/`extend` and `act` with a batch of one, the recurrent state carried inside. A backtest of
 the same bars (one segment starting at the first bar after the history, warmed up on the `warmup_bars` bars before
-it) takes the same actions; `tests/backtest/test_stream.py` proves it for the rules, and `tests/rl/` for the RL
-policies and the ensemble.
+it) takes the same actions; `tests/backtest/strategies/test_stream.py` proves it for the rules, and `tests/rl/` for
+the RL policies and the ensemble.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from live.paper_exchange.accounts import value
 
 if TYPE_CHECKING:
-    from live.paper_exchange.matching import Engine
+    from live.paper_exchange.engine import Engine
 
 TOL = 1e-6
 

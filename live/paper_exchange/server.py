@@ -23,12 +23,12 @@ from aiohttp import web
 
 from live.paper_exchange import shapes, wire
 from live.paper_exchange.config import PaperExchangeConfig
+from live.paper_exchange.engine import Engine
 from live.paper_exchange.faults import FaultInjector
 from live.paper_exchange.http_api import HttpApi, journal_middleware, make_fault_middleware
 from live.paper_exchange.invariants import problems as invariant_problems
 from live.paper_exchange.journal import Journal, JournalError, journal_path, read_journal
 from live.paper_exchange.markets import Market, Universe
-from live.paper_exchange.matching import Engine
 from live.paper_exchange.orders import Agent, Order
 from live.paper_exchange.prices import POINTS_PER_BAR, PriceFeed, load_bars, validated_bars
 from live.paper_exchange.signing import NonceTracker
@@ -99,7 +99,7 @@ class PaperExchange:
         for address, usd in cfg.fund:
             if address.lower() not in self.engine.accounts:
                 self.engine.fund(address, usd)
-        self.engine.events.clear()
+        self.engine.take_events()  # funding and replay leave nothing to publish: no one is connected yet
         if self.journal is not None:
             self.journal.seq = self.journal.durable = seq
             self.journal.checkpoint_now()  # start from one snapshot and an empty journal
@@ -191,10 +191,8 @@ class PaperExchange:
         return out
 
     def order_status(self, user: str, ref: int | str | None) -> dict[str, Any]:
-        eng = self.engine
-        oid = eng.cloids.get((user, ref)) if isinstance(ref, str) else ref
-        o = eng.orders.get(oid) if oid is not None else None
-        if o is None or o.user != user:
+        o = self.engine.order_by_ref(user, ref)
+        if o is None:
             return shapes.order_status(None, None)
         return shapes.order_status(o, self.universe.by_name[o.coin], self._children(o))
 
@@ -217,104 +215,19 @@ class PaperExchange:
                 self.engine.on_segment(seg)
                 self._check()
                 moved += 1
-                await self._publish_market()
-                await self.publish_events()
+                await self.hub.publish_market()
+                await self.hub.publish_events()
         return moved
-
-    async def _publish_market(self) -> None:
-        hub = self.hub
-        if not hub.conns:
-            return
-        for key in hub.keys("allMids:"):
-            await hub.send(key, "allMids", shapes.all_mids_message(self.mids(key.split(":", 1)[1])))
-        for key in hub.keys("l2Book:"):
-            coin = key.split(":", 1)[1]
-            if coin in self.universe.by_name:
-                await hub.send(key, "l2Book", self.l2(coin))
-        for key in hub.keys("candle:"):
-            coin, interval = key.split(":", 1)[1].rsplit(",", 1)
-            if coin in self.universe.by_name:
-                rows = self.candles(coin, interval, None, None)
-                if rows:
-                    await hub.send(key, "candle", rows[-1])
-        for key in hub.keys("trades:"):
-            coin = key.split(":", 1)[1]
-            if coin in self.universe.by_name:
-                await hub.send(key, "trades", [self._tape_trade(coin)])
-
-    def _tape_trade(self, coin: str) -> dict[str, Any]:
-        """One synthetic market trade per replay step, so the trades channel is alive without user activity."""
-        m = self.universe.by_name[coin]
-        f = self.feed
-        tid = f.bar * POINTS_PER_BAR + f.point
-        up = f.point == 0 or f.price >= f.path(f.bar)[f.point - 1]
-        sz = max(float(f.v[f.bar]) / POINTS_PER_BAR / m.scale, 10**-m.sz_decimals)
-        return shapes.tape_trade(coin, m, up, self.engine.mark(coin), sz, tid, f.now_ms)
-
-    async def publish_events(self) -> None:
-        """Push queued fills, order updates, trades and user events to their subscribers, once durable."""
-        events, self.engine.events = self.engine.events, []
-        if not events or not self.hub.conns:
-            return
-        await self.durable()
-        uni, now = self.universe, self.feed.now_ms
-        fills: dict[str, list[Any]] = {}
-        orders: dict[str, list[Any]] = {}
-        trades: dict[str, list[Any]] = {}
-        user_events: list[tuple[str, dict[str, Any]]] = []
-        for kind, key, payload in events:
-            if kind == "fill":
-                m = uni.by_name[payload.coin]
-                fills.setdefault(key, []).append(shapes.fill(payload, m))
-                trades.setdefault(payload.coin, []).append(shapes.trade(payload, m))
-            elif kind == "order":
-                orders.setdefault(key, []).append(shapes.order_update(payload, uni.by_name[payload.coin]))
-            elif kind == "liquidation":
-                user_events.append((key, shapes.liquidation_event(key, payload, now)))
-            elif kind == "funding":
-                coin, paid, szi, rate = payload
-                user_events.append((key, shapes.funding_event(coin, uni.by_name[coin], paid, szi, rate, now)))
-            elif kind == "nonUserCancel":
-                user_events.append((key, shapes.non_user_cancel_event(*payload)))
-        hub = self.hub
-        for user, rows in fills.items():
-            await hub.send(f"userFills:{user}", "userFills", shapes.user_fills_message(user, rows, snapshot=False))
-            await hub.send(f"userEvents:{user}", "user", shapes.fills_event(rows))
-        for user, rows in orders.items():
-            await hub.send(f"orderUpdates:{user}", "orderUpdates", rows)
-        for coin, rows in trades.items():
-            await hub.send(f"trades:{coin}", "trades", rows)
-        for user, data in user_events:
-            await hub.send(f"userEvents:{user}", "user", data)
-
-    async def on_subscribe(self, ws: web.WebSocketResponse, key: str) -> None:
-        """Snapshot on subscribe: userFills (isSnapshot true), current mids, book and candle."""
-        kind, arg = key.split(":", 1)
-        msg: tuple[str, Any] | None = None
-        if kind == "userFills":
-            rows = shapes.fills(self.engine.fills.get(arg, [])[-2000:], self.universe)
-            msg = ("userFills", shapes.user_fills_message(arg, rows, snapshot=True))
-        elif kind == "allMids":
-            msg = ("allMids", shapes.all_mids_message(self.mids(arg)))
-        elif kind == "l2Book" and arg in self.universe.by_name:
-            msg = ("l2Book", self.l2(arg))
-        elif kind == "candle":
-            coin, interval = arg.rsplit(",", 1)
-            rows = self.candles(coin, interval, None, None) if coin in self.universe.by_name else []
-            if rows:
-                msg = ("candle", rows[-1])
-        if msg is not None:
-            await self.hub._send(ws, wire.dumps({"channel": msg[0], "data": msg[1]}).decode())
 
     def after_change(self) -> None:
         """Called after every state-changing request: check invariants (tests) and push events once durable."""
         self._check()
-        if not self.engine.events:
+        if not self.engine.has_events:
             return
         if not self.hub.conns:
-            self.engine.events.clear()
+            self.engine.take_events()  # no one to tell
             return
-        asyncio.get_running_loop().create_task(self.publish_events())
+        asyncio.get_running_loop().create_task(self.hub.publish_events())
 
     def _check(self) -> None:
         if self.cfg.check_invariants:

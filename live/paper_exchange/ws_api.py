@@ -1,7 +1,10 @@
 """WebSocket adapter at /ws: greeting, subscribe/unsubscribe acks, ping/pong and the market and user channels.
 
 Subscriptions are parsed by `wire.subscription_key`; anything malformed or unserved gets an `error` channel message
-(the SDK prints it) and changes nothing.
+(the SDK prints it) and changes nothing. A subscription gets its snapshot at once (userFills with isSnapshot true,
+mids, book, candle); after every replay step the hub publishes the market channels (`publish_market`), and after
+every change the engine's events (fills, order updates, trades, user events) once they are durable
+(`publish_events`). The shapes are `shapes.py`'s.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from live.paper_exchange import wire
+from live.paper_exchange import shapes, wire
+from live.paper_exchange.prices import POINTS_PER_BAR
 
 if TYPE_CHECKING:
     from live.paper_exchange.server import PaperExchange
@@ -126,4 +130,92 @@ class WsHub:
             return
         self.subs.setdefault(key, set()).add(ws)
         mine.add(key)
-        await self.px.on_subscribe(ws, key)
+        await self._snapshot(ws, key)
+
+    # --- publishing -----------------------------------------------------------------------------------------------
+    async def publish_market(self) -> None:
+        """The market channels after a replay step: mids, books, the forming candle, one tape trade."""
+        px = self.px
+        if not self.conns:
+            return
+        for key in self.keys("allMids:"):
+            await self.send(key, "allMids", shapes.all_mids_message(px.mids(key.split(":", 1)[1])))
+        for key in self.keys("l2Book:"):
+            coin = key.split(":", 1)[1]
+            if coin in px.universe.by_name:
+                await self.send(key, "l2Book", px.l2(coin))
+        for key in self.keys("candle:"):
+            coin, interval = key.split(":", 1)[1].rsplit(",", 1)
+            if coin in px.universe.by_name:
+                rows = px.candles(coin, interval, None, None)
+                if rows:
+                    await self.send(key, "candle", rows[-1])
+        for key in self.keys("trades:"):
+            coin = key.split(":", 1)[1]
+            if coin in px.universe.by_name:
+                await self.send(key, "trades", [self._tape_trade(coin)])
+
+    def _tape_trade(self, coin: str) -> dict[str, Any]:
+        """One synthetic market trade per replay step, so the trades channel is alive without user activity."""
+        m = self.px.universe.by_name[coin]
+        f = self.px.feed
+        tid = f.bar * POINTS_PER_BAR + f.point
+        up = f.point == 0 or f.price >= f.path(f.bar)[f.point - 1]
+        sz = max(float(f.v[f.bar]) / POINTS_PER_BAR / m.scale, 10**-m.sz_decimals)
+        return shapes.tape_trade(coin, m, up, self.px.engine.mark(coin), sz, tid, f.now_ms)
+
+    async def publish_events(self) -> None:
+        """Push queued fills, order updates, trades and user events to their subscribers, once durable."""
+        px = self.px
+        events = px.engine.take_events()
+        if not events or not self.conns:
+            return
+        await px.durable()
+        uni, now = px.universe, px.feed.now_ms
+        fills: dict[str, list[Any]] = {}
+        orders: dict[str, list[Any]] = {}
+        trades: dict[str, list[Any]] = {}
+        user_events: list[tuple[str, dict[str, Any]]] = []
+        for kind, key, payload in events:
+            if kind == "fill":
+                m = uni.by_name[payload.coin]
+                fills.setdefault(key, []).append(shapes.fill(payload, m))
+                trades.setdefault(payload.coin, []).append(shapes.trade(payload, m))
+            elif kind == "order":
+                orders.setdefault(key, []).append(shapes.order_update(payload, uni.by_name[payload.coin]))
+            elif kind == "liquidation":
+                user_events.append((key, shapes.liquidation_event(key, payload, now)))
+            elif kind == "funding":
+                coin, paid, szi, rate = payload
+                user_events.append((key, shapes.funding_event(coin, uni.by_name[coin], paid, szi, rate, now)))
+            elif kind == "nonUserCancel":
+                user_events.append((key, shapes.non_user_cancel_event(*payload)))
+        for user, rows in fills.items():
+            await self.send(f"userFills:{user}", "userFills", shapes.user_fills_message(user, rows, snapshot=False))
+            await self.send(f"userEvents:{user}", "user", shapes.fills_event(rows))
+        for user, rows in orders.items():
+            await self.send(f"orderUpdates:{user}", "orderUpdates", rows)
+        for coin, rows in trades.items():
+            await self.send(f"trades:{coin}", "trades", rows)
+        for user, data in user_events:
+            await self.send(f"userEvents:{user}", "user", data)
+
+    async def _snapshot(self, ws: web.WebSocketResponse, key: str) -> None:
+        """Snapshot on subscribe: userFills (isSnapshot true), current mids, book and candle."""
+        px = self.px
+        kind, arg = key.split(":", 1)
+        msg: tuple[str, Any] | None = None
+        if kind == "userFills":
+            rows = shapes.fills(px.engine.fills.get(arg, [])[-2000:], px.universe)
+            msg = ("userFills", shapes.user_fills_message(arg, rows, snapshot=True))
+        elif kind == "allMids":
+            msg = ("allMids", shapes.all_mids_message(px.mids(arg)))
+        elif kind == "l2Book" and arg in px.universe.by_name:
+            msg = ("l2Book", px.l2(arg))
+        elif kind == "candle":
+            coin, interval = arg.rsplit(",", 1)
+            rows = px.candles(coin, interval, None, None) if coin in px.universe.by_name else []
+            if rows:
+                msg = ("candle", rows[-1])
+        if msg is not None:
+            await self._send(ws, wire.dumps({"channel": msg[0], "data": msg[1]}).decode())

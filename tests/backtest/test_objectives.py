@@ -6,17 +6,9 @@ import json
 
 import pytest
 
-from backtest.config import Objectives
 from backtest.objectives import check_objectives
+from tests.support.results import OBJ
 
-OBJ = Objectives(
-    monthly_return_min=15.0,
-    sharpe_min=1.5,
-    drawdown_max=5.0,
-    auto_stop_drawdown=4.0,
-    profit_factor_min=1.3,
-    min_real_days=30,
-)
 GOOD = {"monthly_return_pct": 20.0, "sharpe": 2.0, "max_drawdown_pct": 3.0, "profit_factor": 1.6, "n_trades": 400}
 
 

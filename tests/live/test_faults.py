@@ -15,8 +15,7 @@ import pytest
 from live.journal import read_records
 from live.paper_exchange.config import FaultConfig
 from live.rehearsal import make_rig
-
-from .test_trader import RULES_BUSY
+from tests.support.trader import RULES_BUSY
 
 FAULTS = {
     "HTTP 500 on 20 % of requests": FaultConfig(fail_rate=0.2, seed=3),
@@ -39,7 +38,7 @@ def invariants(rig) -> dict:
     user = rig.trader.id.account
     eng = rig.exchange.engine
     rig.exchange.faults.cfg = FaultConfig()  # let the final reconciliation through
-    rig.trader._reconcile("test")
+    rig.trader.reconcile("test")
     journal = list(read_records(rig.root))
     sent = Counter(r["cloid"] for r in journal if r["kind"] == "order")
     venue_orders = [o for o in eng.orders.values() if o.user == user and o.cloid]
@@ -49,7 +48,7 @@ def invariants(rig) -> dict:
     journal_fills = {r["tid"] for r in journal if r["kind"] == "fill"}
     pos = eng.accounts[user].positions.get("xyz:XYZ100")
     venue_size = pos.szi if pos else 0.0
-    local = sum(lg.side * lg.size for lg in rig.trader.legs)
+    local = sum(lg.side * lg.size for lg in rig.trader.state.legs)
     return {
         "orders": len(venue_orders),
         "duplicate_orders": sum(n - 1 for n in per_cloid.values() if n > 1)

@@ -19,8 +19,7 @@ from live.journal import read_records
 from live.keys import paper_wallet
 from live.paper_exchange.server import start_in_thread
 from live.rehearsal import MATCHED, matched_paper_config, synthetic_bars
-
-from .test_trader import RULES_BUSY
+from tests.support.trader import RULES_BUSY
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -3,10 +3,11 @@ removed; the drawdown halt blocks new opens (closes still allowed), as in the si
 
 from __future__ import annotations
 
+import dataclasses
+
 from live.journal import read_records
 from live.rehearsal import make_rig
-
-from .test_trader import RULES_BUSY
+from tests.support.trader import RULES_BUSY
 
 
 def _rules(p):
@@ -56,12 +57,12 @@ def test_emergency_stop_file_flattens_within_one_bar_and_blocks_opens_until_remo
 def test_drawdown_halt_blocks_new_opens_but_lets_positions_close(tmp_path):
     rig = make_rig(tmp_path, _rules, [*RULES_BUSY, "live.daily_loss_limit_pct=0"],
                    )  # fmt: skip
-    rig.trader.limits = rig.trader.limits.__class__(**{**rig.trader.limits.__dict__, "auto_stop_frac": 0.003})
+    rig.trader.risk.limits = dataclasses.replace(rig.trader.risk.limits, auto_stop_frac=0.003)
     try:
         halted_at = None
         for i in range(150):
             rig.advance()
-            if rig.trader.risk.halted and halted_at is None:
+            if rig.trader.state.risk.halted and halted_at is None:
                 halted_at = i
             if halted_at is not None and i > halted_at + 20:
                 break

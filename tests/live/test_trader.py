@@ -11,8 +11,7 @@ from backtest.strategies.rules import RulesStrategy
 from live.journal import read_records, read_status
 from live.rehearsal import make_rig
 from live.replay import replay, sessions
-
-RULES_BUSY = ["trading.rsi_buy_below=45", "trading.rsi_sell_above=55", "trading.macd_confirm=false"]
+from tests.support.trader import RULES_BUSY
 
 
 @pytest.fixture
@@ -36,7 +35,7 @@ def test_the_trader_trades_rules_on_paper_and_journals_everything(rules_rig):
     assert status["feed"]["connected"] and status["last_bar"]["source"] == "paper"
     # a leg's TP/SL triggers end cancelled (leg closed) or filled: none is left shown as resting once it is gone
     legs_open = {lg["leg_id"] for lg in (status.get("position") or {}).get("legs", [])}
-    shown = [o for o in rig.trader.recent_orders if o.get("tpsl")]
+    shown = [o for o in rig.trader.state.recent_orders if o.get("tpsl")]
     assert shown and all(o["status"] in ("canceled", "filled") for o in shown if o.get("leg") not in legs_open)
 
 

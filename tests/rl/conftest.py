@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backtest.config import Params, load_params
-from tests.conftest import TINY
+from tests.support.rl import TINY
 
 
 @pytest.fixture(scope="session")

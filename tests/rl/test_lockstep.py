@@ -19,8 +19,7 @@ from rl.ensemble import EnsembleStrategy
 from rl.inference import FastPolicy
 from rl.modules import LSTMActorCriticModule, LSTMDuelingQModule
 from rl.policy import RLPolicyStrategy
-
-from .test_inference import make
+from tests.support.rl_modules import make
 
 SETS = ["backtest.days=3", "backtest.chunk_size=600", "backtest.warmup_bars=50", "trading.max_hold_seconds=600"]
 

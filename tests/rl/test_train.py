@@ -14,8 +14,7 @@ from rl.evaluate import evaluate
 from rl.inference import load_module
 from rl.policy import RLPolicyStrategy, load_strategy, resolve
 from rl.train import main
-
-from .conftest import TINY
+from tests.support.rl import TINY
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from backtest.data.__main__ import main
 from backtest.data.store import BarStore
 
-from .stub_api import COIN, StubApi, make_candles
+from tests.support.stub_api import COIN, StubApi, make_candles
 
 
 def test_synth_180_days_writes_259200_labelled_bars_and_prints_the_summary(tmp_path, capsys):

@@ -12,7 +12,7 @@ from backtest.data.store import BarStore
 from backtest.venue.feed import CandleAssembler
 from backtest.venue.retry import RetryPolicy
 
-from .stub_api import COIN, make_candles
+from tests.support.stub_api import COIN, make_candles
 
 STEP = 60_000
 T0 = 1_704_067_200_000  # 2024-01-01 00:00 UTC

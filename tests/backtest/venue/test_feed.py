@@ -10,7 +10,7 @@ import time
 from aiohttp import WSMsgType, web
 
 from backtest.venue.feed import SdkFeed
-from tests.backtest.data.stub_api import COIN, StubApi, make_candles
+from tests.support.stub_api import COIN, StubApi, make_candles
 
 
 class WsStub:

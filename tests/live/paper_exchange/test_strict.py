@@ -19,7 +19,7 @@ from hyperliquid.utils.signing import get_timestamp_ms, sign_l1_action
 
 from backtest.data.schema import DataError
 from live.paper_exchange.http_api import BAD_JSON
-from tests.live.paper_helpers import PERP_DEXS, bars_from_closes, random_walk_bars, start
+from tests.support.paper_exchange import PERP_DEXS, bars_from_closes, random_walk_bars, start
 
 COIN, ASSET = "xyz:XYZ100", 110000
 

@@ -20,7 +20,7 @@ from hyperliquid.utils.signing import get_timestamp_ms, sign_l1_action
 from hyperliquid.utils.types import Cloid
 
 from live.paper_exchange.journal import JournalError, journal_path, read_journal
-from tests.live.paper_helpers import PERP_DEXS, random_walk_bars, start
+from tests.support.paper_exchange import PERP_DEXS, random_walk_bars, start
 
 COIN, ASSET = "xyz:XYZ100", 110000
 

@@ -15,8 +15,7 @@ from backtest.objectives import check_objectives
 from backtest.report import headline, write_report
 from backtest.report.plots import envelope
 from backtest.sim.result import EXIT_REASONS
-from tests.backtest.test_metrics import make_result, make_trades
-from tests.backtest.test_objectives import OBJ
+from tests.support.results import OBJ, make_result, make_trades
 
 
 def _result(n: int = 3000, n_trades: int = 12, provenance: dict | None = None, halts=(1500,)):

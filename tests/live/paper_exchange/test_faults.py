@@ -19,7 +19,7 @@ from hyperliquid.utils.signing import get_timestamp_ms, sign_l1_action
 from live.paper_exchange.__main__ import parse_args
 from live.paper_exchange.config import FaultConfig
 from live.paper_exchange.http_api import BAD_JSON
-from tests.live.paper_helpers import PERP_DEXS, random_walk_bars, start
+from tests.support.paper_exchange import PERP_DEXS, random_walk_bars, start
 
 COIN = "xyz:XYZ100"
 LEVERAGE = {"type": "updateLeverage", "asset": 110000, "isCross": True, "leverage": 5}

@@ -10,7 +10,7 @@ from hyperliquid.exchange import Exchange
 from hyperliquid.info import Info
 from hyperliquid.utils.types import Cloid
 
-from tests.live.paper_helpers import PERP_DEXS, bars_from_closes, random_walk_bars, start
+from tests.support.paper_exchange import PERP_DEXS, bars_from_closes, random_walk_bars, start
 
 COIN = "xyz:XYZ100"
 

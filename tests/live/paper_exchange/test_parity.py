@@ -20,7 +20,7 @@ from backtest.sim.engine import Simulator
 from backtest.sim.market import Market
 from backtest.sim.params import SimParams
 from live.paper_exchange.markets import round_px
-from tests.live.paper_helpers import PERP_DEXS, start
+from tests.support.paper_exchange import PERP_DEXS, start
 
 COIN = "xyz:XYZ100"
 SLIP, TAKER, TP, SL = 0.0001, 0.00045, 0.006, 0.004
@@ -135,7 +135,7 @@ def run_exchange(bars: pd.DataFrame, sig: np.ndarray, sim_trades: pd.DataFrame) 
         for i in range(START + 1, N_BARS):  # we stand at the open of bar i; the decision came at the close of i - 1
             assert (h.exchange.feed.bar, h.exchange.feed.point) == (i, 0)
             action = int(sig[i - 1])
-            pos = eng._position(user, COIN)
+            pos = eng.position(user, COIN)
             mid = eng.mark(COIN)
             want = 1 if action == K.BUY else -1 if action == K.SELL else 0
             if want and pos and (pos > 0) != (want > 0):  # the opposite position closes (no reversal in one bar)

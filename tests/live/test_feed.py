@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from backtest.venue.feed import BarFeed
 from backtest.venue.retry import RetryPolicy
-from tests.backtest.data.stub_api import COIN, make_candles
+from live.feed import BarFeed
+from tests.support.stub_api import COIN, make_candles
 
 STEP = 60_000
 

@@ -19,7 +19,7 @@ from hyperliquid.utils.signing import get_timestamp_ms, sign_l1_action
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.live.paper_helpers import random_walk_bars, start
+from tests.support.paper_exchange import random_walk_bars, start
 
 ASSET, COIN = 110000, "xyz:XYZ100"
 FUZZ = settings(

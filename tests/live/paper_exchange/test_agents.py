@@ -10,7 +10,7 @@ from hyperliquid.exchange import Exchange
 from hyperliquid.info import Info
 from hyperliquid.utils.signing import get_timestamp_ms, sign_agent
 
-from tests.live.paper_helpers import PERP_DEXS
+from tests.support.paper_exchange import PERP_DEXS
 
 COIN = "xyz:XYZ100"
 

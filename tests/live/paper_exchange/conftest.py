@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from tests.live.paper_helpers import STARTED, random_walk_bars, start
+from tests.support.paper_exchange import STARTED, random_walk_bars, start
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,116 @@
+"""What the live trader's parts share, in one explicit object, and what a restarted trader resumes from.
+
+`TraderState` holds the legs, the trade statistics, the risk state, the counters, the size multiplier, the equity
+baselines, the fills already journalled and this run's recent decisions and orders. The trader builds one and hands
+it to each part that needs it (`live.orders.OrderDesk`, `live.sync.VenueSync`, `live.risk.RiskGuard`); `saved()` and
+`resume()` are the `state.json` round trip. `Policy` is the strategy being traded, replaced whole by a hot swap.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from backtest.domain import Bar
+from backtest.sim import SimParams, exit_levels
+from backtest.strategies.base import Strategy
+from backtest.strategies.stream import StrategyStream
+from live.positions import Leg, TradeStats, net_size
+from live.risk import RiskState
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The strategy being traded: its id, the simulator parameters it trades with, its bar-by-bar stream."""
+
+    policy_id: str
+    strategy: Strategy
+    sim: SimParams
+    stream: StrategyStream
+
+    def exit_levels(self, side: int, entry_px: float) -> tuple[float, float]:
+        """(TP, SL) of an entry at `entry_px`: the simulator's `exit_levels`, with the ATR of the last bar the
+        stream saw when the stop is ATR-based."""
+        atr = self.stream.features.atr if self.sim.atr_on else 0.0
+        tp, sl = exit_levels(float(side), entry_px, atr if math.isfinite(atr) else 0.0, self.sim)
+        return float(tp), float(sl)
+
+
+def _counts() -> dict[str, int]:
+    return {"bars": 0, "decisions": 0, "orders": 0, "fills": 0, "reconciles": 0, "diffs": 0}
+
+
+@dataclass
+class TraderState:
+    """The trader's shared, mutable state (see the module docstring). The first block is saved in `state.json`."""
+
+    policy: Policy
+    size_multiplier: float
+    legs: list[Leg] = field(default_factory=list)
+    risk: RiskState = field(default_factory=RiskState)
+    stats: TradeStats = field(default_factory=TradeStats)
+    counts: dict[str, int] = field(default_factory=_counts)
+    start_equity: float | None = None  # the 'equity change since start' input's baseline
+    rebase_bar: int | None = None
+    last_fill_ms: int = 0
+    seen_tids: deque[int] = field(default_factory=lambda: deque(maxlen=2000))  # fills journalled (trade ids)
+    control_id: str | None = None  # the last control-folder request handled
+    # this run only
+    history: list[Bar] = field(default_factory=list)  # every closed bar seen (a swapped-in strategy warms on them)
+    last_bar: Bar | None = None
+    last_equity: float | None = None
+    recent_decisions: deque[dict] = field(default_factory=lambda: deque(maxlen=20))
+    recent_orders: deque[dict] = field(default_factory=lambda: deque(maxlen=20))
+    need_reconcile: bool = True  # at start, after a reconnect, after a close that did not fill
+    since_reconcile: int = 0
+    fills_due: bool = False  # orders went out since the fills were last read
+
+    @property
+    def position(self) -> float:
+        return net_size(self.legs)
+
+    def mark_order(self, cloid: str | None, status: str, avg_px: float | None = None) -> None:
+        """A resting order of the recent-orders list changed on the venue (cancelled, or a trigger filled)."""
+        for rec in self.recent_orders:
+            if rec.get("cloid") == cloid and rec.get("status") in ("resting", "waiting"):
+                rec["status"] = status
+                if avg_px is not None:
+                    rec["avg_px"] = avg_px
+
+    def saved(self, now_ms: int) -> dict[str, Any]:
+        """What `state.json` holds."""
+        return {
+            "version": STATE_VERSION,
+            "saved_ms": now_ms,
+            "policy_id": self.policy.policy_id,
+            "legs": [lg.to_dict() for lg in self.legs],
+            "risk": self.risk.to_dict(),
+            "stats": self.stats.to_dict(),
+            "size_multiplier": self.size_multiplier,
+            "start_equity": self.start_equity,
+            "rebase_bar": self.rebase_bar,
+            "last_fill_ms": self.last_fill_ms,
+            "seen_tids": list(self.seen_tids),
+            "counts": self.counts,
+            "control_id": self.control_id,
+        }
+
+    def resume(self, saved: dict[str, Any]) -> bool:
+        """Take over a saved state; False (and nothing changed) when it is of another version."""
+        if saved.get("version") != STATE_VERSION:
+            return False
+        self.legs = [Leg.from_dict(d) for d in saved.get("legs", [])]
+        self.risk = RiskState.from_dict(saved.get("risk", {}))
+        self.stats = TradeStats.from_dict(saved.get("stats", {}))
+        self.size_multiplier = float(saved.get("size_multiplier", self.size_multiplier))
+        self.start_equity = saved.get("start_equity")
+        self.rebase_bar = saved.get("rebase_bar")
+        self.last_fill_ms = int(saved.get("last_fill_ms", 0))
+        self.seen_tids.extend(saved.get("seen_tids", []))
+        self.counts.update(saved.get("counts", {}))
+        self.control_id = saved.get("control_id")
+        return True
