@@ -7,27 +7,13 @@ import pandas as pd
 import pytest
 
 from backtest.config import load_objectives, load_params
-from backtest.data.synth import generate_bars
 from backtest.features import compute_features
 from backtest.gaps import BREAK_AFTER_S, breaks, covered_seconds, run_end, runs
 from backtest.metrics import compute_metrics
 from backtest.runner import plan, run_backtest
 from backtest.segments import plan_segments
 from backtest.sim import Market
-
-MIN = 60_000
-
-
-def weekend_series(params, days_before=2, gap_hours=49, days_after=2) -> pd.DataFrame:
-    """Synthetic 1m bars with one 49-hour hole (a weekend) and one 61-minute hole (the daily break)."""
-    bars = generate_bars((days_before + days_after) * 1440 + 61, params.synth, start=pd.Timestamp("2026-03-04"))
-    cut = days_before * 1440
-    shift = np.zeros(len(bars), dtype=np.int64)
-    shift[cut:] = gap_hours * 60 * MIN
-    shift[cut + 1440 :] += 60 * MIN  # a 61-minute step: one more hour missing
-    ts = bars["timestamp"].to_numpy(dtype="datetime64[ms]").view(np.int64) + shift
-    bars["timestamp"] = pd.to_datetime(ts, unit="ms", utc=True).as_unit("ms")
-    return bars
+from tests.support.gaps import MIN, weekend_series
 
 
 def test_a_break_is_a_step_longer_than_fifteen_minutes_or_one_bar():

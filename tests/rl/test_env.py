@@ -114,7 +114,7 @@ def test_rl_episodes_end_at_the_last_bar_before_a_break():
     from backtest.gaps import breaks
     from rl import data as rl_data
     from rl.env import TradingEnv
-    from tests.backtest.test_gaps import weekend_series
+    from tests.support.gaps import weekend_series
 
     p = load_params(overrides=["rl.episode_bars=3000", "backtest.warmup_bars=20"])
     bars = weekend_series(p)

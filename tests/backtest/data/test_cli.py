@@ -6,7 +6,6 @@ import pytest
 
 from backtest.data.__main__ import main
 from backtest.data.store import BarStore
-
 from tests.support.stub_api import COIN, StubApi, make_candles
 
 

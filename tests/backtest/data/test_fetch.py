@@ -7,7 +7,6 @@ from backtest.data.store import BarStore
 from backtest.venue.ratelimit import WeightBudget
 from backtest.venue.retry import RetryError, RetryPolicy, call_with_retry
 from backtest.venue.sdk import make_info
-
 from tests.support.stub_api import COIN, StubApi, make_candles
 
 END = 1_767_225_600_000  # 2026-01-01 00:00 UTC

@@ -11,7 +11,6 @@ from backtest.data.recorder import Recorder, install_stop_signals
 from backtest.data.store import BarStore
 from backtest.venue.feed import CandleAssembler
 from backtest.venue.retry import RetryPolicy
-
 from tests.support.stub_api import COIN, make_candles
 
 STEP = 60_000

@@ -11,7 +11,7 @@ import pytest
 from backtest.data.schema import DataError
 from backtest.data.vendor.importer import META, read_meta
 from backtest.data.vendor.samples import write_sample
-from tests.backtest.data.vendor.conftest import COIN, IV, lines_of, run_import, write_lines
+from tests.support.vendor import COIN, IV, lines_of, run_import, write_lines
 
 START, DAYS = "2024-05-06", 6
 

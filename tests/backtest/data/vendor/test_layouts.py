@@ -12,7 +12,7 @@ import pytest
 
 from backtest.data.schema import DataError, timestamps_ms
 from backtest.data.vendor.samples import session_bars, write_sample
-from tests.backtest.data.vendor.conftest import COIN, IV, lines_of, run_import, write_lines
+from tests.support.vendor import COIN, IV, lines_of, run_import, write_lines
 
 START, DAYS = "2024-03-04", 14  # across the spring DST change (Sunday 2024-03-10)
 
