@@ -138,7 +138,6 @@ class BacktestConfig(Section):
     slippage_pct: float = Field(default=0.05, ge=0, lt=10)
     commission_pct: float = Field(default=0.05, ge=0, lt=10)
     maker_commission_pct: float = Field(default=0.015, ge=-1, lt=10)
-    take_profit_fill: Literal["market", "limit"] = "market"
     latency_ms: tuple[float, float] = (5.0, 15.0)
     funding_rate_hourly: float = Field(default=0.0, ge=-0.01, le=0.01)
     chunk_size: int = Field(default=5000, ge=100)
@@ -162,6 +161,29 @@ class BacktestConfig(Section):
     @property
     def bar_seconds(self) -> int:
         return interval_seconds(self.interval)
+
+
+class ExecutionConfig(Section):
+    """How orders reach the venue (docs/ARCHITECTURE.md, "Execution styles"): market (taker IOC at the open) or maker
+    (a post-only limit at the touch, `*_offset_ticks` inside (+) or behind (-) it, resting `*_ttl_bars` bars, then
+    cancelled or sent as a market order). Read by the simulator, so it belongs to backtest."""
+
+    entry: Literal["market", "maker"] = "market"
+    entry_offset_ticks: int = Field(default=0, ge=-1000, le=1000)
+    entry_ttl_bars: int = Field(default=1, ge=1, le=10_000)
+    entry_on_expiry: Literal["cancel", "market"] = "cancel"
+    exit: Literal["market", "maker"] = "market"  # signal and max-hold closes
+    exit_offset_ticks: int = Field(default=0, ge=-1000, le=1000)
+    exit_ttl_bars: int = Field(default=1, ge=1, le=10_000)
+    exit_on_expiry: Literal["cancel", "market"] = "market"
+    take_profit: Literal["market", "maker"] = "market"  # trigger -> taker, or a resting post-only limit at the level
+    touch_fill_prob: float = Field(default=0.0, ge=0, le=1)  # chance a bar that only touches a limit fills it
+    adverse_bars: int = Field(default=5, ge=1, le=10_000)  # metrics: mid move this many bars after a maker fill
+    sz_decimals: int = Field(default=4, ge=0, le=6)  # the asset's szDecimals (venue meta): its price tick
+
+    @property
+    def any_maker(self) -> bool:
+        return "maker" in (self.entry, self.exit, self.take_profit)
 
 
 class EdgeConfig(Section):
@@ -206,8 +228,34 @@ class Params(Section):
     market: MarketConfig = Field(default_factory=MarketConfig)
     trading: TradingConfig = Field(default_factory=TradingConfig)
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     synth: SynthConfig = Field(default_factory=SynthConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _take_profit_fill_moved(cls, data: Any) -> Any:
+        """`backtest.take_profit_fill` (before the execution section) is read as `execution.take_profit`: "limit"
+        means "maker". Old params files and checkpoint metadata keep loading; both keys at odds are refused."""
+        if not isinstance(data, dict) or not isinstance(data.get("backtest"), dict):
+            return data
+        if "take_profit_fill" not in data["backtest"]:
+            return data
+        data = {**data, "backtest": dict(data["backtest"])}
+        old = data["backtest"].pop("take_profit_fill")
+        if old not in ("market", "limit"):
+            raise ValueError(
+                f"backtest.take_profit_fill = {old!r}: allowed 'market' or 'limit' (execution.take_profit)"
+            )
+        style = "maker" if old == "limit" else "market"
+        execution = dict(data.get("execution") or {})
+        if execution.setdefault("take_profit", style) != style:
+            raise ValueError(
+                f"backtest.take_profit_fill = {old!r} contradicts execution.take_profit = "
+                f"{execution['take_profit']!r}; remove backtest.take_profit_fill (it moved to execution.take_profit)"
+            )
+        data["execution"] = execution
+        return data
 
 
 class Objectives(Section):
@@ -370,14 +418,21 @@ def _unknown_hint(model: type[BaseModel], where: Sequence[Any], name: str) -> st
     return hint
 
 
+MOVED_KEYS = {
+    "backtest.take_profit_fill": "it moved to execution.take_profit (market | maker; the old 'limit' is 'maker')",
+}
+
+
 def _check_path(model: type[BaseModel], path: list[str], label: str) -> None:
-    """Refuse an override of a key the schema does not have, naming the closest known keys."""
+    """Refuse an override of a key the schema does not have, naming the closest known keys (or where it moved)."""
     node: type[BaseModel] | None = model
     for i, part in enumerate(path):
         if node is None:
             raise ConfigError(f"{label}: {'.'.join(path[:i])} is a value, not a section")
         if part not in node.model_fields:
-            raise ConfigError(f"{label}: unknown key {'.'.join(path[: i + 1])}; {_unknown_hint(model, path[:i], part)}")
+            moved = MOVED_KEYS.get(".".join(path[: i + 1]))
+            hint = moved or _unknown_hint(model, path[:i], part)
+            raise ConfigError(f"{label}: unknown key {'.'.join(path[: i + 1])}; {hint}")
         node = _submodel(node.model_fields[part].annotation)
 
 

@@ -155,6 +155,7 @@ def flat_run(start: int, end: int, initial_equity: float, no_trades: np.ndarray 
         fees=0.0,
         funding=0.0,
         halt_bar=-1,
+        orders=np.zeros((2, K.N_OC)),
     )
 
 
@@ -390,4 +391,6 @@ def run_backtest(
                 runs += [r for r in runner.run(task) if r.start not in done]
         merged = apply_global_halt(sorted(runs, key=lambda r: r.start), runner.sim_params.auto_stop_frac, initial,
                                    rerun)  # fmt: skip
-    return merge_runs(market, merged, initial, strategy=runner.name, provenance=provenance)
+    result = merge_runs(market, merged, initial, strategy=runner.name, provenance=provenance)
+    result.execution = params.execution.model_dump(mode="json")
+    return result

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -71,6 +71,10 @@ def trades_frame(records: np.ndarray, bar_seconds: int) -> pd.DataFrame:
             "return_pct": r[:, K.T_RETURN] * 100.0,
             "exit_reason": pd.Categorical.from_codes(r[:, K.T_REASON].astype(np.int8), categories=list(EXIT_REASONS)),
             "hold_seconds": (r[:, K.T_EXIT_TIME] - r[:, K.T_ENTRY_TIME]) / 1000.0,
+            "entry_maker": r[:, K.T_ENTRY_MAKER].astype(bool),
+            "exit_maker": r[:, K.T_EXIT_MAKER].astype(bool),
+            "entry_wait_bars": r[:, K.T_ENTRY_WAIT].astype(np.int64),
+            "exit_wait_bars": r[:, K.T_EXIT_WAIT].astype(np.int64),
         }
     )
     return df[list(TRADE_COLUMNS)]
@@ -101,8 +105,31 @@ def position_state_of(
     return out.astype(np.float32)
 
 
-def _arrays(m: Market) -> tuple:
-    return (m.ts, m.open, m.high, m.low, m.close, m.atr, m.funding)
+_TICKS: dict[str, tuple] = {}
+
+
+def ticks(m: Market, p: SimParams) -> np.ndarray:
+    """The venue's price step at each bar's open (backtest/venue/rules.py), where maker orders are priced; an empty
+    array when no maker order can be placed. The last market's steps are kept: segment runs reuse them."""
+    if not (p.entry_maker or p.exit_maker):
+        return np.ones(0)
+    hit = _TICKS.get("last")
+    if hit is not None and hit[0] is m.open and hit[1] == p.sz_decimals:
+        return hit[2]
+    from backtest.venue.rules import price_steps
+
+    steps = np.ascontiguousarray(price_steps(m.open, p.sz_decimals))
+    _TICKS["last"] = (m.open, p.sz_decimals, steps)
+    return steps
+
+
+def _arrays(m: Market, p: SimParams) -> tuple:
+    return (m.ts, m.open, m.high, m.low, m.close, m.atr, m.funding, ticks(m, p))
+
+
+def order_counts(acct: np.ndarray) -> np.ndarray:
+    """The account's maker-order counters: [entry, exit] x `kernel.ORDER_OUTCOMES`."""
+    return acct[K.A_ORD : K.A_ORD + 2 * K.N_OC].reshape(2, K.N_OC).copy()
 
 
 class Simulator:
@@ -111,7 +138,7 @@ class Simulator:
     def __init__(self, market: Market, params: SimParams) -> None:
         self.market = market
         self.params = params
-        self._arr = _arrays(market)
+        self._arr = _arrays(market, params)
         self.acct = np.zeros(K.N_ACCT)
         self.slots = np.zeros((params.max_positions, K.N_SLOT))
         self.trades_buf = np.zeros((0, K.N_TRADE))
@@ -158,6 +185,14 @@ class Simulator:
     @property
     def halted(self) -> bool:
         return bool(self.acct[K.A_HALTED])
+
+    @property
+    def resting_order(self) -> tuple[int, float, str] | None:
+        """The resting maker order: (side +1 buy / -1 sell, limit price, "entry" | "exit"), or None."""
+        side = int(self.acct[K.A_O_SIDE])
+        if side == 0:
+            return None
+        return side, float(self.acct[K.A_O_PX]), "entry" if self.acct[K.A_O_KIND] == K.O_ENTRY else "exit"
 
     def position_state(self) -> np.ndarray:
         """float32 [POSITION_STATE_DIM]: `POSITION_STATE_NAMES` at the current close."""
@@ -230,6 +265,7 @@ class Simulator:
             funding=float(self.acct[K.A_FUNDING]),
             halts=[halt - self._start] if halt >= 0 else [],
             segments=[(self._start, self.t + 1)],
+            orders=order_counts(self.acct),
             strategy=strategy,
             provenance=dict(provenance or {}),
         )
@@ -248,6 +284,7 @@ class SegmentRun:
     fees: float
     funding: float
     halt_bar: int  # absolute bar index, -1 if never
+    orders: np.ndarray = field(default_factory=lambda: np.zeros((2, K.N_OC)))  # maker orders: `order_counts`
 
 
 def run_signals(
@@ -275,7 +312,9 @@ def run_signals(
     trades = np.empty((n_decisions + params.max_positions, K.N_TRADE))
     eq = np.empty(market.n_bars)
     pos = np.empty(market.n_bars)
-    K.run_signals_kernel(acct, slots, trades, *_arrays(market), signals, start, end, params, eq, pos, float(peak))
+    K.run_signals_kernel(
+        acct, slots, trades, *_arrays(market, params), signals, start, end, params, eq, pos, float(peak)
+    )
     actions = signals[start:end].astype(np.int8).copy()
     actions[-1] = -1
     return SegmentRun(
@@ -288,6 +327,7 @@ def run_signals(
         fees=float(acct[K.A_FEES]),
         funding=float(acct[K.A_FUNDING]),
         halt_bar=int(acct[K.A_HALT_BAR]),
+        orders=order_counts(acct),
     )
 
 
@@ -316,7 +356,7 @@ class BatchSimulator:
         self.params = params
         self.starts, self.ends = starts, ends
         b = len(starts)
-        self._arr = _arrays(market)
+        self._arr = _arrays(market, params)
         self.accts = np.zeros((b, K.N_ACCT))
         self.slots = np.zeros((b, params.max_positions, K.N_SLOT))
         cap = int((ends - starts).max()) + params.max_positions
@@ -360,7 +400,7 @@ class BatchSimulator:
         )
 
     def kernel_state(self) -> tuple[np.ndarray, ...]:
-        """(accts, slots, trades, ts, open, high, low, close, atr, funding): the state and market arguments of
+        """(accts, slots, trades, ts, open, high, low, close, atr, funding, tick): the state and market arguments of
         `kernel.step_batch`, for compiled callers that fuse their own decisions with the step (rl/lockstep.py)."""
         return (self.accts, self.slots, self.trades, *self._arr)
 
@@ -383,6 +423,7 @@ class BatchSimulator:
                     fees=float(acct[K.A_FEES]),
                     funding=float(acct[K.A_FUNDING]),
                     halt_bar=int(acct[K.A_HALT_BAR]),
+                    orders=order_counts(acct),
                 )
             )
         return out

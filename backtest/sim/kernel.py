@@ -11,6 +11,11 @@ in short, for an action decided at the close of bar t, bar i = t + 1 is processe
 5. intrabar: take-profit and stop-loss checked against the high and low of i; both touched -> `stop_first` decides;
 6. mark to market at the close of i; the drawdown halt fires when equity falls `auto_stop_frac` below its peak.
 
+With maker execution styles (`SimParams.entry_maker` / `exit_maker` / `tp_limit`) an action places a post-only limit
+at the touch instead (one resting order per account, held in the account vector): it fills at its price, maker fee,
+only when a later price trades *through* it (the open gapped past it, or the bar's low/high strictly beyond it), is
+cancelled by an opposite action, and expires after its ttl. The exact rules are in docs/ARCHITECTURE.md.
+
 State lives in plain float64 arrays so one account, a batch of accounts, or a whole run all share the same code.
 """
 
@@ -57,7 +62,23 @@ A_STEP_FUNDING = 19
 A_OVERFLOW = 20  # trades that did not fit the trade buffer (a sizing bug if ever > 0)
 A_START = 21  # segment start bar
 A_NOPEN = 22  # open position slots
-N_ACCT = 23
+# the resting maker order (at most one per account); A_O_SIDE == 0 means none
+A_O_SIDE = 23  # +1 buy, -1 sell
+A_O_KIND = 24  # O_ENTRY or O_EXIT
+A_O_PX = 25  # limit price, on the venue's tick
+A_O_NOTIONAL = 26  # entry: notional sized at the decision (qty = notional / price)
+A_O_PLACED = 27  # bar at whose open it arrived
+A_O_EXPIRY = 28  # bar at whose open it expires (after that open's gap check)
+A_O_REASON = 29  # exit: R_SIGNAL or R_TIMEOUT
+A_O_ATR = 30  # entry: ATR known at the decision (for the stop distance)
+A_O_EQ = 31  # entry: equity at the decision (for return_pct)
+A_O_FILLED = 32  # exit: 1 once it closed a position
+A_ORD = 33  # order counters: A_ORD + (kind - 1) * N_OC + OC_*
+O_ENTRY, O_EXIT = 1, 2
+OC_SUBMITTED, OC_REJECTED, OC_FILLED, OC_EXPIRED, OC_CONVERTED, OC_CANCELLED = 0, 1, 2, 3, 4, 5
+N_OC = 6
+ORDER_OUTCOMES = ("submitted", "rejected", "filled", "expired", "converted", "cancelled")
+N_ACCT = A_ORD + 2 * N_OC
 
 # Position slot fields.
 S_SIDE = 0  # +1 long, -1 short, 0 empty
@@ -70,7 +91,10 @@ S_FEES = 6  # entry fee
 S_FUNDING = 7  # funding paid while open
 S_EQ_ENTRY = 8  # equity at the entry decision (for return_pct)
 S_ENTRY_TIME = 9  # ms, includes latency
-N_SLOT = 10
+S_EXITS_FROM = 10  # first bar whose prices can trigger its TP/SL (the bar after a maker entry's fill bar)
+S_MAKER = 11  # 1 if the entry was a maker fill
+S_WAIT = 12  # maker entry: bars from the order's arrival to its fill
+N_SLOT = 13
 
 # Trade record fields.
 T_ENTRY_BAR = 0
@@ -87,23 +111,81 @@ T_RETURN = 10
 T_REASON = 11
 T_ENTRY_TIME = 12
 T_EXIT_TIME = 13
-N_TRADE = 14
+T_ENTRY_MAKER = 14  # 1 if the entry filled as a maker limit
+T_EXIT_MAKER = 15  # 1 if the exit filled as a maker limit (exit order or maker take-profit)
+T_ENTRY_WAIT = 16  # bars from the maker order's arrival to its fill (0: in the arrival bar)
+T_EXIT_WAIT = 17
+N_TRADE = 18
 
 R_SIGNAL, R_TAKE_PROFIT, R_STOP_LOSS, R_TIMEOUT, R_END = 0, 1, 2, 3, 4
 
 
 @kernel_jit(inline="always")
-def latency_ms(seed: int, bar: int, lo: float, hi: float) -> float:
-    """Latency for a fill in `bar`: uniform in [lo, hi] from a splitmix64 hash of (seed, bar).
-
-    Counter-based, so the draw for a bar is the same however the span is cut into segments or workers.
-    """
+def uniform01(seed: int, bar: int, stream: int) -> float:
+    """A uniform draw in [0, 1) from a splitmix64 hash of (seed, bar, stream): counter-based, so the draw for a bar
+    is the same however the span is cut into segments or workers. Stream 0 is the latency; 1.. the touch fills."""
     z = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(bar) + np.uint64(0x632BE59BD9B4E019)
+    z = z + np.uint64(stream) * np.uint64(0xD1B54A32D192ED03)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     z = z ^ (z >> np.uint64(31))
-    u = float(z >> np.uint64(11)) / 9007199254740992.0
-    return lo + (hi - lo) * u
+    return float(z >> np.uint64(11)) / 9007199254740992.0
+
+
+@kernel_jit(inline="always")
+def latency_ms(seed: int, bar: int, lo: float, hi: float) -> float:
+    """Latency for a fill in `bar`: uniform in [lo, hi] from the counter-based hash of (seed, bar)."""
+    return lo + (hi - lo) * uniform01(seed, bar, 0)
+
+
+@kernel_jit(inline="always")
+def to_tick(x, tick):
+    """`x` rounded to the nearest multiple of `tick` (the venue's price step there, from backtest/venue/rules.py's
+    `price_steps`), written as the float nearest the decimal price, as `rules.round_prices` does."""
+    v = np.rint(x / tick) * tick
+    if tick < 1.0:
+        v = np.round(v, int(np.rint(-np.log10(tick))))
+    return v
+
+
+@kernel_jit(inline="always")
+def touch_quotes(o, slip_frac, tick):
+    """(bid, ask) of the book at an open `o`: `o * (1 -/+ slip_frac)` on the tick, the paper exchange's book with
+    spread_bps = 2 * slippage (live/paper_exchange/prices.py::book_levels)."""
+    return to_tick(o * (1.0 - slip_frac), tick), to_tick(o * (1.0 + slip_frac), tick)
+
+
+@kernel_jit(inline="always")
+def maker_price(side, bid, ask, offset_ticks, tick):
+    """A post-only limit's price: at the touch of its own side (a buy at the bid, a sell at the ask), moved
+    `offset_ticks` ticks towards the other side (> 0 inside the spread, < 0 behind the touch); never below a tick."""
+    if side > 0:
+        return max(to_tick(bid + offset_ticks * tick, tick), tick)
+    return max(to_tick(ask - offset_ticks * tick, tick), tick)
+
+
+@kernel_jit(inline="always")
+def post_only_crosses(side, px, bid, ask):
+    """The venue's post-only rule: a buy at or above the ask (a sell at or below the bid) would match at once and
+    is rejected ("Post only order would have immediately matched")."""
+    return px >= ask if side > 0 else px <= bid
+
+
+@kernel_jit(inline="always")
+def traded_through(side, px, h, lw):
+    """The fill rule for a resting limit over a price range [lw, h]: a buy fills only when the range goes strictly
+    below its price, a sell strictly above (a touch is not a trade through: queue-averse, as Passivbot and
+    hftbacktest). Shared with the paper exchange's matching engine."""
+    return lw < px if side > 0 else h > px
+
+
+@kernel_jit(inline="always")
+def _touch_fill(side, px, h, lw, seed, bar, stream, prob):
+    """A bar that only touches the limit (its low equals a buy's price) fills it with probability `prob`."""
+    if prob <= 0.0:
+        return False
+    touched = lw == px if side > 0 else h == px
+    return touched and uniform01(seed, bar, stream) < prob
 
 
 @kernel_jit(inline="always")
@@ -188,7 +270,7 @@ def _size_frac(acct, p):
 
 
 @kernel_jit(inline="always")
-def _close_slot(acct, slots, k, exit_px, fee_frac, exit_bar, exit_time, reason, trades):
+def _close_slot(acct, slots, k, exit_px, fee_frac, exit_bar, exit_time, reason, trades, maker=0.0, wait=0.0):
     side = slots[k, S_SIDE]
     qty = slots[k, S_QTY]
     gross = side * qty * (exit_px - slots[k, S_ENTRY])
@@ -217,6 +299,10 @@ def _close_slot(acct, slots, k, exit_px, fee_frac, exit_bar, exit_time, reason, 
         tr[T_REASON] = reason
         tr[T_ENTRY_TIME] = slots[k, S_ENTRY_TIME]
         tr[T_EXIT_TIME] = exit_time
+        tr[T_ENTRY_MAKER] = slots[k, S_MAKER]
+        tr[T_EXIT_MAKER] = maker
+        tr[T_ENTRY_WAIT] = slots[k, S_WAIT]
+        tr[T_EXIT_WAIT] = wait
     else:
         acct[A_OVERFLOW] += 1.0
     acct[A_NTRADES] = n + 1
@@ -264,8 +350,91 @@ def _open_slot(acct, slots, side, px, bar, time_ms, atr_t, p):
     slots[k, S_FUNDING] = 0.0
     slots[k, S_EQ_ENTRY] = equity
     slots[k, S_ENTRY_TIME] = time_ms
+    slots[k, S_EXITS_FROM] = bar
     acct[A_NOPEN] += 1.0
     return True
+
+
+@kernel_jit(inline="always")
+def _free_slot(slots):
+    for j in range(slots.shape[0]):
+        if slots[j, S_SIDE] == 0.0:
+            return j
+    return -1
+
+
+@kernel_jit(inline="always")
+def _fill_entry_order(acct, slots, px, fee_frac, maker, bar, time_ms, exits_from, p):
+    """Open the resting entry order's position at `px` with the size fixed when it was placed."""
+    k = _free_slot(slots)
+    if k < 0:
+        return False
+    side = acct[A_O_SIDE]
+    qty = acct[A_O_NOTIONAL] / acct[A_O_PX]
+    fee = qty * px * fee_frac
+    acct[A_CASH] -= fee
+    acct[A_FEES] += fee
+    acct[A_STEP_FEES] += fee
+    acct[A_STEP_OPENED] = side
+    tp, sl = exit_levels(side, px, acct[A_O_ATR], p)
+    slots[k, S_SIDE] = side
+    slots[k, S_QTY] = qty
+    slots[k, S_ENTRY] = px
+    slots[k, S_ENTRY_BAR] = bar
+    slots[k, S_TP] = tp
+    slots[k, S_SL] = sl
+    slots[k, S_FEES] = fee
+    slots[k, S_FUNDING] = 0.0
+    slots[k, S_EQ_ENTRY] = acct[A_O_EQ]
+    slots[k, S_ENTRY_TIME] = time_ms
+    slots[k, S_EXITS_FROM] = exits_from
+    slots[k, S_MAKER] = maker
+    slots[k, S_WAIT] = bar - acct[A_O_PLACED] if maker > 0.0 else 0.0
+    acct[A_NOPEN] += 1.0
+    return True
+
+
+@kernel_jit(inline="always")
+def _count(acct, kind, outcome):
+    acct[A_ORD + (int(kind) - 1) * N_OC + outcome] += 1.0
+
+
+@kernel_jit(inline="always")
+def _end_order(acct, outcome):
+    """The resting order leaves the book with `outcome` (counted)."""
+    _count(acct, acct[A_O_KIND], outcome)
+    acct[A_O_SIDE] = 0.0
+    acct[A_O_KIND] = 0.0
+    acct[A_O_FILLED] = 0.0
+
+
+@kernel_jit(inline="always")
+def _place_order(acct, kind, side, o, tick_i, bar, reason, atr_t, p):
+    """Send a post-only limit at the open of `bar` (it arrives after the latency, priced off the book at that open):
+    rejected if it would cross; else it rests until filled, cancelled, or its expiry open. Entries are sized now."""
+    notional = 0.0
+    if kind == O_ENTRY:
+        frac = _size_frac(acct, p)
+        if frac <= 0.0:  # sizing says no entry: nothing is sent
+            return
+        notional = acct[A_EQUITY] * frac * p.leverage
+    _count(acct, kind, OC_SUBMITTED)
+    bid, ask = touch_quotes(o, p.slip_frac, tick_i)
+    offset = p.entry_offset if kind == O_ENTRY else p.exit_offset
+    px = maker_price(side, bid, ask, offset, tick_i)
+    if post_only_crosses(side, px, bid, ask):
+        _count(acct, kind, OC_REJECTED)
+        return
+    acct[A_O_SIDE] = side
+    acct[A_O_KIND] = kind
+    acct[A_O_PX] = px
+    acct[A_O_NOTIONAL] = notional
+    acct[A_O_PLACED] = bar
+    acct[A_O_EXPIRY] = bar + (p.entry_ttl if kind == O_ENTRY else p.exit_ttl)
+    acct[A_O_REASON] = reason
+    acct[A_O_ATR] = atr_t
+    acct[A_O_EQ] = acct[A_EQUITY]
+    acct[A_O_FILLED] = 0.0
 
 
 @kernel_jit(inline="always")
@@ -301,7 +470,30 @@ def intrabar_exit(side, h, lw, sl, tp, stop_first):
 
 
 @kernel_jit(inline="always")
-def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, action, p):
+def _tp_level(side, tp, h, lw, seed, bar, stream, p):
+    """The take-profit level the trigger rules compare against. A market TP is a trigger (a touch fires it); a
+    maker TP is a resting limit, so it needs a trade through (the level nudged one float beyond), unless a
+    touch fills it by the `touch_prob` draw."""
+    if not p.tp_limit:
+        return tp
+    if _touch_fill(side, tp, h, lw, seed, bar, stream, p.touch_prob):
+        return tp
+    return np.nextafter(tp, side * np.inf)
+
+
+@kernel_jit(inline="always")
+def _exit_side_gone(acct, slots):
+    """A resting exit whose positions are all closed leaves the book (filled if it closed one, else cancelled)."""
+    if acct[A_O_KIND] != O_EXIT:
+        return
+    for k in range(slots.shape[0]):
+        if slots[k, S_SIDE] == -acct[A_O_SIDE]:
+            return
+    _end_order(acct, OC_FILLED if acct[A_O_FILLED] > 0.0 else OC_CANCELLED)
+
+
+@kernel_jit(inline="always")
+def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, action, p):
     """Advance one account from the close of bar t to the close of bar t + 1, with `action` decided at t."""
     t = int(acct[A_T])
     i = t + 1
@@ -311,8 +503,8 @@ def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, action, p):
     acct[A_STEP_OPENED] = 0.0
     acct[A_STEP_FEES] = 0.0
     acct[A_STEP_FUNDING] = 0.0
-    if action == HOLD and acct[A_NOPEN] == 0.0:
-        # flat and holding: nothing can happen in this bar; equity (all cash) is unchanged
+    if action == HOLD and acct[A_NOPEN] == 0.0 and acct[A_O_SIDE] == 0.0:
+        # flat, holding, no resting order: nothing can happen in this bar; equity (all cash) is unchanged
         acct[A_T] = i
         return
     o = op[i]
@@ -322,6 +514,7 @@ def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, action, p):
     bar_open_ms = float(ts[i])
     slip = p.slip_frac
     nk = slots.shape[0]
+    seed = p.seed
 
     # 1. funding at the open, on positions carried into this bar
     fr = funding[i]
@@ -335,30 +528,94 @@ def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, action, p):
                 acct[A_FUNDING] += amount
                 acct[A_STEP_FUNDING] += amount
 
-    # 2. gaps through a level fill at the open; 3. max hold closes at the open
+    # 2. the open: a resting entry the open gapped through fills at its price; gaps through a position's levels (or
+    #    its resting exit) fill at the open (at the level for limits); 3. max hold closes at the open
+    o_side = acct[A_O_SIDE]
+    o_px = acct[A_O_PX]
+    if o_side != 0.0 and acct[A_O_KIND] == O_ENTRY and (o < o_px if o_side > 0.0 else o > o_px):
+        if _fill_entry_order(acct, slots, o_px, p.maker_frac, 1.0, i, bar_open_ms, i + 1.0, p):
+            _end_order(acct, OC_FILLED)
+        else:
+            _end_order(acct, OC_CANCELLED)
+        o_side = 0.0
+    x_side = -o_side if o_side != 0.0 and acct[A_O_KIND] == O_EXIT else 0.0  # side of the positions it closes
+    timeout_side = 0.0
     for k in range(nk):
         side = slots[k, S_SIDE]
-        if side == 0.0:
+        if side == 0.0 or slots[k, S_EXITS_FROM] > i:
             continue
-        gap = gap_exit(side, o, slots[k, S_SL], slots[k, S_TP])
+        sl = slots[k, S_SL]
+        tp = slots[k, S_TP]
+        gap = gap_exit(side, o, sl, np.nextafter(tp, side * np.inf) if p.tp_limit else tp)
+        x_gap = side == x_side and (o > o_px if side > 0.0 else o < o_px)
         if gap == R_STOP_LOSS:
             _close_slot(acct, slots, k, o * (1.0 - side * slip), p.taker_frac, i, bar_open_ms, R_STOP_LOSS, trades)
+        elif x_gap and (gap != R_TAKE_PROFIT or side * (o_px - tp) <= 0.0):
+            wait = i - acct[A_O_PLACED]
+            _close_slot(acct, slots, k, o_px, p.maker_frac, i, bar_open_ms, int(acct[A_O_REASON]), trades, 1.0, wait)
+            acct[A_O_FILLED] = 1.0
         elif gap == R_TAKE_PROFIT:
             if p.tp_limit:
-                _close_slot(acct, slots, k, o, p.maker_frac, i, bar_open_ms, R_TAKE_PROFIT, trades)
+                _close_slot(acct, slots, k, tp, p.maker_frac, i, bar_open_ms, R_TAKE_PROFIT, trades, 1.0)
             else:
                 px = o * (1.0 - side * slip)
                 _close_slot(acct, slots, k, px, p.taker_frac, i, bar_open_ms, R_TAKE_PROFIT, trades)
         elif p.hold_bars > 0 and i - slots[k, S_ENTRY_BAR] >= p.hold_bars:
-            _close_slot(acct, slots, k, o * (1.0 - side * slip), p.taker_frac, i, bar_open_ms, R_TIMEOUT, trades)
+            if p.exit_maker:
+                timeout_side = side
+            else:
+                px = o * (1.0 - side * slip)
+                _close_slot(acct, slots, k, px, p.taker_frac, i, bar_open_ms, R_TIMEOUT, trades)
+    if x_side != 0.0:
+        _exit_side_gone(acct, slots)
 
-    # 4. the decision from the close of t fills at this open, against the trader by slippage and latency
-    if action in (BUY, SELL):
-        want = 1.0 if action == BUY else -1.0
-        lat = latency_ms(p.seed, i, p.lat_lo_ms, p.lat_hi_ms)
+    want = 1.0 if action == BUY else (-1.0 if action == SELL else 0.0)
+    lat = 0.0
+    drift = 0.0
+    if want != 0.0 or acct[A_O_SIDE] != 0.0:
+        lat = latency_ms(seed, i, p.lat_lo_ms, p.lat_hi_ms)
         drift = (h - lw) * lat / p.bar_ms
+    fill_ms = bar_open_ms + lat
+
+    # 3b. the resting order at this open: an opposite action cancels it (then acts as if none rested; a max-hold exit
+    #     is the hold limit's, not the policy's, and stays), the drawdown halt cancels an entry, an action of its own
+    #     direction is absorbed by it; at its expiry open it is cancelled or sent as a market order
+    absorbed = False
+    o_side = acct[A_O_SIDE]
+    if o_side != 0.0:
+        kind = acct[A_O_KIND]
+        if kind == O_ENTRY and acct[A_HALTED] != 0.0:
+            _end_order(acct, OC_CANCELLED)
+        elif want == -o_side and not (kind == O_EXIT and acct[A_O_REASON] == R_TIMEOUT):
+            _end_order(acct, OC_CANCELLED)
+        else:
+            absorbed = want == o_side
+            if i >= acct[A_O_EXPIRY]:
+                to_market = p.entry_expiry_market if kind == O_ENTRY else p.exit_expiry_market
+                if not to_market:
+                    _end_order(acct, OC_EXPIRED)
+                else:
+                    px = o * (1.0 + o_side * slip) + o_side * drift
+                    if kind == O_ENTRY:
+                        _fill_entry_order(acct, slots, px, p.taker_frac, 0.0, i, fill_ms, float(i), p)
+                    else:
+                        for k in range(nk):
+                            if slots[k, S_SIDE] == -o_side:
+                                reason = int(acct[A_O_REASON])
+                                _close_slot(acct, slots, k, px, p.taker_frac, i, fill_ms, reason, trades)
+                    _end_order(acct, OC_CONVERTED)
+    # a max-hold close with maker exits is a post-only exit order (one resting order per account: it replaces a
+    # resting entry; a resting exit for the same positions already does the job)
+    if timeout_side != 0.0:
+        if acct[A_O_SIDE] != 0.0 and acct[A_O_KIND] == O_ENTRY:
+            _end_order(acct, OC_CANCELLED)
+        if acct[A_O_SIDE] == 0.0:
+            _place_order(acct, O_EXIT, -timeout_side, o, tick[i], i, R_TIMEOUT, 0.0, p)
+
+    # 4. the decision from the close of t: a market order fills at this open, against the trader by slippage and
+    #    latency; a maker order is placed (while another order rests, nothing more is sent)
+    if want != 0.0 and not absorbed:
         px = o * (1.0 + want * slip) + want * drift
-        fill_ms = bar_open_ms + lat
         n_open = 0
         side_open = 0.0
         for k in range(nk):
@@ -368,28 +625,73 @@ def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, action, p):
                 side_open = side
         close_side, open_side = action_orders(action, side_open, n_open, acct[A_HALTED] != 0.0, p.max_positions)
         if close_side != 0.0:
-            for k in range(nk):
-                if slots[k, S_SIDE] == close_side:
-                    _close_slot(acct, slots, k, px, p.taker_frac, i, fill_ms, R_SIGNAL, trades)
+            if not p.exit_maker:
+                for k in range(nk):
+                    if slots[k, S_SIDE] == close_side:
+                        _close_slot(acct, slots, k, px, p.taker_frac, i, fill_ms, R_SIGNAL, trades)
+            elif acct[A_O_SIDE] == 0.0:
+                _place_order(acct, O_EXIT, -close_side, o, tick[i], i, R_SIGNAL, 0.0, p)
         elif open_side != 0.0:
-            _open_slot(acct, slots, open_side, px, i, fill_ms, atr[t], p)
+            if not p.entry_maker:
+                _open_slot(acct, slots, open_side, px, i, fill_ms, atr[t], p)
+            elif acct[A_O_SIDE] == 0.0:
+                _place_order(acct, O_ENTRY, open_side, o, tick[i], i, R_SIGNAL, atr[t], p)
 
-    # 5. take-profit and stop-loss inside the bar (time within the bar is unknown: recorded as mid-bar)
+    # 5. take-profit, stop-loss and a resting exit inside the bar (time within the bar is unknown: mid-bar). When the
+    #    stop and a limit are both reached the stop wins (`stop_first`); of two limits the one nearer the open fills.
     mid_ms = bar_open_ms + 0.5 * p.bar_ms
+    o_side = acct[A_O_SIDE]
+    o_px = acct[A_O_PX]
+    x_side = -o_side if o_side != 0.0 and acct[A_O_KIND] == O_EXIT else 0.0
+    x_fill = False
+    if x_side != 0.0:
+        x_fill = traded_through(o_side, o_px, h, lw) or _touch_fill(o_side, o_px, h, lw, seed, i, 2, p.touch_prob)
     for k in range(nk):
         side = slots[k, S_SIDE]
         if side == 0.0:
             continue
+        live = slots[k, S_EXITS_FROM] <= i
+        x = x_fill and side == x_side
+        if not live and not x:
+            continue
         sl = slots[k, S_SL]
         tp = slots[k, S_TP]
-        hit = intrabar_exit(side, h, lw, sl, tp, p.stop_first)
+        if not live:
+            hit = -1
+        elif not x:
+            hit = intrabar_exit(side, h, lw, sl, _tp_level(side, tp, h, lw, seed, i, 3 + k, p), p.stop_first)
+        else:
+            tp_eff = _tp_level(side, tp, h, lw, seed, i, 3 + k, p)
+            hit_sl = lw <= sl if side > 0.0 else h >= sl
+            hit_tp = h >= tp_eff if side > 0.0 else lw <= tp_eff
+            hit = R_SIGNAL  # the exit limit
+            if hit_sl and p.stop_first:
+                hit = R_STOP_LOSS
+            elif hit_tp and side * (tp - o_px) < 0.0:
+                hit = R_TAKE_PROFIT
         if hit == R_STOP_LOSS:
             _close_slot(acct, slots, k, sl * (1.0 - side * slip), p.taker_frac, i, mid_ms, R_STOP_LOSS, trades)
         elif hit == R_TAKE_PROFIT:
             if p.tp_limit:
-                _close_slot(acct, slots, k, tp, p.maker_frac, i, mid_ms, R_TAKE_PROFIT, trades)
+                _close_slot(acct, slots, k, tp, p.maker_frac, i, mid_ms, R_TAKE_PROFIT, trades, 1.0)
             else:
                 _close_slot(acct, slots, k, tp * (1.0 - side * slip), p.taker_frac, i, mid_ms, R_TAKE_PROFIT, trades)
+        elif x:
+            wait = i - acct[A_O_PLACED]
+            _close_slot(acct, slots, k, o_px, p.maker_frac, i, mid_ms, int(acct[A_O_REASON]), trades, 1.0, wait)
+            acct[A_O_FILLED] = 1.0
+    if x_side != 0.0:
+        _exit_side_gone(acct, slots)
+
+    # 5b. a resting entry traded through inside the bar fills at its price; its TP/SL go live from the next bar
+    o_side = acct[A_O_SIDE]
+    if o_side != 0.0 and acct[A_O_KIND] == O_ENTRY:
+        o_px = acct[A_O_PX]
+        if traded_through(o_side, o_px, h, lw) or _touch_fill(o_side, o_px, h, lw, seed, i, 1, p.touch_prob):
+            if _fill_entry_order(acct, slots, o_px, p.maker_frac, 1.0, i, mid_ms, i + 1.0, p):
+                _end_order(acct, OC_FILLED)
+            else:
+                _end_order(acct, OC_CANCELLED)
 
     # 6. mark to market at the close; drawdown halt
     equity = acct[A_CASH]
@@ -412,6 +714,8 @@ def close_all(acct, slots, trades, ts, cl, p):
     t = int(acct[A_T])
     c = cl[t]
     close_ms = float(ts[t]) + p.bar_ms
+    if acct[A_O_SIDE] != 0.0:
+        _end_order(acct, OC_CANCELLED)
     for k in range(slots.shape[0]):
         side = slots[k, S_SIDE]
         if side != 0.0:
@@ -451,14 +755,14 @@ def position_state(acct, slots, cl, bar_ms, out):
 
 @kernel_jit()
 def run_signals_kernel(
-    acct, slots, trades, ts, op, hi, lo, cl, atr, funding, signals, start, end, p, eq_out, pos_out, peak
+    acct, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, signals, start, end, p, eq_out, pos_out, peak
 ):
     """Whole-series path: decisions `signals[t]` at the close of each bar t in [start, end - 1)."""
     init_account(acct, slots, start, end, p.initial_equity, peak)
     eq_out[start] = p.initial_equity
     pos_out[start] = 0.0
     for t in range(start, end - 1):
-        step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, signals[t], p)
+        step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, signals[t], p)
         eq_out[t + 1] = acct[A_EQUITY]
         pos_out[t + 1] = net_position(slots) if acct[A_NOPEN] > 0.0 else 0.0
     close_all(acct, slots, trades, ts, cl, p)
@@ -467,7 +771,7 @@ def run_signals_kernel(
 
 
 @kernel_jit()
-def step_batch(accts, slots, trades, ts, op, hi, lo, cl, atr, funding, actions, p, eq_out, pos_out, act_out):
+def step_batch(accts, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, actions, p, eq_out, pos_out, act_out):
     """Batched path: advance every still-running account one bar.
 
     Outputs are per segment, indexed by bar - segment start: `eq_out[b, t - start_b]`.
@@ -480,7 +784,7 @@ def step_batch(accts, slots, trades, ts, op, hi, lo, cl, atr, funding, actions, 
             continue
         j = t - int(acct[A_START])
         act_out[b, j] = actions[b]
-        step_bar(acct, slots[b], trades[b], ts, op, hi, lo, cl, atr, funding, actions[b], p)
+        step_bar(acct, slots[b], trades[b], ts, op, hi, lo, cl, atr, funding, tick, actions[b], p)
         if t + 1 == end - 1:
             close_all(acct, slots[b], trades[b], ts, cl, p)
         eq_out[b, j + 1] = acct[A_EQUITY]

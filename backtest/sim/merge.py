@@ -37,6 +37,7 @@ def merge_runs(
     actions = np.full(n, -1, dtype=np.int8)
     trade_parts, halts = [], []
     fees = funding = 0.0
+    orders = np.zeros((2, K.N_OC))
     scale = 1.0
     for run in runs:
         a, b = run.start - lo, run.end - lo
@@ -49,6 +50,7 @@ def merge_runs(
         trade_parts.append(tr)
         fees += run.fees * scale
         funding += run.funding * scale
+        orders += run.orders
         if run.halt_bar >= 0:
             halts.append(run.halt_bar - lo)
         scale *= run.equity[-1] / initial_equity
@@ -75,6 +77,7 @@ def merge_runs(
         segments=[(r.start, r.end) for r in runs],
         strategy=strategy,
         provenance=dict(provenance or {}),
+        orders=orders,
     )
 
 

@@ -20,7 +20,7 @@ class SimParams(NamedTuple):
     slip_frac: float  # adverse move on market fills / price
     taker_frac: float  # taker commission / notional
     maker_frac: float  # maker commission / notional
-    tp_limit: bool  # take-profit fills as a resting limit (maker, at the level) instead of a market trigger
+    tp_limit: bool  # take-profit is a resting post-only limit at the level (maker, trade-through) not a trigger
     lat_lo_ms: float  # latency range, drawn per fill bar from a counter-based hash of (seed, bar)
     lat_hi_ms: float
     bar_ms: float
@@ -33,11 +33,22 @@ class SimParams(NamedTuple):
     atr_mult: float
     initial_equity: float
     seed: int
+    # execution styles (the `execution` section); the defaults are today's market orders
+    entry_maker: bool = False  # entries as post-only limits at the touch instead of taker fills at the open
+    entry_offset: float = 0.0  # ticks from the touch towards the other side (> 0 inside the spread)
+    entry_ttl: int = 1  # bars an entry order rests; it expires at the open after that
+    entry_expiry_market: bool = False  # at expiry: True -> a taker fill at that open, False -> cancelled
+    exit_maker: bool = False  # signal and max-hold closes as post-only, reduce-only limits
+    exit_offset: float = 0.0
+    exit_ttl: int = 1
+    exit_expiry_market: bool = True
+    touch_prob: float = 0.0  # chance that a bar which only touches a resting limit fills it (counter-based draw)
+    sz_decimals: int = 4  # the asset's szDecimals: its price tick (backtest/venue/rules.py)
 
     @classmethod
     def from_config(cls, params: Params, objectives: Objectives) -> SimParams:
         """Translate validated configs (percent units) into kernel units."""
-        tr, bt = params.trading, params.backtest
+        tr, bt, ex = params.trading, params.backtest, params.execution
         bar_s = bt.bar_seconds
         hold_bars = 0 if tr.max_hold_seconds == 0 else max(1, -(-tr.max_hold_seconds // bar_s))
         return cls(
@@ -51,7 +62,7 @@ class SimParams(NamedTuple):
             slip_frac=bt.slippage_pct / 100.0,
             taker_frac=bt.commission_pct / 100.0,
             maker_frac=bt.maker_commission_pct / 100.0,
-            tp_limit=bt.take_profit_fill == "limit",
+            tp_limit=ex.take_profit == "maker",
             lat_lo_ms=float(bt.latency_ms[0]),
             lat_hi_ms=float(bt.latency_ms[1]),
             bar_ms=float(bar_s * 1000),
@@ -64,4 +75,14 @@ class SimParams(NamedTuple):
             atr_mult=tr.atr_stop.multiple,
             initial_equity=bt.initial_equity,
             seed=int(bt.seed),
+            entry_maker=ex.entry == "maker",
+            entry_offset=float(ex.entry_offset_ticks),
+            entry_ttl=int(ex.entry_ttl_bars),
+            entry_expiry_market=ex.entry_on_expiry == "market",
+            exit_maker=ex.exit == "maker",
+            exit_offset=float(ex.exit_offset_ticks),
+            exit_ttl=int(ex.exit_ttl_bars),
+            exit_expiry_market=ex.exit_on_expiry == "market",
+            touch_prob=float(ex.touch_fill_prob),
+            sz_decimals=int(ex.sz_decimals),
         )

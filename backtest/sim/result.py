@@ -28,6 +28,10 @@ TRADE_COLUMNS = (
     "return_pct",  # pnl / equity at entry decision * 100
     "exit_reason",  # one of EXIT_REASONS
     "hold_seconds",
+    "entry_maker",  # bool: the entry filled as a post-only limit (maker fee, no slippage)
+    "exit_maker",  # bool: the exit filled as a post-only limit (exit order or maker take-profit)
+    "entry_wait_bars",  # int: maker entry: bars from the order's arrival to its fill (0 = the arrival bar)
+    "exit_wait_bars",  # int: maker exit order: likewise
 )
 
 
@@ -50,6 +54,8 @@ class BacktestResult:
     segments: list[tuple[int, int]] = field(default_factory=list)  # [start, end) bar ranges simulated
     strategy: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)  # data source, share_real, seed, ...
+    orders: np.ndarray = field(default_factory=lambda: np.zeros((2, 6)))  # maker orders [entry, exit] x outcomes
+    execution: dict[str, Any] = field(default_factory=dict)  # the execution section the run used (styles, ...)
 
     @property
     def n_bars(self) -> int:

@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
+import numpy as np
+
 MIN_ORDER_VALUE = 10.0  # USD; reduce-only orders are exempt
 PRICE_SIG_FIGS = 5
 PERP_PRICE_DECIMALS = 6
@@ -61,3 +63,27 @@ def rules_from_meta(meta: dict, name: str, asset: int) -> AssetRules:
         if entry.get("name") == name:
             return AssetRules(name, asset, int(entry["szDecimals"]), int(entry.get("maxLeverage", 1)))
     raise KeyError(f"{name} is not in the venue's meta (known: {[e.get('name') for e in meta.get('universe', [])]})")
+
+
+def price_steps(px: np.ndarray, sz_decimals: int) -> np.ndarray:
+    """The tick at each price of `px` (vectorised `AssetRules.round_price`'s step): 5 significant figures, at most
+    `6 - szDecimals` decimals, 1 from 100,000 up (integers are always valid)."""
+    px = np.asarray(px, dtype=np.float64)
+    if np.any(~np.isfinite(px)) or np.any(px <= 0):
+        raise ValueError("prices must be positive and finite")
+    step_exp = np.maximum(np.floor(np.log10(px)) - PRICE_SIG_FIGS + 1, -max(0, PERP_PRICE_DECIMALS - sz_decimals))
+    step_exp = np.where(px >= 10**PRICE_SIG_FIGS, 0.0, step_exp)
+    return 10.0**step_exp
+
+
+def round_prices(px: np.ndarray, sz_decimals: int) -> np.ndarray:
+    """`AssetRules.round_price(px)` (nearest valid price) over an array, for the simulator's per-bar book."""
+    px = np.asarray(px, dtype=np.float64)
+    step = price_steps(px, sz_decimals)
+    decimals = np.maximum(0, -np.round(np.log10(step))).astype(np.int64)
+    n = np.round(px / step)
+    out = n * step
+    for d in np.unique(decimals):  # clean binary noise: n * 0.01 -> the float nearest to the decimal price
+        sel = decimals == d
+        out[sel] = np.round(out[sel], int(d))
+    return out
