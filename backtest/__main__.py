@@ -119,6 +119,19 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     with tqdm(total=n_segments, desc=f"backtest {args.strategy}", unit="seg", leave=False, disable=None) as bar:
         result = run_backtest(strategy, params, objectives, market, features, provenance, workers, bar.update)
     metrics = compute_metrics(result)
+    if params.execution.any_maker:  # the taker-only twin: same strategy, data and seed, every order at market
+        from backtest.config import with_overrides
+        from backtest.execution_metrics import cost_per_round_trip_bps
+
+        taker = with_overrides(params, [f"execution.{k}=market" for k in ("entry", "exit", "take_profit")])
+        twin = run_backtest(strategy, taker, objectives, market, features, provenance, workers)
+        twin_metrics = compute_metrics(twin)
+        metrics.update(
+            twin_fees_paid=twin_metrics["fees_paid"],
+            twin_total_return_pct=twin_metrics["total_return_pct"],
+            twin_n_trades=twin_metrics["n_trades"],
+            twin_cost_per_round_trip_bps=cost_per_round_trip_bps(twin),
+        )
     check = check_objectives(metrics, objectives, params.backtest.min_trades_threshold)
     elapsed = time.perf_counter() - t0 - ray_s
     print(headline(metrics))

@@ -27,6 +27,8 @@ Definitions (these are the exact formulas; docs/ARCHITECTURE.md quotes them):
   agree between chunked and continuous runs whenever the trading did.
 * exposure_pct = share of bars whose closing position is non-zero * 100.
 * fees_paid and funding_paid are the simulator's totals (`result.fees`, `result.funding`).
+* With a maker execution style, the figures of `backtest.execution_metrics` (order outcomes, fill rate, time to
+  fill, markout, cost per round trip) are added, flat, with their definitions there.
 * share_real comes from `result.provenance["share_real"]`; without it, a `source` of "real" means 1 and
   "synthetic" means 0, otherwise it is None (unknown). real_days = share_real * days (None when unknown); likewise
   share_proxy / proxy_days (bars of another market mapped to this one, `python -m backtest.data import`) and
@@ -225,6 +227,10 @@ def compute_metrics(result: BacktestResult) -> dict[str, Any]:
         }
     )
     out.update(data_shares(result.provenance, days))
+    from backtest.execution_metrics import execution_metrics, uses_maker
+
+    if uses_maker(result):
+        out.update(execution_metrics(result))
     return out
 
 

@@ -392,5 +392,11 @@ def run_backtest(
         merged = apply_global_halt(sorted(runs, key=lambda r: r.start), runner.sim_params.auto_stop_frac, initial,
                                    rerun)  # fmt: skip
     result = merge_runs(market, merged, initial, strategy=runner.name, provenance=provenance)
-    result.execution = params.execution.model_dump(mode="json")
+    sp = runner.sim_params
+    result.execution = {
+        **params.execution.model_dump(mode="json"),
+        "taker_pct": sp.taker_frac * 100.0,
+        "maker_pct": sp.maker_frac * 100.0,
+        "slippage_pct": sp.slip_frac * 100.0,
+    }
     return result

@@ -36,5 +36,47 @@ def headline(metrics: dict[str, Any]) -> str:
             f"win {m['win_rate_pct']:.1f} %, PF {m['profit_factor']:.2f}, hold rate {m['hold_rate_pct']:.1f} %, "
             f"exposure {m['exposure_pct']:.1f} %, fees {m['fees_paid']:,.2f}, funding {m['funding_paid']:,.2f}",
             f"data   {m['days']:.1f} days, {m['n_bars']:,} bars, {data}; {halts}",
+            *execution_lines(m),
         ]
     )
+
+
+def _pct(x: Any) -> str:
+    return "n/a" if x is None else f"{x:.1f} %"
+
+
+def _bps(x: Any) -> str:
+    return "n/a" if x is None else f"{x:+.2f} bps"
+
+
+def execution_lines(m: dict[str, Any]) -> list[str]:
+    """Maker execution (when a maker style was on): per purpose, orders and their fates, fill rate, time to fill and
+    the markout after `adverse_bars` bars; then cost per round trip and fees saved on the maker fills."""
+    if "cost_per_round_trip_bps" not in m:
+        return []
+    lines = []
+    for kind in ("entry", "exit"):
+        style = m.get(f"execution_{kind}")
+        sent = m.get(f"{kind}_orders_submitted", 0)
+        if style != "maker" and not sent:
+            continue
+        ttf = m.get(f"{kind}_time_to_fill_bars")
+        lines.append(
+            f"{kind:<6} maker: {sent:,} orders, filled {m[f'{kind}_orders_filled']:,} "
+            f"(fill rate {_pct(m[f'{kind}_fill_rate_pct'])}), rejected {m[f'{kind}_orders_rejected']:,} (would "
+            f"cross), expired {m[f'{kind}_orders_expired']:,}, to market {m[f'{kind}_orders_converted']:,}, "
+            f"cancelled {m[f'{kind}_orders_cancelled']:,}; time to fill "
+            f"{'n/a' if ttf is None else f'{ttf:.2f} bars'}, markout {_bps(m[f'{kind}_markout_bps'])} "
+            f"after {m['adverse_bars']} bars"
+        )
+    lines.append(
+        f"cost   {m['cost_per_round_trip_bps']:.2f} bps per round trip (fees + taker slippage), maker fills on "
+        f"{m['maker_notional']:,.0f} notional saved {m['fees_saved_vs_taker']:,.2f} in fees vs taker"
+    )
+    if "twin_fees_paid" in m:
+        lines.append(
+            f"twin   taker-only: fees {m['twin_fees_paid']:,.2f} (this run {m['fees_paid']:,.2f}), "
+            f"{m['twin_cost_per_round_trip_bps']:.2f} bps per round trip, return {m['twin_total_return_pct']:+.2f} %, "
+            f"{m['twin_n_trades']:,} trades"
+        )
+    return lines

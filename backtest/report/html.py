@@ -252,11 +252,54 @@ def render_html(
 <div class="panel">{_img(images["density"], "trade density by hour and weekday")}</div>
 <div class="row"><div class="panel">{_img(images["pnl"], "trade pnl histogram")}</div>
 <div class="panel">{_kv_table(_trade_facts(m))}</div></div>
+{_execution(m)}
 <h2>Recent trades</h2><div class="panel">{_recent_trades(result.trades)}</div>
 <h2>Data provenance</h2><div class="panel">{_provenance(result.provenance, m.get("share_real"))}</div>
 <h2>Run config</h2><pre>{cfg}</pre>
 </main></body></html>
 """
+
+
+def _execution(m: dict[str, Any]) -> str:
+    """Maker execution: order fates, fill rate, time to fill and markout per purpose; cost per round trip and the
+    taker-only twin (same strategy, data and seed, every order at market) side by side. Empty for market runs."""
+    if "cost_per_round_trip_bps" not in m:
+        return ""
+    cols = ["orders", "filled", "fill rate", "rejected (would cross)", "expired", "to market", "cancelled",
+            "time to fill", f"markout after {m['adverse_bars']} bars"]  # fmt: skip
+    rows = []
+    for kind in ("entry", "exit"):
+        ttf = m.get(f"{kind}_time_to_fill_bars")
+        rate = m.get(f"{kind}_fill_rate_pct")
+        mark = m.get(f"{kind}_markout_bps")
+        cells = [
+            f"{kind} ({m.get(f'execution_{kind}', 'market')})",
+            *(f"{m[f'{kind}_orders_{k}']:,}" for k in ("submitted", "filled")),
+            "n/a" if rate is None else f"{rate:.1f} %",
+            *(f"{m[f'{kind}_orders_{k}']:,}" for k in ("rejected", "expired", "converted", "cancelled")),
+            "n/a" if ttf is None else f"{ttf:.2f} bars",
+            "n/a" if mark is None else f"{mark:+.2f} bps",
+        ]
+        rows.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
+    head = "<tr><th></th>" + "".join(f"<th>{escape(c)}</th>" for c in cols) + "</tr>"
+    facts = {
+        "take-profit": m.get("execution_take_profit", "market"),
+        "cost per round trip (fees + taker slippage)": f"{m['cost_per_round_trip_bps']:.2f} bps",
+        "maker notional / fees saved on it vs taker": f"{m['maker_notional']:,.0f} / {_num(m['fees_saved_vs_taker'])}",
+    }
+    if "twin_fees_paid" in m:
+        facts["fees: this run / taker-only twin"] = f"{_num(m['fees_paid'])} / {_num(m['twin_fees_paid'])}"
+        facts["cost per round trip: this run / twin"] = (
+            f"{m['cost_per_round_trip_bps']:.2f} / {m['twin_cost_per_round_trip_bps']:.2f} bps"
+        )
+        facts["total return: this run / twin"] = f"{m['total_return_pct']:+.2f} % / {m['twin_total_return_pct']:+.2f} %"
+        facts["trades: this run / twin"] = f"{m['n_trades']:,} / {m['twin_n_trades']:,}"
+    return (
+        '<h2>Execution (maker orders)</h2><div class="panel"><p class="sub">Post-only limits fill only when a later '
+        "price trades through them (docs/ARCHITECTURE.md). Markout: the mid move in the fill's direction after the "
+        "fill; negative = adverse selection.</p>"
+        f"<table>{head}{''.join(rows)}</table>{_kv_table(facts)}</div>"
+    )
 
 
 def _trade_facts(m: dict[str, Any]) -> dict[str, str]:

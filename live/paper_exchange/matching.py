@@ -6,15 +6,18 @@ whose rule functions it calls rather than restating them: marketable orders walk
 trigger becomes a market order when the replayed path crosses its trigger price (it fills around the trigger) or at
 the bar's open when the bar gaps through it (`gap_exit`); when the rest of a bar touches both a position's TP and SL,
 the stop fills and the TP is held back for that bar (`intrabar_exit` with stop first). Resting limit orders fill at
-their limit price (maker) when the path trades through it.
+their limit price (maker) when the path trades strictly through it (`traded_through`: a touch does not fill), and a
+resting reduce-only limit waits for the stop like a TP; within one step the levels fill in the order the path meets
+them.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import random
 
-from backtest.sim.kernel import R_STOP_LOSS, gap_exit, intrabar_exit
+from backtest.sim.kernel import R_STOP_LOSS, gap_exit, intrabar_exit, traded_through
 from live.paper_exchange import accounts as acc
 from live.paper_exchange.config import PaperExchangeConfig
 from live.paper_exchange.ledger import Ledger
@@ -135,7 +138,7 @@ class Matcher:
         order.status_ts = self.feed.now_ms
         self.ledger.open_orders.setdefault(order.user, {})[order.oid] = order
         self._order_event(order)
-        if order.is_trigger and order.reduce_only:
+        if order.reduce_only:  # a TP trigger or a resting exit limit may have to wait for the stop this bar
             self._refresh_hold(order.user, order.coin)
 
     def _rest_trigger(self, order: Order) -> OrderOutcome:
@@ -288,24 +291,35 @@ class Matcher:
         pos = self.ledger.position(user, coin)
         book = self.ledger.open_orders.get(user, {})
         levels = [o for o in book.values() if o.coin == coin and o.is_trigger and o.reduce_only and o.status == "open"]
+        limits = [
+            o for o in book.values() if o.coin == coin and not o.is_trigger and o.reduce_only and o.status == "open"
+        ]
         if not levels:
+            for o in limits:
+                o.hold_bar = -1
             return
         side = 1.0 if pos > 0 else -1.0
         closing = [o for o in levels if pos != 0 and o.is_buy == (side < 0)]
         sls = [o.trigger_px for o in closing if o.tpsl == "sl" and o.trigger_px is not None]
         tps = [o.trigger_px for o in closing if o.tpsl == "tp" and o.trigger_px is not None]
-        hold = False
-        if sls and tps:
+        hold = hold_limits = False
+        if sls:
             sl = max(sls) if side > 0 else min(sls)
-            tp = min(tps) if side > 0 else max(tps)
+            tp = (min(tps) if side > 0 else max(tps)) if tps else side * math.inf
             scale = self.universe.by_name[coin].scale
             lo, hi = self.feed.remaining_range()
             o = self.feed.price * scale
             at_open = self.feed.point == 0 and gap_exit(side, o, sl, tp) != -1
-            hold = not at_open and intrabar_exit(side, hi * scale, lo * scale, sl, tp, True) == R_STOP_LOSS
+            hold = (
+                bool(tps) and not at_open and intrabar_exit(side, hi * scale, lo * scale, sl, tp, True) == R_STOP_LOSS
+            )
+            # a resting exit limit (the simulator's exit order) also waits when the rest of the bar reaches the stop
+            hold_limits = not at_open and intrabar_exit(side, hi * scale, lo * scale, sl, side * math.inf, True) != -1
         for o in levels:
             if o.tpsl == "tp":
                 o.hold_bar = self.feed.bar if hold else -1
+        for o in limits:
+            o.hold_bar = self.feed.bar if hold_limits and o.is_buy == (side < 0) else -1
 
     def refresh_holds(self) -> None:
         """At a bar's open: every position's TP hold-back decided afresh for the new bar."""
@@ -319,7 +333,8 @@ class Matcher:
         fill."""
         open_orders = self.ledger.open_orders
         for user in list(open_orders):
-            for o in sorted(open_orders.get(user, {}).values(), key=lambda o: (o.tpsl != "sl", o.oid)):
+            # stops first, then the levels in the order the path reaches them (nearest to where the step starts)
+            for o in sorted(open_orders.get(user, {}).values(), key=lambda o: self._path_order(o, seg)):
                 if o.status != "open" or o.oid not in open_orders.get(user, {}):
                     continue
                 scale = self.universe.by_name[o.coin].scale
@@ -334,8 +349,12 @@ class Matcher:
                     if hit:
                         beyond = start >= t if o.fires_above() else start <= t
                         self._fire(o, end if seg.gap else (start if beyond else t))
-                elif (o.is_buy and lo <= o.px) or (not o.is_buy and hi >= o.px):
-                    self._fill_resting(o)
+                elif o.hold_bar != seg.bar and traded_through(1.0 if o.is_buy else -1.0, o.px, hi, lo):
+                    self._fill_resting(o)  # the simulator's rule: a trade through, not a touch
+
+    def _path_order(self, o: Order, seg: Segment) -> tuple[bool, float, int]:
+        level = o.trigger_px if o.trigger_px is not None else o.px
+        return (o.tpsl != "sl", abs(level - seg.start * self.universe.by_name[o.coin].scale), o.oid)
 
     # --- cancels and modifies ---------------------------------------------------------------------------------
     def cancel(self, user: str, c: CancelRequest) -> OrderOutcome:

@@ -220,3 +220,27 @@ def test_config_path_that_is_a_directory_or_a_binary_file_is_a_clear_error(tmp_p
         load_params(binary)
     with pytest.raises(ConfigError, match="is a directory"):
         load_objectives(tmp_path)
+
+
+def test_execution_section_defaults_to_market_and_validates_styles_and_ranges():
+    p = load_params()
+    assert (p.execution.entry, p.execution.exit, p.execution.take_profit) == ("market", "market", "market")
+    assert load_params(overrides=["execution.entry=maker"]).execution.any_maker
+    with pytest.raises(ConfigError, match=r"execution.entry = 'limit': allowed"):
+        load_params(overrides=["execution.entry=limit"])
+    with pytest.raises(ConfigError, match=r"execution.entry_ttl_bars = 0: allowed >= 1"):
+        load_params(overrides=["execution.entry_ttl_bars=0"])
+    with pytest.raises(ConfigError, match=r"execution.touch_fill_prob = 1.5: allowed <= 1"):
+        load_params(overrides=["execution.touch_fill_prob=1.5"])
+
+
+def test_the_old_take_profit_fill_key_still_loads_as_execution_take_profit_and_conflicts_are_refused():
+    data = load_params().model_dump(mode="json")
+    del data["execution"]
+    data["backtest"]["take_profit_fill"] = "limit"
+    assert params_from_dict(data).execution.take_profit == "maker"  # e.g. a checkpoint's stored params
+    data["execution"] = {"take_profit": "market"}
+    with pytest.raises(ConfigError, match="contradicts execution.take_profit"):
+        params_from_dict(data)
+    with pytest.raises(ConfigError, match="moved to execution.take_profit"):
+        load_params(overrides=["backtest.take_profit_fill=limit"])

@@ -45,6 +45,10 @@ def make_trades(pnls: list[float], sides: list[int] | None = None, start_ms: int
             "return_pct": pnl / 100.0,
             "exit_reason": ["signal"] * n,
             "hold_seconds": np.full(n, bar_ms / 1000.0),
+            "entry_maker": np.zeros(n, dtype=bool),
+            "exit_maker": np.zeros(n, dtype=bool),
+            "entry_wait_bars": np.zeros(n, dtype=np.int64),
+            "exit_wait_bars": np.zeros(n, dtype=np.int64),
         }
     )
     return df[list(TRADE_COLUMNS)]

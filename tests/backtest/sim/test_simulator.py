@@ -87,7 +87,7 @@ def test_take_profit_fills_inside_the_bar_at_the_level_with_slippage():
 
 def test_take_profit_as_limit_fills_at_the_level_and_pays_maker_fee():
     m = make_market([FLAT, FLAT, (100.0, 101.5, 99.9, 101.0), FLAT])
-    res = run(m, sim_params(backtest__take_profit_fill="limit", backtest__maker_commission_pct=0.01), [BUY])
+    res = run(m, sim_params(execution__take_profit="maker", backtest__maker_commission_pct=0.01), [BUY])
     t = res.trades.iloc[0]
     entry = 100.0 * 1.001
     qty = 5000 / entry
@@ -259,7 +259,7 @@ PARITY_CONFIGS = [
     {},
     {"trading__max_positions": 3, "trading__max_hold_seconds": 300},
     {"trading__kelly__enabled": "true", "trading__kelly__min_trades": 5, "trading__both_touched": "take_profit"},
-    {"trading__atr_stop__enabled": "true", "backtest__latency_ms": "[5, 15]", "backtest__take_profit_fill": "limit"},
+    {"trading__atr_stop__enabled": "true", "backtest__latency_ms": "[5, 15]", "execution__take_profit": "maker"},
 ]
 
 

@@ -56,7 +56,7 @@ def tick(px: float) -> float:
     return 10.0 ** (np.floor(np.log10(px)) - 4)
 
 
-def tick_safe(bars: pd.DataFrame, sig: np.ndarray) -> pd.DataFrame:
+def tick_safe(bars: pd.DataFrame, sig: np.ndarray, sim=None) -> pd.DataFrame:
     """Move every open, high or low that lies within a few ticks of a live TP/SL level away from it.
 
     Right at a level the exchange's tick-rounded level (and tick-rounded entry) decides whether it was touched, and
@@ -68,7 +68,7 @@ def tick_safe(bars: pd.DataFrame, sig: np.ndarray) -> pd.DataFrame:
     for _ in range(30):
         o, h, lo, c = (bars[k].to_numpy(copy=True) for k in ("open", "high", "low", "close"))
         moved = False
-        for t in simulate(bars, sig).itertuples():
+        for t in (sim or simulate)(bars, sig).itertuples():
             for level in (t.entry_price * (1 + t.side * TP), t.entry_price * (1 - t.side * SL)):
                 m = 4 * tick(level)
                 for b in range(int(t.entry_bar), int(t.exit_bar) + 1):
@@ -95,9 +95,9 @@ def signals() -> np.ndarray:
     return s
 
 
-def simulate(bars: pd.DataFrame, sig: np.ndarray) -> pd.DataFrame:
+def parity_market(bars: pd.DataFrame) -> Market:
     n = len(bars)
-    market = Market(
+    return Market(
         ts=(T0 + np.arange(n) * 60_000).astype(np.int64),
         open=bars["open"].to_numpy(np.float64),
         high=bars["high"].to_numpy(np.float64),
@@ -107,13 +107,20 @@ def simulate(bars: pd.DataFrame, sig: np.ndarray) -> pd.DataFrame:
         funding=np.zeros(n),
         bar_seconds=60,
     )
-    p = SimParams(
-        tp_frac=TP, sl_frac=SL, size_frac=0.1, leverage=1.0, max_positions=1, hold_bars=0, stop_first=True,
-        slip_frac=SLIP, taker_frac=TAKER, maker_frac=0.00015, tp_limit=False, lat_lo_ms=0.0, lat_hi_ms=0.0,
-        bar_ms=60_000.0, auto_stop_frac=0.0, kelly_on=False, kelly_fraction=0.5, kelly_cap=0.25, kelly_min_trades=10,
-        atr_on=False, atr_mult=1.0, initial_equity=10_000.0, seed=0,
-    )  # fmt: skip
-    sim = Simulator(market, p)
+
+
+PARITY_PARAMS = dict(
+    tp_frac=TP, sl_frac=SL, size_frac=0.1, leverage=1.0, max_positions=1, hold_bars=0, stop_first=True,
+    slip_frac=SLIP, taker_frac=TAKER, maker_frac=0.00015, tp_limit=False, lat_lo_ms=0.0, lat_hi_ms=0.0,
+    bar_ms=60_000.0, auto_stop_frac=0.0, kelly_on=False, kelly_fraction=0.5, kelly_cap=0.25, kelly_min_trades=10,
+    atr_on=False, atr_mult=1.0, initial_equity=10_000.0, seed=0,
+)  # fmt: skip
+
+
+def simulate(bars: pd.DataFrame, sig: np.ndarray) -> pd.DataFrame:
+    n = len(bars)
+    market = parity_market(bars)
+    sim = Simulator(market, SimParams(**PARITY_PARAMS))
     sim.reset(START, n)
     while not sim.done:
         sim.step(int(sig[sim.t]))
