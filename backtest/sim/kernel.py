@@ -584,9 +584,8 @@ def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, action
     o_side = acct[A_O_SIDE]
     if o_side != 0.0:
         kind = acct[A_O_KIND]
-        if kind == O_ENTRY and acct[A_HALTED] != 0.0:
-            _end_order(acct, OC_CANCELLED)
-        elif want == -o_side and not (kind == O_EXIT and acct[A_O_REASON] == R_TIMEOUT):
+        halt_cancels = kind == O_ENTRY and acct[A_HALTED] != 0.0
+        if halt_cancels or (want == -o_side and not (kind == O_EXIT and acct[A_O_REASON] == R_TIMEOUT)):
             _end_order(acct, OC_CANCELLED)
         else:
             absorbed = want == o_side

@@ -240,7 +240,7 @@ def test_the_old_take_profit_fill_key_still_loads_as_execution_take_profit_and_c
     data["backtest"]["take_profit_fill"] = "limit"
     assert params_from_dict(data).execution.take_profit == "maker"  # e.g. a checkpoint's stored params
     data["execution"] = {"take_profit": "market"}
-    with pytest.raises(ConfigError, match="contradicts execution.take_profit"):
+    with pytest.raises(ConfigError, match=r"contradicts execution\.take_profit"):
         params_from_dict(data)
-    with pytest.raises(ConfigError, match="moved to execution.take_profit"):
+    with pytest.raises(ConfigError, match=r"moved to execution\.take_profit"):
         load_params(overrides=["backtest.take_profit_fill=limit"])
