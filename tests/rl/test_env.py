@@ -127,3 +127,23 @@ def test_rl_episodes_end_at_the_last_bar_before_a_break():
         end = env.sim._end
         assert not any(start < c < end for c in cuts), (start, end, cuts)
         assert end - start >= 2
+
+
+def test_the_env_trains_on_the_execution_style_in_force(env_config):
+    """With maker entries and exits the env's simulator rests post-only orders: fills come at the touch, some orders
+    expire unfilled, and the reward still sums to the equity change."""
+    params = params_from_dict(env_config["params"])
+    from backtest.config import with_overrides
+
+    maker = with_overrides(params, ["execution.entry=maker", "execution.exit=maker", "execution.entry_ttl_bars=3"])
+    env = TradingEnv({**env_config, "params": maker.model_dump(mode="json")})
+    assert env.sim.params.entry_maker and env.sim.params.exit_maker
+    env.reset(seed=5)
+    rng = np.random.default_rng(0)
+    done = False
+    while not done:
+        _, _, terminated, truncated, _ = env.step(int(rng.choice([HOLD, BUY, SELL])))
+        done = terminated or truncated
+    res = env.sim.result()
+    assert res.trades["entry_maker"].all() and len(res.trades) > 0
+    assert res.orders[0, 0] > len(res.trades)  # more entry orders sent than filled

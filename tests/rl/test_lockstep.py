@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 import torch
 
-from backtest.config import load_objectives, load_params
+from backtest.config import load_objectives, load_params, with_overrides
 from backtest.data.load import load_dataset
 from backtest.features import FEATURE_NAMES, compute_features, fit_norm
 from backtest.runner import run_backtest, run_policy, start_workers
 from backtest.sim import Market, SimParams
+from backtest.sim.kernel import T_ENTRY_MAKER
 from backtest.strategies.rules import RulesStrategy
 from rl.ensemble import EnsembleStrategy
 from rl.inference import FastPolicy
@@ -54,12 +55,17 @@ def assert_same_runs(a, b):
         np.testing.assert_array_equal(x.equity, y.equity)
         np.testing.assert_array_equal(x.trades, y.trades)
         assert (x.fees, x.funding, x.halt_bar) == (y.fees, y.funding, y.halt_bar)
+        np.testing.assert_array_equal(x.orders, y.orders)
 
 
-@pytest.mark.parametrize("kind", ["ppo", "dqn", "ensemble-hold", "ensemble-confident", "ensemble-no-fallback"])
+@pytest.mark.parametrize(
+    "kind", ["ppo", "dqn", "ensemble-hold", "ensemble-confident", "ensemble-no-fallback", "ppo-maker"]
+)
 def test_the_compiled_loop_takes_the_python_loops_actions(data, kind):
     params, market, raw, norm = data
-    if kind == "ppo":
+    if kind == "ppo-maker":  # maker entries and exits: the resting orders live in the same kernel state
+        params = with_overrides(params, ["execution.entry=maker", "execution.exit=maker", "execution.entry_ttl_bars=3"])
+    if kind.startswith("ppo"):
         strategy = policy(LSTMActorCriticModule, 4, norm)
     elif kind == "dqn":
         strategy = policy(LSTMDuelingQModule, 10, norm, min_q=0.1)
@@ -75,6 +81,9 @@ def test_the_compiled_loop_takes_the_python_loops_actions(data, kind):
     decided = np.concatenate([r.actions[r.actions >= 0] for r in compiled])
     assert len(np.unique(decided)) > 1  # a constant policy would make the comparison vacuous
     assert sum(len(r.trades) for r in compiled) > 5
+    if kind == "ppo-maker":
+        assert all(r.trades[:, T_ENTRY_MAKER].all() for r in compiled)  # every entry a maker fill
+        assert sum(r.orders[0, 0] for r in compiled) > sum(len(r.trades) for r in compiled)  # some never filled
     one = run_policy(market, features, sp, strategy, segments[1:2], 50, peaks=[10_500.0])  # a batch of one
     assert_same_runs(one, run_policy(market, features, sp, strategy, segments[1:2], 50, [10_500.0], compiled=False))
 

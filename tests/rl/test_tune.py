@@ -13,7 +13,7 @@ import yaml
 from backtest.config import ConfigError, load_params
 from rl import tune as tune_cli
 from rl.registry import Registry
-from rl.tuning.space import load_space, to_overrides
+from rl.tuning.space import apply_config, load_space, to_overrides
 
 TINY_SPACE = {
     "score": {"folds": 2, "spread_penalty": 0.5, "no_trade_score": -10.0},
@@ -121,7 +121,9 @@ def test_space_validation_names_the_key(tmp_path):
     path.write_text(yaml.safe_dump(bad))
     with pytest.raises(ConfigError, match="stop_loss_pct"):
         load_space(path, params)
-    assert set(load_space(params=params).dimensions("execution")) >= {"trading.take_profit_pct"}
+    execution = load_space(params=params).dimensions("execution")
+    assert set(execution) >= {"trading.take_profit_pct", "execution.entry", "execution.entry_ttl_bars"}
+    assert apply_config(params, {"execution.entry": "maker"}, ["execution.entry"]).execution.entry == "maker"
     assert to_overrides({"a.b": 0.5, "c.d": [1, 2]}) == ["a.b=0.5", "c.d=[1, 2]"]
 
 
