@@ -492,65 +492,44 @@ def _exit_side_gone(acct, slots):
     _end_order(acct, OC_FILLED if acct[A_O_FILLED] > 0.0 else OC_CANCELLED)
 
 
-@kernel_jit(inline="always")
-def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, action, p):
-    """Advance one account from the close of bar t to the close of bar t + 1, with `action` decided at t."""
-    t = int(acct[A_T])
-    i = t + 1
-    acct[A_STEP_NCLOSED] = 0.0
-    acct[A_STEP_PNL] = 0.0
-    acct[A_STEP_NWIN] = 0.0
-    acct[A_STEP_OPENED] = 0.0
-    acct[A_STEP_FEES] = 0.0
-    acct[A_STEP_FUNDING] = 0.0
-    if action == HOLD and acct[A_NOPEN] == 0.0 and acct[A_O_SIDE] == 0.0:
-        # flat, holding, no resting order: nothing can happen in this bar; equity (all cash) is unchanged
-        acct[A_T] = i
-        return
-    o = op[i]
-    h = hi[i]
-    lw = lo[i]
-    c = cl[i]
-    bar_open_ms = float(ts[i])
-    slip = p.slip_frac
-    nk = slots.shape[0]
-    seed = p.seed
-
-    # 1. funding at the open, on positions carried into this bar
-    fr = funding[i]
-    if fr != 0.0:
-        for k in range(nk):
-            side = slots[k, S_SIDE]
-            if side != 0.0:
-                amount = side * slots[k, S_QTY] * o * fr
-                slots[k, S_FUNDING] += amount
-                acct[A_CASH] -= amount
-                acct[A_FUNDING] += amount
-                acct[A_STEP_FUNDING] += amount
-
-    # 2. the open: a resting entry the open gapped through fills at its price; gaps through a position's levels (or
-    #    its resting exit) fill at the open (at the level for limits); 3. max hold closes at the open
+@kernel_jit()
+def _entry_gapped(acct, slots, i, o, bar_open_ms, p):
+    """2a. A resting entry the open gapped through fills at its price (its TP/SL go live from the next bar)."""
     o_side = acct[A_O_SIDE]
     o_px = acct[A_O_PX]
-    if o_side != 0.0 and acct[A_O_KIND] == O_ENTRY and (o < o_px if o_side > 0.0 else o > o_px):
+    if acct[A_O_KIND] == O_ENTRY and (o < o_px if o_side > 0.0 else o > o_px):
         if _fill_entry_order(acct, slots, o_px, p.maker_frac, 1.0, i, bar_open_ms, i + 1.0, p):
             _end_order(acct, OC_FILLED)
         else:
             _end_order(acct, OC_CANCELLED)
-        o_side = 0.0
-    x_side = -o_side if o_side != 0.0 and acct[A_O_KIND] == O_EXIT else 0.0  # side of the positions it closes
+
+
+@kernel_jit()
+def _open_with_limits(acct, slots, trades, i, o, bar_open_ms, p):
+    """2-3 with maker orders: a resting entry the open gapped through fills at its price; a position's stop gapped
+    through exits at the open, a resting exit (or a maker TP) gapped through fills at its price, of two limits the
+    one nearer the open; max hold closes at the open, or with maker exits is returned (its side) to be posted.
+    Positions filled as maker entries in this bar have no live TP/SL yet."""
+    slip = p.slip_frac
+    if acct[A_O_SIDE] != 0.0:
+        _entry_gapped(acct, slots, i, o, bar_open_ms, p)
+    o_px = acct[A_O_PX]
+    x_side = -acct[A_O_SIDE] if acct[A_O_KIND] == O_EXIT and acct[A_O_SIDE] != 0.0 else 0.0
     timeout_side = 0.0
-    for k in range(nk):
+    for k in range(slots.shape[0]):
         side = slots[k, S_SIDE]
         if side == 0.0 or slots[k, S_EXITS_FROM] > i:
             continue
         sl = slots[k, S_SL]
         tp = slots[k, S_TP]
         gap = gap_exit(side, o, sl, np.nextafter(tp, side * np.inf) if p.tp_limit else tp)
-        x_gap = side == x_side and (o > o_px if side > 0.0 else o < o_px)
         if gap == R_STOP_LOSS:
             _close_slot(acct, slots, k, o * (1.0 - side * slip), p.taker_frac, i, bar_open_ms, R_STOP_LOSS, trades)
-        elif x_gap and (gap != R_TAKE_PROFIT or side * (o_px - tp) <= 0.0):
+        elif (
+            side == x_side
+            and (o > o_px if side > 0.0 else o < o_px)
+            and (gap != R_TAKE_PROFIT or side * (o_px - tp) <= 0.0)
+        ):
             wait = i - acct[A_O_PLACED]
             _close_slot(acct, slots, k, o_px, p.maker_frac, i, bar_open_ms, int(acct[A_O_REASON]), trades, 1.0, wait)
             acct[A_O_FILLED] = 1.0
@@ -568,18 +547,16 @@ def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, action
                 _close_slot(acct, slots, k, px, p.taker_frac, i, bar_open_ms, R_TIMEOUT, trades)
     if x_side != 0.0:
         _exit_side_gone(acct, slots)
+    return timeout_side
 
-    want = 1.0 if action == BUY else (-1.0 if action == SELL else 0.0)
-    lat = 0.0
-    drift = 0.0
-    if want != 0.0 or acct[A_O_SIDE] != 0.0:
-        lat = latency_ms(seed, i, p.lat_lo_ms, p.lat_hi_ms)
-        drift = (h - lw) * lat / p.bar_ms
-    fill_ms = bar_open_ms + lat
 
-    # 3b. the resting order at this open: an opposite action cancels it (then acts as if none rested; a max-hold exit
-    #     is the hold limit's, not the policy's, and stays), the drawdown halt cancels an entry, an action of its own
-    #     direction is absorbed by it; at its expiry open it is cancelled or sent as a market order
+@kernel_jit()
+def _order_at_open(acct, slots, trades, i, o, want, drift, fill_ms, timeout_side, tick_i, p):
+    """3b. The resting order at this open: an opposite action cancels it (then acts as if none rested; a max-hold
+    exit is the hold limit's, not the policy's, and stays), the drawdown halt cancels an entry, an action of its own
+    direction is absorbed by it; at its expiry open it is cancelled or sent as a market order. Then a max-hold close
+    with maker exits becomes a post-only exit order (one resting order per account: it replaces a resting entry).
+    Returns True when the action was absorbed."""
     absorbed = False
     o_side = acct[A_O_SIDE]
     if o_side != 0.0:
@@ -594,22 +571,154 @@ def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, action
                 if not to_market:
                     _end_order(acct, OC_EXPIRED)
                 else:
-                    px = o * (1.0 + o_side * slip) + o_side * drift
+                    px = o * (1.0 + o_side * p.slip_frac) + o_side * drift
                     if kind == O_ENTRY:
                         _fill_entry_order(acct, slots, px, p.taker_frac, 0.0, i, fill_ms, float(i), p)
                     else:
-                        for k in range(nk):
+                        reason = int(acct[A_O_REASON])
+                        for k in range(slots.shape[0]):
                             if slots[k, S_SIDE] == -o_side:
-                                reason = int(acct[A_O_REASON])
                                 _close_slot(acct, slots, k, px, p.taker_frac, i, fill_ms, reason, trades)
                     _end_order(acct, OC_CONVERTED)
-    # a max-hold close with maker exits is a post-only exit order (one resting order per account: it replaces a
-    # resting entry; a resting exit for the same positions already does the job)
     if timeout_side != 0.0:
         if acct[A_O_SIDE] != 0.0 and acct[A_O_KIND] == O_ENTRY:
             _end_order(acct, OC_CANCELLED)
         if acct[A_O_SIDE] == 0.0:
-            _place_order(acct, O_EXIT, -timeout_side, o, tick[i], i, R_TIMEOUT, 0.0, p)
+            _place_order(acct, O_EXIT, -timeout_side, o, tick_i, i, R_TIMEOUT, 0.0, p)
+    return absorbed
+
+
+@kernel_jit()
+def _intrabar_with_limits(acct, slots, trades, i, h, lw, mid_ms, p):
+    """5 with limits: maker take-profits and a resting exit order, besides the stops. When the stop and a limit are
+    both reached the stop wins (`stop_first`); of two limits the one nearer the open fills (the path meets it first);
+    positions filled as maker entries in this bar have no live TP/SL yet, but a resting exit applies to them."""
+    slip = p.slip_frac
+    seed = p.seed
+    o_side = acct[A_O_SIDE]
+    o_px = acct[A_O_PX]
+    x_side = -o_side if o_side != 0.0 and acct[A_O_KIND] == O_EXIT else 0.0
+    x_fill = False
+    if x_side != 0.0:
+        x_fill = traded_through(o_side, o_px, h, lw) or _touch_fill(o_side, o_px, h, lw, seed, i, 2, p.touch_prob)
+    for k in range(slots.shape[0]):
+        side = slots[k, S_SIDE]
+        if side == 0.0:
+            continue
+        live = slots[k, S_EXITS_FROM] <= i
+        x = x_fill and side == x_side
+        if not live and not x:
+            continue
+        sl = slots[k, S_SL]
+        tp = slots[k, S_TP]
+        hit = -1
+        if live:
+            tp_eff = _tp_level(side, tp, h, lw, seed, i, 3 + k, p)
+            if not x:
+                hit = intrabar_exit(side, h, lw, sl, tp_eff, p.stop_first)
+            else:
+                hit_sl = lw <= sl if side > 0.0 else h >= sl
+                hit_tp = h >= tp_eff if side > 0.0 else lw <= tp_eff
+                if hit_sl and p.stop_first:
+                    hit = R_STOP_LOSS
+                elif hit_tp and side * (tp - o_px) < 0.0:
+                    hit = R_TAKE_PROFIT
+        if hit == R_STOP_LOSS:
+            _close_slot(acct, slots, k, sl * (1.0 - side * slip), p.taker_frac, i, mid_ms, R_STOP_LOSS, trades)
+        elif hit == R_TAKE_PROFIT:
+            if p.tp_limit:
+                _close_slot(acct, slots, k, tp, p.maker_frac, i, mid_ms, R_TAKE_PROFIT, trades, 1.0)
+            else:
+                _close_slot(acct, slots, k, tp * (1.0 - side * slip), p.taker_frac, i, mid_ms, R_TAKE_PROFIT, trades)
+        elif x:
+            wait = i - acct[A_O_PLACED]
+            _close_slot(acct, slots, k, o_px, p.maker_frac, i, mid_ms, int(acct[A_O_REASON]), trades, 1.0, wait)
+            acct[A_O_FILLED] = 1.0
+    if x_side != 0.0:
+        _exit_side_gone(acct, slots)
+    # 5b. a resting entry traded through inside the bar fills at its price; its TP/SL go live from the next bar
+    o_side = acct[A_O_SIDE]
+    if o_side != 0.0 and acct[A_O_KIND] == O_ENTRY:
+        o_px = acct[A_O_PX]
+        if traded_through(o_side, o_px, h, lw) or _touch_fill(o_side, o_px, h, lw, seed, i, 1, p.touch_prob):
+            if _fill_entry_order(acct, slots, o_px, p.maker_frac, 1.0, i, mid_ms, i + 1.0, p):
+                _end_order(acct, OC_FILLED)
+            else:
+                _end_order(acct, OC_CANCELLED)
+
+
+@kernel_jit(inline="always")
+def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, action, p):
+    """Advance one account from the close of bar t to the close of bar t + 1, with `action` decided at t.
+
+    The maker paths (a resting order, maker exits or take-profits) run in their own functions, called only when
+    they can matter: the market path stays as small and fast as it was."""
+    t = int(acct[A_T])
+    i = t + 1
+    acct[A_STEP_NCLOSED] = 0.0
+    acct[A_STEP_PNL] = 0.0
+    acct[A_STEP_NWIN] = 0.0
+    acct[A_STEP_OPENED] = 0.0
+    acct[A_STEP_FEES] = 0.0
+    acct[A_STEP_FUNDING] = 0.0
+    resting = acct[A_O_SIDE] != 0.0
+    if action == HOLD and acct[A_NOPEN] == 0.0 and not resting:
+        # flat, holding, no resting order: nothing can happen in this bar; equity (all cash) is unchanged
+        acct[A_T] = i
+        return
+    o = op[i]
+    h = hi[i]
+    lw = lo[i]
+    c = cl[i]
+    bar_open_ms = float(ts[i])
+    slip = p.slip_frac
+    nk = slots.shape[0]
+
+    # 1. funding at the open, on positions carried into this bar
+    fr = funding[i]
+    if fr != 0.0:
+        for k in range(nk):
+            side = slots[k, S_SIDE]
+            if side != 0.0:
+                amount = side * slots[k, S_QTY] * o * fr
+                slots[k, S_FUNDING] += amount
+                acct[A_CASH] -= amount
+                acct[A_FUNDING] += amount
+                acct[A_STEP_FUNDING] += amount
+
+    # 2. the open: a resting entry the open gapped through fills at its price; gaps through a position's levels (or
+    #    its resting exit) fill at the open (at the level for limits); 3. max hold closes at the open
+    timeout_side = 0.0
+    if resting or p.tp_limit or (p.exit_maker and p.hold_bars > 0):  # else nothing but market rules can apply
+        timeout_side = _open_with_limits(acct, slots, trades, i, o, bar_open_ms, p)
+    else:
+        for k in range(nk):
+            side = slots[k, S_SIDE]
+            if side == 0.0:
+                continue
+            gap = gap_exit(side, o, slots[k, S_SL], slots[k, S_TP])
+            if gap == R_STOP_LOSS:
+                px = o * (1.0 - side * slip)
+                _close_slot(acct, slots, k, px, p.taker_frac, i, bar_open_ms, R_STOP_LOSS, trades)
+            elif gap == R_TAKE_PROFIT:
+                px = o * (1.0 - side * slip)
+                _close_slot(acct, slots, k, px, p.taker_frac, i, bar_open_ms, R_TAKE_PROFIT, trades)
+            elif p.hold_bars > 0 and i - slots[k, S_ENTRY_BAR] >= p.hold_bars:
+                px = o * (1.0 - side * slip)
+                _close_slot(acct, slots, k, px, p.taker_frac, i, bar_open_ms, R_TIMEOUT, trades)
+
+    want = 1.0 if action == BUY else (-1.0 if action == SELL else 0.0)
+    lat = 0.0
+    drift = 0.0
+    if want != 0.0 or resting:
+        lat = latency_ms(p.seed, i, p.lat_lo_ms, p.lat_hi_ms)
+        drift = (h - lw) * lat / p.bar_ms
+    fill_ms = bar_open_ms + lat
+
+    # 3b. the resting order at this open (cancel, absorb, expire; a maker max-hold exit is posted)
+    absorbed = False
+    if acct[A_O_SIDE] != 0.0 or timeout_side != 0.0:
+        absorbed = _order_at_open(acct, slots, trades, i, o, want, drift, fill_ms, timeout_side, tick[i], p)
 
     # 4. the decision from the close of t: a market order fills at this open, against the trader by slippage and
     #    latency; a maker order is placed (while another order rests, nothing more is sent)
@@ -636,61 +745,23 @@ def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, action
             elif acct[A_O_SIDE] == 0.0:
                 _place_order(acct, O_ENTRY, open_side, o, tick[i], i, R_SIGNAL, atr[t], p)
 
-    # 5. take-profit, stop-loss and a resting exit inside the bar (time within the bar is unknown: mid-bar). When the
-    #    stop and a limit are both reached the stop wins (`stop_first`); of two limits the one nearer the open fills.
+    # 5. take-profit and stop-loss inside the bar (time within the bar is unknown: recorded as mid-bar)
     mid_ms = bar_open_ms + 0.5 * p.bar_ms
-    o_side = acct[A_O_SIDE]
-    o_px = acct[A_O_PX]
-    x_side = -o_side if o_side != 0.0 and acct[A_O_KIND] == O_EXIT else 0.0
-    x_fill = False
-    if x_side != 0.0:
-        x_fill = traded_through(o_side, o_px, h, lw) or _touch_fill(o_side, o_px, h, lw, seed, i, 2, p.touch_prob)
-    for k in range(nk):
-        side = slots[k, S_SIDE]
-        if side == 0.0:
-            continue
-        live = slots[k, S_EXITS_FROM] <= i
-        x = x_fill and side == x_side
-        if not live and not x:
-            continue
-        sl = slots[k, S_SL]
-        tp = slots[k, S_TP]
-        if not live:
-            hit = -1
-        elif not x:
-            hit = intrabar_exit(side, h, lw, sl, _tp_level(side, tp, h, lw, seed, i, 3 + k, p), p.stop_first)
-        else:
-            tp_eff = _tp_level(side, tp, h, lw, seed, i, 3 + k, p)
-            hit_sl = lw <= sl if side > 0.0 else h >= sl
-            hit_tp = h >= tp_eff if side > 0.0 else lw <= tp_eff
-            hit = R_SIGNAL  # the exit limit
-            if hit_sl and p.stop_first:
-                hit = R_STOP_LOSS
-            elif hit_tp and side * (tp - o_px) < 0.0:
-                hit = R_TAKE_PROFIT
-        if hit == R_STOP_LOSS:
-            _close_slot(acct, slots, k, sl * (1.0 - side * slip), p.taker_frac, i, mid_ms, R_STOP_LOSS, trades)
-        elif hit == R_TAKE_PROFIT:
-            if p.tp_limit:
-                _close_slot(acct, slots, k, tp, p.maker_frac, i, mid_ms, R_TAKE_PROFIT, trades, 1.0)
-            else:
-                _close_slot(acct, slots, k, tp * (1.0 - side * slip), p.taker_frac, i, mid_ms, R_TAKE_PROFIT, trades)
-        elif x:
-            wait = i - acct[A_O_PLACED]
-            _close_slot(acct, slots, k, o_px, p.maker_frac, i, mid_ms, int(acct[A_O_REASON]), trades, 1.0, wait)
-            acct[A_O_FILLED] = 1.0
-    if x_side != 0.0:
-        _exit_side_gone(acct, slots)
-
-    # 5b. a resting entry traded through inside the bar fills at its price; its TP/SL go live from the next bar
-    o_side = acct[A_O_SIDE]
-    if o_side != 0.0 and acct[A_O_KIND] == O_ENTRY:
-        o_px = acct[A_O_PX]
-        if traded_through(o_side, o_px, h, lw) or _touch_fill(o_side, o_px, h, lw, seed, i, 1, p.touch_prob):
-            if _fill_entry_order(acct, slots, o_px, p.maker_frac, 1.0, i, mid_ms, i + 1.0, p):
-                _end_order(acct, OC_FILLED)
-            else:
-                _end_order(acct, OC_CANCELLED)
+    if resting or acct[A_O_SIDE] != 0.0 or p.tp_limit:  # a maker fill in this bar needs a resting order at its open
+        _intrabar_with_limits(acct, slots, trades, i, h, lw, mid_ms, p)
+    else:
+        for k in range(nk):
+            side = slots[k, S_SIDE]
+            if side == 0.0:
+                continue
+            sl = slots[k, S_SL]
+            tp = slots[k, S_TP]
+            hit = intrabar_exit(side, h, lw, sl, tp, p.stop_first)
+            if hit == R_STOP_LOSS:
+                _close_slot(acct, slots, k, sl * (1.0 - side * slip), p.taker_frac, i, mid_ms, R_STOP_LOSS, trades)
+            elif hit == R_TAKE_PROFIT:
+                px = tp * (1.0 - side * slip)
+                _close_slot(acct, slots, k, px, p.taker_frac, i, mid_ms, R_TAKE_PROFIT, trades)
 
     # 6. mark to market at the close; drawdown halt
     equity = acct[A_CASH]
