@@ -3,12 +3,14 @@
     python -m bench.run_all [--repeat 3] [--out bench/results.md] [--only NAME ...] [--skip NAME ...]
     python -m bench.run_all --readme [bench/results.md]    # copy a results file's table into README.md
 
-Sections (NAME): simulator (core vs vectorbt, 180-day rules backtest), backtest (the policy backtest commands as a
-user runs them, bench/bench_backtest.py), inference (the compiled network alone), scaling (Ray, 1 -> 2 workers),
-tune (a 50-trial execution sweep), paper (the paper exchange with the real SDK, bench/bench_paper_exchange.py),
-chunking (chunked vs continuous backtest), live (bar close -> order sent through the live trader,
-bench/bench_live_latency.py), dashboard (a day of journal and a month of cycles rendered, bench/bench_dashboard.py),
-import (`python -m backtest.data import` of a 2-year NQ-style 1-minute file, bench/bench_import.py).
+Sections (NAME): simulator (core vs vectorbt, the core with maker orders, 180-day rules backtest), backtest (the
+policy backtest commands as a user runs them, bench/bench_backtest.py), inference (the compiled network alone),
+scaling (Ray, 1 -> 2 workers), tune (a 50-trial execution sweep), paper (the paper exchange with the real SDK,
+bench/bench_paper_exchange.py), chunking (chunked vs continuous backtest), execution (market vs maker: cost per round
+trip for the rules and a trained policy under the default and HIP-3 fee schedules, bench/bench_execution.py), live
+(bar close -> order sent through the live trader, bench/bench_live_latency.py), dashboard (a day of journal and a
+month of cycles rendered, bench/bench_dashboard.py), import (`python -m backtest.data import` of a 2-year NQ-style
+1-minute file, bench/bench_import.py).
 Each figure is reported as min / median / max over `--repeat` runs; a ratio (vectorbt, Ray scaling) is computed from
 measurements taken back to back in the same run, pair by pair. Ratios are the portable figures; absolute times and
 rates hold for the machine written at the top of the file, and only when nothing else was running (the load average
@@ -32,7 +34,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "results.md"
-SECTIONS = ("simulator", "backtest", "inference", "scaling", "tune", "paper", "chunking", "live", "dashboard", "import")
+SECTIONS = (
+    "simulator", "backtest", "inference", "scaling", "tune", "paper", "chunking", "execution", "live", "dashboard",
+    "import",
+)  # fmt: skip
 
 
 @dataclass
@@ -78,6 +83,21 @@ def simulator(repeat: int) -> list[Figure]:
         ratios = [v / o for o, v in zip(core["ours_s"], core["vectorbt_s"])]
         out.append(Figure("vectorbt_ratio", "AML-100 simulator speed / vectorbt's (pairs measured back to back)",
                           "x", ratios, ratio=True, fmt="{:.1f}", higher_is_better=True))  # fmt: skip
+    from bench.bench_execution import measure_maker_core
+
+    maker = measure_maker_core(n, max(3, repeat))
+    out.append(
+        Figure(
+            "sim_core_maker",
+            "simulator core with maker entries and exits (post-only, 3-bar ttl), CPU time",
+            "M bars/s",
+            [n / t / 1e6 for t in maker["maker_s"]],
+            fmt="{:.1f}",
+            higher_is_better=True,
+        )
+    )
+    out.append(Figure("sim_core_maker_ratio", "maker core time / market core time (pairs back to back, CPU time)",
+                      "x", [m / k for k, m in zip(maker["market_s"], maker["maker_s"])], ratio=True))  # fmt: skip
     full = measure_full_backtest(repeat)
     out.append(Figure("rules_180d", "180-day 1-minute rules backtest: load, features, simulate, metrics, report data "
                       "(in process)", "s", full))  # fmt: skip
@@ -201,6 +221,25 @@ def chunking(repeat: int) -> list[Figure]:
     ]  # fmt: skip
 
 
+def execution(repeat: int) -> list[Figure]:
+    from bench.bench_backtest import ensure_checkpoints
+    from bench.bench_execution import compare
+
+    ensure_checkpoints()
+    out = []
+    for r in compare(["rules", "ppo"], 180.0):  # deterministic: one run each
+        rate, mark = r["entry_fill_rate_pct"], r["entry_markout_bps"]
+        out.append(Figure(
+            f"cost_{r['strategy']}_{r['schedule'].lower().replace('-', '')}_{r['style']}",
+            f"cost per round trip, {r['strategy']}, {r['schedule']} fees, {r['style']} orders, 180 days",
+            "bps", [r["cost_bps"]], fmt="{:.1f}",
+            extra={"trades": f"{r['trades']:,}", "return": f"{r['return_pct']:+.2f} %",
+                   "entry fill rate": "n/a" if rate is None else f"{rate:.1f} %",
+                   "entry markout": "n/a" if mark is None else f"{mark:+.1f} bps"},
+        ))  # fmt: skip
+    return out
+
+
 def live(repeat: int) -> list[Figure]:
     """The live trader's bar close -> order sent, p50 and p99 per run (bench/bench_live_latency.py)."""
     proc_env = _env()
@@ -252,10 +291,12 @@ def import_(repeat: int) -> list[Figure]:
 
 RUNNERS: dict[str, Callable[[int], list[Figure]]] = {
     "simulator": simulator, "backtest": backtest, "inference": inference, "scaling": scaling, "tune": tune,
-    "paper": paper, "chunking": chunking, "live": live, "dashboard": dashboard, "import": import_,
+    "paper": paper, "chunking": chunking, "execution": execution, "live": live, "dashboard": dashboard,
+    "import": import_,
 }  # fmt: skip
 # the short in-process sections first: subprocess-heavy sections (browsers, servers) can disturb what follows
-ORDER = ("simulator", "inference", "backtest", "import", "paper", "live", "dashboard", "chunking", "scaling", "tune")
+ORDER = ("simulator", "inference", "backtest", "import", "paper", "live", "dashboard", "chunking", "execution", "scaling",
+         "tune")  # fmt: skip
 
 
 # --- the file -----------------------------------------------------------------------------------------------------
@@ -296,6 +337,11 @@ README_ROWS = [  # (figure key, README label, target, how)
     ("sim_core", "simulator core: TP/SL, fees, slippage, latency on (1,000,000 bars, 1 % entries)", "≥ 50 M",
      "`python -m bench.bench_simulator`"),
     ("vectorbt_ratio", "vs vectorbt `Portfolio.from_signals`, same series and entries", "faster", "same run"),
+    ("sim_core_maker_ratio", "simulator core with maker entries and exits, time vs the market core", "≤ 1.5×",
+     "`python -m bench.bench_execution`"),
+    ("cost_rules_hip3_market", "cost per round trip, rules, HIP-3 fees, market orders (180 days)", "",
+     "`python -m bench.bench_execution`"),
+    ("cost_rules_hip3_maker", "same, maker orders (post-only at the touch)", "", "same run"),
     ("rules_180d", "180-day 1-minute rules backtest, in process (load, features, simulate, metrics)", "< 2 s",
      "same run"),
     ("cli_ppo_w2_nohalt", "PPO backtest, 180 days, `python -m backtest --strategy ppo --workers 2`, every segment",
