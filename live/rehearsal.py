@@ -14,6 +14,7 @@ benchmark and `python -m live.rehearsal` all use this rig.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from live.journal import Journal
 from live.keys import Redactor, Signer, paper_wallet
 from live.paper_exchange.config import FaultConfig, PaperExchangeConfig
 from live.paper_exchange.server import ServerHandle, start_in_thread
+from live.service import require_market_execution
 from live.trader import Trader, TraderIdentity
 from live.venue import connect_venue
 
@@ -126,6 +128,7 @@ def make_rig(
         "live.order_timeout_s=2.0",
     ]
     params = load_params(overrides=[*rig_overrides(settings), *(overrides or [])])
+    require_market_execution(params)
     objectives = load_objectives()
     bars = synthetic_bars(n_bars, params) if bars is None else bars
     coin, dex = params.market.coin, params.market.dex
@@ -169,6 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     add_config_args(ap)
     args = ap.parse_args(argv)
     params = load_params(args.config, [*rig_overrides(MATCHED), *args.overrides])
+    try:
+        require_market_execution(params)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     slug = "".join(c if c.isalnum() else "-" for c in Path(args.strategy).name)[:30]
     out = args.out or journal_base(params) / "rehearsals" / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{slug}"
     bars = synthetic_bars(args.history + args.bars + 10, params, seed=args.seed)

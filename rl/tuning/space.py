@@ -70,6 +70,10 @@ class SearchSpace(_Strict):
     learning: LearningConfig
     params: dict[str, Dimension]
 
+    def without(self, prefix: str) -> SearchSpace:
+        """The same space without the dimensions whose key starts with `prefix` (e.g. "execution.")."""
+        return self.model_copy(update={"params": {k: d for k, d in self.params.items() if not k.startswith(prefix)}})
+
     def dimensions(self, level: str) -> dict[str, Dimension]:
         """Dimensions of one level ("execution" | "learning"); "both" gives all."""
         if level == "both":

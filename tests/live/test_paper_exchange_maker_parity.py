@@ -212,3 +212,12 @@ def test_an_alo_that_would_cross_is_rejected_by_the_exchange_with_the_venue_text
         assert text.startswith("Post only order would have immediately matched")
     finally:
         h.stop()
+
+
+def test_the_live_trader_refuses_maker_styles_until_its_maker_half_lands():
+    from backtest.config import load_params
+    from live.service import ServiceError, require_market_execution
+
+    require_market_execution(load_params())
+    with pytest.raises(ServiceError, match=r"execution\.entry = maker: the live trader does not place post-only"):
+        require_market_execution(load_params(overrides=["execution.entry=maker"]))
