@@ -181,17 +181,17 @@ def test_a_maker_take_profit_needs_a_trade_through_and_fills_at_the_level_even_o
 
 
 def test_the_drawdown_halt_cancels_a_resting_entry():
-    m = make_market([FLAT, FLAT, (100.0, 100.1, 80.0, 80.0), (80.0, 80.1, 79.0, 80.0), FLAT])
-    p = sim_params(execution__entry="maker", execution__entry_ttl_bars=5, trading__position_size_pct=1.0,
-                   trading__stop_loss_pct=50, trading__leverage=2)  # fmt: skip
-    sim = Simulator(m, p._replace(auto_stop_frac=0.05))
+    # long from bar 1; an add rests from the open of bar 2; bar 2's funding (1 %, leverage 2) fires the 1 % halt
+    m = make_market([FLAT, (100.0, 100.2, 99.8, 100.0), QUIET, QUIET, QUIET], funding=[0, 0, 0.01, 0, 0])
+    p = sim_params(execution__entry="maker", execution__entry_ttl_bars=5, trading__max_positions=2,
+                   trading__position_size_pct=1.0, trading__leverage=2, trading__stop_loss_pct=50)  # fmt: skip
+    sim = Simulator(m, p._replace(auto_stop_frac=0.01))
     sim.reset(0, 5)
+    sim.step(BUY)
+    sim.step(BUY)
+    assert sim.halted and sim.resting_order == (1, 99.90, "entry")
     sim.step(HOLD)
-    sim.step(BUY)  # placed at the open of bar 2, fills at 99.90 in bar 2: equity falls -> halt
-    assert sim.halted
-    sim.step(SELL)  # closes the long
-    sim.step(BUY)  # refused: halted
-    assert sim.resting_order is None
+    assert sim.resting_order is None and counts(sim.result(), "entry")["cancelled"] == 1
 
 
 MAKER_CONFIGS = [
