@@ -96,8 +96,8 @@ def measure_maker_core(n_bars: int = 1_000_000, repeat: int = 5) -> dict[str, li
     return out
 
 
-def _fmt(x, spec: str) -> str:
-    return "n/a" if x is None else format(x, spec)
+def _fmt(x, spec: str, unit: str = "") -> str:
+    return "n/a" if x is None else format(x, spec) + unit
 
 
 def table(rows: list[dict]) -> str:
@@ -109,8 +109,8 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         lines.append(
             f"| {r['strategy']} | {r['schedule']} | {r['style']} | {r['trades']:,} | {r['cost_bps']:.1f} bps | "
-            f"{r['fees']:,.0f} | {r['return_pct']:+.2f} % | {_fmt(r['entry_fill_rate_pct'], '.1f')} % | "
-            f"{_fmt(r['entry_markout_bps'], '+.1f')} / {_fmt(r['exit_markout_bps'], '+.1f')} bps |"
+            f"{r['fees']:,.0f} | {r['return_pct']:+.2f} % | {_fmt(r['entry_fill_rate_pct'], '.1f', ' %')} | "
+            f"{_fmt(r['entry_markout_bps'], '+.1f', ' bps')} / {_fmt(r['exit_markout_bps'], '+.1f', ' bps')} |"
         )
     return "\n".join(lines)
 
