@@ -6,6 +6,8 @@
    our latency model, max hold and drawdown halt), next to vectorbt's `Portfolio.from_signals` with sl_stop,
    tp_stop, fees and slippage on the same OHLC series and the same entry signals, both compiled and warmed up
    first; best of `--repeat` runs, one core. Prints bars per second and the ratio.
+   The same series with maker entries and exits on (post-only limits resting 3 bars; bench/bench_execution.py),
+   timed back to back with the market core in CPU time: the target is within 1.5x of the market core's time.
 2. A full 180-day 1-minute rule-strategy backtest (load, features, simulate, metrics, report data; no Ray, no HTML
    rendering), timed warm; HTML rendering timed separately.
 """
@@ -176,6 +178,14 @@ def main() -> None:
             f"{core['vectorbt_bars_per_s'] / 1e6:.1f} M | {core['vectorbt_trades']:,} |"
         )
         print(f"\nAML-100 is {core['speedup']:.1f}x vectorbt on the same series")
+    from bench.bench_execution import measure_maker_core
+
+    mk = measure_maker_core(args.bars, args.repeat)
+    market, maker = min(mk["market_s"]), min(mk["maker_s"])
+    print(
+        f"with maker entries and exits (CPU time): {args.bars / maker / 1e6:.1f} M bars/s vs "
+        f"{args.bars / market / 1e6:.1f} M market, {maker / market:.2f}x its time (target <= 1.5)"
+    )
     full = bench_full_backtest(max(1, args.repeat // 2))
     print(
         f"\nfull 180-day 1m rule backtest ({full['bars']:,} bars; load, features, simulate, metrics, report data): "
