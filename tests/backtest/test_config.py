@@ -230,7 +230,7 @@ def test_execution_section_defaults_to_market_and_validates_styles_and_ranges():
         load_params(overrides=["execution.entry=limit"])
     with pytest.raises(ConfigError, match=r"execution.entry_ttl_bars = 0: allowed >= 1"):
         load_params(overrides=["execution.entry_ttl_bars=0"])
-    with pytest.raises(ConfigError, match=r"execution.touch_fill_prob = 1.5: allowed <= 1"):
+    with pytest.raises(ConfigError, match=r"execution.touch_fill_prob = 1.5: allowed >= 0 and <= 1"):
         load_params(overrides=["execution.touch_fill_prob=1.5"])
 
 
