@@ -2,7 +2,8 @@
 
 Each package owns the sections it reads, next to the code that reads them, with every default once, in the schema:
 this module holds the machinery (`Section`, `ConfigError`, loading, `--set` overrides, the error that names key, value
-and allowed range) and the sections `backtest` reads itself (market, trading, backtest, execution, synth; the objectives).
+and allowed range) and the sections `backtest` reads itself (market, trading, backtest, execution, synth; the
+objectives).
 `cluster` sits below backtest, so its section is imported directly. The packages above (`rl`, `live`) register theirs
 as plug-ins under the entry-point groups `aml100.config` (params) and `aml100.objectives` in pyproject.toml, found
 the way strategies are; `load_params` validates against `Params` extended with every registered section
