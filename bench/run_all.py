@@ -295,8 +295,10 @@ RUNNERS: dict[str, Callable[[int], list[Figure]]] = {
     "import": import_,
 }  # fmt: skip
 # the short in-process sections first: subprocess-heavy sections (browsers, servers) can disturb what follows
-ORDER = ("simulator", "inference", "backtest", "import", "paper", "live", "dashboard", "chunking", "execution", "scaling",
-         "tune")  # fmt: skip
+ORDER = (
+    "simulator", "inference", "backtest", "import", "paper", "live", "dashboard", "chunking", "execution", "scaling",
+    "tune",
+)  # fmt: skip
 
 
 # --- the file -----------------------------------------------------------------------------------------------------

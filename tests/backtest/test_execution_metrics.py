@@ -11,7 +11,7 @@ from backtest.execution_metrics import cost_per_round_trip_bps, execution_metric
 from backtest.metrics import compute_metrics
 from backtest.report.headline import headline
 from backtest.sim import BUY, HOLD, SELL
-from tests.backtest.test_simulator import FLAT, make_market, run, sim_params
+from tests.support.sim import FLAT, make_market, run, sim_params
 
 QUIET = (100.0, 100.05, 99.95, 100.0)
 

@@ -101,3 +101,12 @@ def test_the_ray_actor_trades_reports_resizes_swaps_and_stops(ray_session, tmp_p
         assert "swap" in kinds and "size" in kinds and "stop" in kinds
     finally:
         server.stop()
+
+
+def test_the_live_trader_refuses_maker_styles_until_its_maker_half_lands():
+    from backtest.config import load_params
+    from live.service import ServiceError, require_market_execution
+
+    require_market_execution(load_params())
+    with pytest.raises(ServiceError, match=r"execution\.entry = maker: the live trader does not place post-only"):
+        require_market_execution(load_params(overrides=["execution.entry=maker"]))

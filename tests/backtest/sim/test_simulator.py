@@ -8,57 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backtest.config import load_objectives, load_params
-from backtest.sim import BUY, HOLD, SELL, BatchSimulator, Market, SimParams, Simulator, run_signals
+from backtest.sim import BUY, HOLD, SELL, BatchSimulator, Simulator, run_signals
 from backtest.sim.engine import trades_frame
 from backtest.sim.kernel import latency_ms
-
-MIN = 60_000
-
-
-def make_market(rows, funding=None, atr=None, start_ms=0):
-    """Market from (open, high, low, close) rows, one minute apart."""
-    a = np.asarray(rows, dtype=np.float64)
-    n = len(a)
-    return Market(
-        ts=start_ms + np.arange(n, dtype=np.int64) * MIN,
-        open=a[:, 0].copy(),
-        high=a[:, 1].copy(),
-        low=a[:, 2].copy(),
-        close=a[:, 3].copy(),
-        atr=np.zeros(n) if atr is None else np.asarray(atr, dtype=np.float64),
-        funding=np.zeros(n) if funding is None else np.asarray(funding, dtype=np.float64),
-        bar_seconds=60,
-    )
-
-
-def sim_params(**trading_and_backtest) -> SimParams:
-    """Defaults with zero latency and easy numbers; keyword overrides as section__key=value."""
-    overrides = [
-        "backtest.latency_ms=[0, 0]",
-        "backtest.slippage_pct=0.1",
-        "backtest.commission_pct=0.05",
-        "trading.position_size_pct=0.5",
-        "trading.take_profit_pct=1.0",
-        "trading.stop_loss_pct=0.5",
-        "trading.max_hold_seconds=0",
-    ]
-    overrides += [f"{k.replace('__', '.')}={v}" for k, v in trading_and_backtest.items()]
-    objectives = load_objectives(overrides=["auto_stop_drawdown=50"])
-    return SimParams.from_config(load_params(overrides=overrides), objectives)
-
-
-def run(market, params, actions):
-    signals = np.zeros(market.n_bars, dtype=np.int64)
-    signals[: len(actions)] = actions
-    sim = Simulator(market, params)
-    sim.reset(0, market.n_bars)
-    while not sim.done:
-        sim.step(int(signals[sim.t]))
-    return sim.result()
-
-
-FLAT = (100.0, 100.2, 99.8, 100.0)
+from tests.support.sim import FLAT, MIN, make_market, random_market, run, sim_params
 
 
 def test_entry_fills_at_next_open_moved_by_slippage_and_pays_taker_fee():
@@ -245,16 +198,6 @@ def test_kelly_sizes_from_running_win_rate_after_min_trades():
     assert notional.iloc[2] == pytest.approx(eq_before_third * 0.3, rel=1e-9)
 
 
-def _random_market(n, seed):
-    rng = np.random.default_rng(seed)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.003, n)))
-    open_ = np.r_[100.0, close[:-1]] * np.exp(rng.normal(0, 0.0005, n))
-    high = np.maximum(open_, close) * (1 + rng.exponential(0.001, n))
-    low = np.minimum(open_, close) * (1 - rng.exponential(0.001, n))
-    funding = np.where(np.arange(n) % 60 == 0, 0.0001, 0.0)
-    return make_market(np.c_[open_, high, low, close], funding=funding, atr=np.full(n, 0.3))
-
-
 PARITY_CONFIGS = [
     {},
     {"trading__max_positions": 3, "trading__max_hold_seconds": 300},
@@ -265,7 +208,7 @@ PARITY_CONFIGS = [
 
 @pytest.mark.parametrize("overrides", PARITY_CONFIGS)
 def test_step_batched_and_whole_series_paths_give_identical_trades(overrides):
-    m = _random_market(1500, seed=3)
+    m = random_market(1500, seed=3)
     p = sim_params(**overrides)
     signals = np.random.default_rng(4).choice([0, 0, 0, 1, 2], size=m.n_bars)
     whole = run_signals(m, p, signals, 0, m.n_bars)
@@ -288,7 +231,7 @@ def test_step_batched_and_whole_series_paths_give_identical_trades(overrides):
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), density=st.floats(0.05, 0.9), max_pos=st.integers(1, 3))
 def test_equity_equals_start_plus_realised_pnl_minus_fees_and_funding(seed, density, max_pos):
-    m = _random_market(400, seed)
+    m = random_market(400, seed)
     rng = np.random.default_rng(seed)
     signals = np.where(rng.random(m.n_bars) < density, rng.integers(1, 3, m.n_bars), 0)
     p = sim_params(trading__max_positions=max_pos, backtest__latency_ms="[5, 15]")
@@ -300,12 +243,12 @@ def test_equity_equals_start_plus_realised_pnl_minus_fees_and_funding(seed, dens
 
 
 def test_no_fill_or_decision_before_t_plus_one_changes_when_later_bars_change():
-    m = _random_market(600, seed=11)
+    m = random_market(600, seed=11)
     signals = np.random.default_rng(5).choice([0, 0, 1, 2], size=m.n_bars)
     p = sim_params(backtest__latency_ms="[5, 15]")
     base = run_signals(m, p, signals)
     t = 300
-    changed = _random_market(600, seed=12)
+    changed = random_market(600, seed=12)
     mixed = make_market(
         np.c_[
             np.r_[m.open[: t + 1], changed.open[t + 1 :]],

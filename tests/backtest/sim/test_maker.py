@@ -10,7 +10,7 @@ import pytest
 from backtest.sim import BUY, HOLD, SELL, BatchSimulator, Simulator, run_signals
 from backtest.sim import kernel as K
 from backtest.sim.engine import trades_frame
-from tests.backtest.test_simulator import FLAT, _random_market, make_market, run, sim_params
+from tests.support.sim import FLAT, make_market, random_market, run, sim_params
 
 MAKER = 0.0001  # maker_commission_pct 0.01 %
 TAKER = 0.0005
@@ -48,7 +48,7 @@ def test_a_limit_touched_but_not_traded_through_does_not_fill():
 def test_a_touch_fills_with_touch_fill_prob_one_and_the_draw_is_counter_based():
     m = make_market([FLAT, (100.0, 100.2, 99.90, 100.0), FLAT, FLAT])
     assert len(run(m, maker(execution__touch_fill_prob=1.0), [BUY]).trades) == 1
-    rm = _random_market(600, seed=9)
+    rm = random_market(600, seed=9)
     p = maker(execution__touch_fill_prob=0.5, execution__exit="maker", execution__take_profit="maker")
     # prices on the tick so that touches happen
     for arr in (rm.open, rm.high, rm.low, rm.close):
@@ -206,7 +206,7 @@ MAKER_CONFIGS = [
 
 @pytest.mark.parametrize("overrides", MAKER_CONFIGS)
 def test_step_batched_and_whole_series_paths_agree_with_maker_orders(overrides):
-    m = _random_market(1500, seed=3)
+    m = random_market(1500, seed=3)
     p = sim_params(**overrides)
     signals = np.random.default_rng(4).choice([0, 0, 0, 1, 2], size=m.n_bars)
     whole = run_signals(m, p, signals, 0, m.n_bars)

@@ -21,8 +21,8 @@ from backtest.sim import kernel as K
 from backtest.sim.engine import Simulator
 from backtest.sim.params import SimParams
 from live.paper_exchange.markets import round_px
-from tests.live.paper_helpers import PERP_DEXS, start
-from tests.live.test_paper_exchange_parity import (
+from tests.support.paper_exchange import PERP_DEXS, start
+from tests.support.parity import (
     COIN,
     N_BARS,
     PARITY_PARAMS,
@@ -96,7 +96,7 @@ def run_exchange(bars: pd.DataFrame, sig: np.ndarray, sim_orders: dict) -> tuple
     try:
         for i in range(START + 1, N_BARS):  # at the open of bar i; the decision came at the close of i - 1
             want = {K.BUY: 1, K.SELL: -1}.get(int(sig[i - 1]), 0)
-            pos = eng._position(user, COIN)
+            pos = eng.position(user, COIN)
             opens = [f for f in eng.fills[user] if f.direction.startswith("Open")] if user in eng.fills else []
             # TP/SL go on at the first open after the entry's fill bar
             if pos and opens and opens[-1].tid != protected and (opens[-1].time - T0) // 60_000 < i:
@@ -110,7 +110,7 @@ def run_exchange(bars: pd.DataFrame, sig: np.ndarray, sim_orders: dict) -> tuple
                 ]  # fmt: skip
                 ex.bulk_orders(exits, grouping="positionTpsl")
                 protected = opens[-1].tid
-                pos = eng._position(user, COIN)
+                pos = eng.position(user, COIN)
             absorbed = False
             if rest is not None:
                 o = eng.orders[rest["oid"]]
@@ -212,12 +212,3 @@ def test_an_alo_that_would_cross_is_rejected_by_the_exchange_with_the_venue_text
         assert text.startswith("Post only order would have immediately matched")
     finally:
         h.stop()
-
-
-def test_the_live_trader_refuses_maker_styles_until_its_maker_half_lands():
-    from backtest.config import load_params
-    from live.service import ServiceError, require_market_execution
-
-    require_market_execution(load_params())
-    with pytest.raises(ServiceError, match=r"execution\.entry = maker: the live trader does not place post-only"):
-        require_market_execution(load_params(overrides=["execution.entry=maker"]))
