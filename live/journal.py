@@ -1,31 +1,43 @@
 """The live journal: append-only JSON lines, one file per UTC day, crash-safe; plus status and state snapshots.
 
 Each record is one line `{"ts": wall ms, "kind": ..., ...}` written with flush + fsync before `write` returns, so a
-record that was acknowledged is on disk. A crash can at worst leave a torn last line, which readers skip (and count).
-Records written during a bar reach the file at once and are fsynced before any order is sent and at the end of the
-bar. `status.json` (what monitors read) and `state.json` (what a restarted trader resumes from) are replaced atomically.
-Secrets never reach it: every line passes the signer's `keys.Redactor`. Record kinds and fields: docs/LIVE.md.
-`alert()` keeps what an operator should look at (the newest 50, with the journal's clock) for the trader's status.
+record that was acknowledged is on disk. Records written during a bar reach the file at once and are fsynced before
+any order is sent and at the end of the bar. `status.json` (what monitors read) and `state.json` (what a restarted
+trader resumes from) are replaced atomically. Secrets never reach it: every line passes the signer's
+`keys.Redactor`. Record kinds and fields: docs/LIVE.md.
+
+A crash mid-write can leave a torn last line (no newline). A `Journal` heals its folder when it opens: the torn
+bytes are moved aside to `<journal file>.torn-<UTC time>` (kept, never deleted) and the file is cut back to its last
+whole line, so the next record starts on a new line and is never glued onto the torn one (`healed` lists what was
+moved; the trader alerts about it). Readers (`read_records`, `read_lines`) skip a line that does not parse and count
+it; a record glued after a torn line by an older writer is salvaged, not lost.
+
+`alert()` is what a person should look at: kept for the trader's status (the newest 50) and journalled as an
+`alert` record (kind, level, one-line message).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cluster.atomic import atomic_write_json
+from cluster.atomic import atomic_path, atomic_write_json
 from live.keys import Redactor
 
+log = logging.getLogger(__name__)
 STATUS_FILE = "status.json"
 STATE_FILE = "state.json"
 JOURNAL_GLOB = "journal-*.jsonl"
+ALERT_LEVELS = ("critical", "warning", "info")
 
 
 def _day(ms: int) -> str:
@@ -43,6 +55,58 @@ def clean(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
+
+
+def _stamp(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y%m%dT%H%M%S")
+
+
+@dataclass(frozen=True)
+class TornTail:
+    """Bytes a crash left after the last whole line of a journal file, moved aside to `kept`."""
+
+    file: Path
+    kept: Path
+    size: int  # bytes moved
+
+
+def _last_newline(fh: Any, size: int, block: int = 1 << 16) -> int:
+    """Offset of the last b"\\n" of a file opened in binary mode (-1 when there is none)."""
+    end = size
+    while end > 0:
+        start = max(0, end - block)
+        fh.seek(start)
+        i = fh.read(end - start).rfind(b"\n")
+        if i >= 0:
+            return start + i
+        end = start
+    return -1
+
+
+def heal_torn_tail(path: Path, now_ms: int) -> TornTail | None:
+    """When `path` does not end with a newline (a crash mid-write), move the bytes after its last newline to
+    `<path>.torn-<UTC time>` (written and fsynced first) and cut the file back to that newline; None when whole."""
+    with open(path, "rb+") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        if size == 0:
+            return None
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return None
+        cut = _last_newline(fh, size) + 1
+        fh.seek(cut)
+        torn = fh.read(size - cut)
+        kept = path.with_name(f"{path.name}.torn-{_stamp(now_ms)}")
+        n = 1
+        while kept.exists():
+            n += 1
+            kept = path.with_name(f"{path.name}.torn-{_stamp(now_ms)}-{n}")
+        with atomic_path(kept) as tmp:
+            tmp.write_bytes(torn)
+        fh.truncate(cut)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return TornTail(path, kept, len(torn))
 
 
 def _default(obj: Any) -> Any:
@@ -65,10 +129,27 @@ class Journal:
         self._day: str | None = None
         self._dirty = False
         self.alerts: deque[dict[str, Any]] = deque(maxlen=50)
+        now = int(clock() * 1000)
+        self.healed: list[TornTail] = [
+            t for t in (heal_torn_tail(p, now) for p in sorted(self.root.glob(JOURNAL_GLOB))) if t is not None
+        ]
 
-    def alert(self, kind: str, detail: dict[str, Any]) -> None:
-        """Something an operator should look at (a risk event, an order error, a reconcile difference, ...)."""
-        self.alerts.append({"ts": int(self.clock() * 1000), "kind": kind, **detail})
+    def alert(
+        self, kind: str, detail: dict[str, Any] | None = None, level: str = "warning", message: str = ""
+    ) -> dict[str, Any]:
+        """Something a person should look at (a risk event, an order error, a reconcile difference, a healed file,
+        ...): kept for the status and journalled as an `alert` record with `level` (critical/warning/info) and a
+        one-line `message` saying what happened and what to do."""
+        detail = dict(detail or {})
+        entry = {"ts": int(self.clock() * 1000), "kind": kind, "level": level, **detail}
+        if message:
+            entry["message"] = message
+        self.alerts.append(entry)
+        try:
+            self.write("alert", alert=kind, level=level, message=message, **detail)
+        except (OSError, ValueError) as exc:  # the alert stays in the status even when the journal cannot take it
+            log.error("could not journal alert %s: %s", kind, exc)
+        return entry
 
     def write(self, kind: str, durable: bool = True, **fields: Any) -> dict[str, Any]:
         """Append one record; returns it. It reaches the file at once (a killed process loses nothing); `durable`
@@ -113,20 +194,53 @@ class Journal:
         return json.loads(path.read_text()) if path.is_file() else None
 
 
-def read_records(root: str | Path, since_ms: int | None = None, kinds: set[str] | None = None) -> Iterator[dict]:
-    """Journal records in time order (all days), skipping torn lines; optionally only `kinds` and ts >= since_ms."""
-    for path in sorted(Path(root).glob(JOURNAL_GLOB)):
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    continue  # a torn last line after a crash
-                if since_ms is not None and rec.get("ts", 0) < since_ms:
-                    continue
-                if kinds is not None and rec.get("kind") not in kinds:
-                    continue
+def parse_line(line: str) -> tuple[dict[str, Any] | None, str]:
+    """One JSON-lines line as (record, how): "ok"; "blank"; "torn" (not a whole record: skipped); "salvaged" (a
+    whole record glued after a torn one, as writers before the heal-on-open left it: the torn part is dropped, the
+    record kept). Salvage takes the first `{"` from which the rest of the line is exactly one JSON object."""
+    text = line.strip()
+    if not text:
+        return None, "blank"
+    try:
+        rec = json.loads(text)
+        return (rec, "ok") if isinstance(rec, dict) else (None, "torn")
+    except ValueError:
+        pass
+    i = text.find('{"', 1)
+    while i > 0:
+        try:
+            rec = json.loads(text[i:])
+        except ValueError:
+            i = text.find('{"', i + 1)
+            continue
+        return (rec, "salvaged") if isinstance(rec, dict) else (None, "torn")
+    return None, "torn"
+
+
+def read_lines(path: str | Path, counts: Counter | None = None) -> Iterator[dict[str, Any]]:
+    """The records of one JSON-lines file in order; lines that are not whole records are skipped and counted in
+    `counts` ("torn", "salvaged"), never glued to the next."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            rec, how = parse_line(line)
+            if counts is not None and how in ("torn", "salvaged"):
+                counts[how] += 1
+            if rec is not None:
                 yield rec
+
+
+def read_records(
+    root: str | Path, since_ms: int | None = None, kinds: set[str] | None = None, counts: Counter | None = None
+) -> Iterator[dict]:
+    """Journal records in time order (all days); optionally only `kinds` and ts >= since_ms. Torn lines are skipped
+    (counted in `counts`, see `read_lines`)."""
+    for path in sorted(Path(root).glob(JOURNAL_GLOB)):
+        for rec in read_lines(path, counts):
+            if since_ms is not None and rec.get("ts", 0) < since_ms:
+                continue
+            if kinds is not None and rec.get("kind") not in kinds:
+                continue
+            yield rec
 
 
 def read_status(root: str | Path) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ LEVEL_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan", "ok"
 def snapshot(root: Path, paths: data.Paths, days: int, now_ms: int) -> Group:
     """One screen: header, figures, risk, position, decisions, orders, alerts."""
     status = data.read_status(root) or {}
-    recs = data.load_records(root, days)
+    skipped: Counter = Counter()
+    recs = data.load_records(root, days, skipped)
     fig = views.live_figures(status, recs, now_ms)
     kinds, decisions, eq, risk, pos = fig["kinds"], fig["decisions"], fig["equity"], fig["risk"], fig["position"]
     summary, fills, slip = fig["summary"], fig["fills"], fig["slippage"]
@@ -88,6 +90,8 @@ def snapshot(root: Path, paths: data.Paths, days: int, now_ms: int) -> Group:
         txt.append(a["text"] + "\n")
     txt.rstrip()
     parts.append(Panel(txt if alerts else Text("none", "dim"), title="alerts"))
+    if skipped:
+        parts.append(Text(views.skipped_text(skipped), "yellow"))
     if cycles:
         s = views.cycle_summary(cycles)
         parts.append(

@@ -129,6 +129,13 @@ class Trader:
             params=self.params.model_dump(mode="json"),
             objectives=self.objectives.model_dump(mode="json"),
         )
+        for torn in self.journal.healed:
+            self.journal.alert(
+                "journal_torn",
+                {"file": torn.file.name, "kept": str(torn.kept), "bytes": torn.size},
+                message=f"{torn.file.name} ended in a torn line (a crash mid-write): its {torn.size} bytes were "
+                f"moved to {torn.kept.name} and the journal goes on from its last whole line; nothing else changed",
+            )
         if saved is not None and not self.state.resume(saved):
             self.journal.write("error", where="state", error=f"state version {saved.get('version')}: starting fresh")
         history = self.venue.feed.history(self.params.live.history_bars)

@@ -3,7 +3,9 @@
 `<autopilot.dir>/<coin slug>/state.json` holds the cycle under way: its number, when it started, and the output of
 every step completed so far (written atomically after each step), so a killed autopilot resumes at the first step it
 had not finished. `cycles.jsonl` gets one line per finished cycle (format: docs/LIVE.md and docs/AUTOPILOT.md),
-appended and fsynced. `autopilot.lock` keeps a second autopilot for the same coin out.
+appended and fsynced (a torn last line a crash left is moved aside to `cycles.jsonl.torn-<time>` first, so the new
+line never glues onto it: `live.journal.heal_torn_tail`). `autopilot.lock` keeps a second autopilot for the same coin
+out.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cluster.atomic import atomic_write_json
-from live.journal import clean
+from live.journal import clean, heal_torn_tail, read_lines
 
 STEPS = ("data", "judge", "grade", "act", "improve", "promote")
 
@@ -46,6 +48,8 @@ class Book:
 
     def record(self, line: dict[str, Any]) -> None:
         """Append the finished cycle's line and mark the state finished."""
+        if self.cycles_path.is_file():
+            heal_torn_tail(self.cycles_path, int(time.time() * 1000))
         with open(self.cycles_path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(clean(line), separators=(",", ":"), allow_nan=False) + "\n")
             fh.flush()
@@ -54,13 +58,7 @@ class Book:
     def cycles(self) -> list[dict[str, Any]]:
         if not self.cycles_path.is_file():
             return []
-        out = []
-        for line in self.cycles_path.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                continue
-        return out
+        return list(read_lines(self.cycles_path))
 
     def last_cycle(self) -> int:
         cycles = self.cycles()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.config import REPO_ROOT, Objectives, Params
-from live.journal import JOURNAL_GLOB, STATUS_FILE, read_status
+from live.journal import JOURNAL_GLOB, STATUS_FILE, read_lines, read_status
 
 CYCLES_FILE = "cycles.jsonl"
 
@@ -119,21 +120,13 @@ def journal_files(root: Path, days: int) -> list[Path]:
     return sorted(Path(root).glob(JOURNAL_GLOB))[-days:]
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Records of one JSON-lines file, skipping torn or blank lines."""
-    out = []
+def read_jsonl(path: Path, counts: Counter | None = None) -> list[dict[str, Any]]:
+    """Records of one JSON-lines file, skipping torn or blank lines (counted in `counts`, as `live.journal.read_lines`
+    does: a torn line is never glued to the next record)."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(rec, dict):
-                    out.append(rec)
+        return list(read_lines(path, counts))
     except OSError:
         return []
-    return out
 
 
 def file_key(path: Path) -> tuple[str, int, int]:
@@ -145,11 +138,11 @@ def file_key(path: Path) -> tuple[str, int, int]:
         return str(path), -1, -1
 
 
-def load_records(root: Path, days: int) -> list[dict[str, Any]]:
-    """Journal records of the newest `days` UTC days, in time order."""
+def load_records(root: Path, days: int, counts: Counter | None = None) -> list[dict[str, Any]]:
+    """Journal records of the newest `days` UTC days, in time order (torn lines skipped, counted in `counts`)."""
     out: list[dict[str, Any]] = []
     for path in journal_files(root, days):
-        out += read_jsonl(path)
+        out += read_jsonl(path, counts)
     return out
 
 

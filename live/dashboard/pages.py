@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +36,20 @@ def _settings(argv_json: str) -> tuple[Any, Any, data.Paths]:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _file_records(key: tuple[str, int, int]) -> list[dict[str, Any]]:
-    return data.read_jsonl(Path(key[0]))
+def _file_records(key: tuple[str, int, int]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    counts: Counter = Counter()
+    return data.read_jsonl(Path(key[0]), counts), dict(counts)
 
 
-def records(root: Path, days: int) -> list[dict[str, Any]]:
-    """The window's records; each journal file is parsed again only when it changed (size, mtime)."""
+def records(root: Path, days: int, skipped: Counter | None = None) -> list[dict[str, Any]]:
+    """The window's records; each journal file is parsed again only when it changed (size, mtime). Lines that were
+    not whole records are counted in `skipped`."""
     out: list[dict[str, Any]] = []
     for path in data.journal_files(root, days):
-        out += _file_records(data.file_key(path))
+        recs, counts = _file_records(data.file_key(path))
+        out += recs
+        if skipped is not None:
+            skipped.update(counts)
     return out
 
 
@@ -134,7 +140,8 @@ def live_page() -> None:
 def live_body(trader: data.TraderRef, params: Any, paths: data.Paths) -> None:
     now_ms = int(time.time() * 1000)
     status = data.read_status(trader.root) or {}
-    recs = records(trader.root, params.dashboard.journal_days)
+    skipped: Counter = Counter()
+    recs = records(trader.root, params.dashboard.journal_days, skipped)
     fig = views.live_figures(status, recs, now_ms)
     kinds, decisions, eq, risk, pos = fig["kinds"], fig["decisions"], fig["equity"], fig["risk"], fig["position"]
     summary, fills, slip = fig["summary"], fig["fills"], fig["slippage"]
@@ -189,6 +196,8 @@ def live_body(trader: data.TraderRef, params: Any, paths: data.Paths) -> None:
                                   for a in al))  # fmt: skip
         else:
             st.caption("no alerts in the window")
+        if skipped:
+            st.caption(views.skipped_text(skipped))
 
     st.subheader("Recent fills (slippage against the decision price, bps; positive = paid more)")
     st.caption(f"n {slip['n']}, mean {views.fmt_signed(slip['mean_bps'])}, median "

@@ -12,7 +12,7 @@ re-exported here, so callers write `views.name`.
 
 from __future__ import annotations
 
-from live.dashboard.views.alerts import LEVELS, alerts
+from live.dashboard.views.alerts import LEVELS, alerts, skipped_text
 from live.dashboard.views.cycles import (
     STATUS_LEVELS,
     TIMELINE_BUCKETS,
@@ -90,6 +90,7 @@ __all__ = [
     "report_rows",
     "risk_view",
     "short_id",
+    "skipped_text",
     "slippage_stats",
     "sweep_rows",
     "thin",

@@ -21,6 +21,9 @@ _FEED_ALERTS = {
     "reconnected": ("info", "feed reconnected"),
     "error": ("warning", "feed error"),
 }
+# `alert` records whose event is already shown from its own record (risk, feed, reconcile, ack, error, swap)
+_SHOWN_FROM_THEIR_RECORD = {*_RISK_ALERTS, "feed_lost", "feed_reconnected", "reconcile_diff", "order_error", "swap",
+                            "exchange_unavailable", "control_refused", "swap_failed"}  # fmt: skip
 
 
 def _detail(rec: dict[str, Any], keys: tuple[str, ...]) -> str:
@@ -31,6 +34,16 @@ def _detail(rec: dict[str, Any], keys: tuple[str, ...]) -> str:
             continue
         parts.append(f"{k} {fmt_num(v) if _finite(v) and not isinstance(v, int) else v}")
     return ", ".join(parts)
+
+
+def skipped_text(counts: dict[str, int]) -> str:
+    """What the journal readers skipped: lines a crash tore, and records salvaged from behind one."""
+    parts = []
+    if counts.get("torn"):
+        parts.append(f"{counts['torn']} torn journal line(s) skipped (a crash mid-write)")
+    if counts.get("salvaged"):
+        parts.append(f"{counts['salvaged']} record(s) recovered from behind a torn line")
+    return "; ".join(parts)
 
 
 def alerts(records: list[dict[str, Any]], cycles: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
@@ -64,6 +77,10 @@ def alerts(records: list[dict[str, Any]], cycles: list[dict[str, Any]] | None = 
             add(ts, "info", "swap", f"policy swapped {rec.get('old')} -> {rec.get('new')} ({rec.get('reason') or '-'})")
         elif kind == "stop":
             add(ts, "info", "stop", f"trader stopped (flatten {rec.get('flatten')})")
+        elif kind == "alert" and rec.get("alert") not in _SHOWN_FROM_THEIR_RECORD:
+            level = rec.get("level") if rec.get("level") in LEVELS else "warning"
+            text = rec.get("message") or _detail(rec, ("error", "file", "kept", "reason"))
+            add(ts, level, str(rec.get("alert")), text or "-")
     for c in cycles or []:
         ts = c.get("end_ms")
         gate = c.get("gate")

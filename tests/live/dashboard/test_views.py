@@ -297,3 +297,23 @@ def test_formatting_never_fails_on_missing_values():
     assert views.fmt_signed(-1.0, 1, " %") == "-1.0 %" and views.fmt_pct(None) == "-"
     assert views.fmt_time(MON) == "2026-03-02 10:00:00" and views.fmt_age(90) == "90 s"
     assert views.fmt_age(7200) == "2.0 h"
+
+
+def test_alert_records_show_their_level_and_message_once_and_skipped_lines_are_named():
+    recs = [
+        {"kind": "alert", "ts": 1, "alert": "journal_torn", "level": "warning", "message": "moved 12 bytes aside"},
+        {"kind": "risk", "ts": 2, "event": "halt", "drawdown_pct": 4.1},
+        {"kind": "alert", "ts": 2, "alert": "halt", "level": "warning", "message": ""},  # shown from its risk record
+        {"kind": "alert", "ts": 3, "alert": "state_rebuilt", "level": "critical", "message": "state.json rebuilt"},
+    ]
+    al = views.alerts(recs)
+    assert [(a["kind"], a["level"]) for a in al] == [
+        ("state_rebuilt", "critical"),
+        ("halt", "critical"),
+        ("journal_torn", "warning"),
+    ]
+    assert al[-1]["text"] == "moved 12 bytes aside"
+    assert views.skipped_text({"torn": 2, "salvaged": 1}) == (
+        "2 torn journal line(s) skipped (a crash mid-write); 1 record(s) recovered from behind a torn line"
+    )
+    assert views.skipped_text({}) == ""
