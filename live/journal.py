@@ -109,6 +109,14 @@ def heal_torn_tail(path: Path, now_ms: int) -> TornTail | None:
     return TornTail(path, kept, len(torn))
 
 
+class StateFileError(ValueError):
+    """`state.json` exists but cannot be resumed (the message names the file and what is wrong with it)."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(f"{path}: {why}")
+        self.path, self.why = path, why
+
+
 def _default(obj: Any) -> Any:
     if hasattr(obj, "item"):  # numpy scalars
         return obj.item()
@@ -190,8 +198,28 @@ class Journal:
         atomic_write_json(self.root / STATE_FILE, json.loads(self.redact(text)))
 
     def read_state(self) -> dict[str, Any] | None:
+        """The saved state, or None when there is none; `StateFileError` (naming the file and what is wrong) when
+        it cannot be read as a JSON object."""
         path = self.root / STATE_FILE
-        return json.loads(path.read_text()) if path.is_file() else None
+        if not path.is_file():
+            return None
+        try:
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise StateFileError(path, f"not readable as JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise StateFileError(path, f"holds a JSON {type(data).__name__}, not an object")
+        return data
+
+    def set_aside_state(self) -> Path | None:
+        """Move a state file that cannot be resumed to `state.json.bad-<UTC time>` (kept for a person to look at:
+        the next save would overwrite it); its new path, or None when there was none."""
+        path = self.root / STATE_FILE
+        if not path.is_file():
+            return None
+        kept = path.with_name(f"{STATE_FILE}.bad-{_stamp(int(self.clock() * 1000))}")
+        os.replace(path, kept)
+        return kept
 
 
 def parse_line(line: str) -> tuple[dict[str, Any] | None, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from backtest.domain import Bar
@@ -99,18 +99,38 @@ class TraderState:
             "control_id": self.control_id,
         }
 
-    def resume(self, saved: dict[str, Any]) -> bool:
-        """Take over a saved state; False (and nothing changed) when it is of another version."""
+    def resume(self, saved: dict[str, Any]) -> None:
+        """Take over a saved state, all or nothing: `ValueError` (saying what is wrong, nothing changed) when it is
+        of another version or a field does not hold what it should."""
         if saved.get("version") != STATE_VERSION:
-            return False
-        self.legs = [Leg.from_dict(d) for d in saved.get("legs", [])]
-        self.risk = RiskState.from_dict(saved.get("risk", {}))
-        self.stats = TradeStats.from_dict(saved.get("stats", {}))
-        self.size_multiplier = float(saved.get("size_multiplier", self.size_multiplier))
-        self.start_equity = saved.get("start_equity")
-        self.rebase_bar = saved.get("rebase_bar")
-        self.last_fill_ms = int(saved.get("last_fill_ms", 0))
-        self.seen_tids.extend(saved.get("seen_tids", []))
-        self.counts.update(saved.get("counts", {}))
-        self.control_id = saved.get("control_id")
-        return True
+            raise ValueError(f"state version {saved.get('version')!r}, this trader reads version {STATE_VERSION}")
+        try:
+            legs = [Leg.from_dict(d) for d in saved.get("legs") or []]
+            risk = RiskState.from_dict(saved.get("risk") or {})
+            risk = replace(risk, peak=float(risk.peak), day_start_equity=float(risk.day_start_equity),
+                           failures=int(risk.failures), breaker_until_ms=int(risk.breaker_until_ms))  # fmt: skip
+            stats = TradeStats.from_dict(saved.get("stats") or {})
+            size_multiplier = float(saved.get("size_multiplier", self.size_multiplier))
+            start_equity = _number_or_none(saved.get("start_equity"))
+            rebase_bar = None if saved.get("rebase_bar") is None else int(saved["rebase_bar"])
+            last_fill_ms = int(saved.get("last_fill_ms") or 0)
+            seen = [int(t) for t in saved.get("seen_tids") or []]
+            counts = {str(k): int(v) for k, v in (saved.get("counts") or {}).items()}
+            control_id = saved.get("control_id")
+            for leg in legs:
+                if leg.side not in (1, -1) or not all(math.isfinite(float(x)) for x in (leg.size, leg.entry_px)):
+                    raise ValueError(f"leg {leg.leg_id!r} has side {leg.side}, size {leg.size}, entry {leg.entry_px}")
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"a field does not hold what it should ({type(exc).__name__}: {exc})") from None
+        if not math.isfinite(size_multiplier) or size_multiplier < 0:
+            raise ValueError(f"size_multiplier {size_multiplier}")
+        self.legs, self.risk, self.stats = legs, risk, stats
+        self.size_multiplier, self.start_equity, self.rebase_bar = size_multiplier, start_equity, rebase_bar
+        self.last_fill_ms = last_fill_ms
+        self.seen_tids.extend(seen)
+        self.counts.update(counts)
+        self.control_id = control_id
+
+
+def _number_or_none(x: Any) -> float | None:
+    return None if x is None else float(x)

@@ -134,8 +134,8 @@ class VenueSync:
             return
         acked = set()
         sent: dict[str, dict] = {}
-        for rec in read_records(self.journal.root, since_ms=saved.get("saved_ms", 0) - 600_000,
-                                kinds={"order", "ack"}):  # fmt: skip
+        since = saved.get("orders_since_ms", saved.get("saved_ms", 0) - 600_000)  # a rebuilt state: the session
+        for rec in read_records(self.journal.root, since_ms=since, kinds={"order", "ack"}):
             if rec["kind"] == "order":
                 sent[rec["cloid"]] = rec
             else:

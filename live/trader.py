@@ -31,6 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,11 +44,12 @@ from backtest.strategies.base import Strategy
 from backtest.strategies.stream import Decision, StrategyStream
 from live.control import Command, ControlError, ControlFolder, Pause, Resume, SetSize, Stop, Swap, parse_command
 from live.execution import Execution
-from live.journal import Journal
+from live.journal import STATE_FILE, Journal, StateFileError, read_records, read_status
 from live.orders import OrderDesk
 from live.positions import Leg, side_of
+from live.rebuild import rebuild_state
 from live.risk import RiskGuard, RiskLimits
-from live.state import Policy, TraderState
+from live.state import STATE_VERSION, Policy, TraderState
 from live.sync import VenueSync
 from live.venue import VenueSession
 
@@ -112,8 +114,9 @@ class Trader:
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
     def start(self) -> None:
-        """Resume saved state, warm the strategy on history, reconcile with the venue, connect the feed."""
-        saved = self.journal.read_state()
+        """Resume saved state (rebuilt when state.json cannot be resumed), warm the strategy on history, reconcile
+        with the venue, connect the feed."""
+        saved, rebuilt = self._saved_state()
         self.inbox.clear()
         self.journal.write(
             "start",
@@ -126,6 +129,7 @@ class Trader:
             base_url=self.id.base_url,
             pid=os.getpid(),
             resumed=saved is not None,
+            state="none" if saved is None else ("rebuilt" if rebuilt else "saved"),
             params=self.params.model_dump(mode="json"),
             objectives=self.objectives.model_dump(mode="json"),
         )
@@ -136,8 +140,8 @@ class Trader:
                 message=f"{torn.file.name} ended in a torn line (a crash mid-write): its {torn.size} bytes were "
                 f"moved to {torn.kept.name} and the journal goes on from its last whole line; nothing else changed",
             )
-        if saved is not None and not self.state.resume(saved):
-            self.journal.write("error", where="state", error=f"state version {saved.get('version')}: starting fresh")
+        if rebuilt is not None:
+            self.journal.alert("state_rebuilt", rebuilt, message=_rebuilt_message(rebuilt))
         history = self.venue.feed.history(self.params.live.history_bars)
         if len(history) < 2:
             raise RuntimeError(f"the venue returned {len(history)} closed bars of {self.id.coin}; need at least 2")
@@ -160,6 +164,24 @@ class Trader:
         self.sync.reconcile("start")
         self.venue.feed.start(after_ms=history[-1].time_ms)
         self._write_status()
+
+    def _saved_state(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """(the state resumed, or None for a first start; what was done when state.json could not be resumed: it is
+        moved aside, kept, and the state rebuilt from the journal and status.json, `live.rebuild`; the venue then
+        repairs the rest by the usual lookup of unanswered orders and reconciliation)."""
+        try:
+            saved = self.journal.read_state()
+            if saved is not None:
+                self.state.resume(saved)
+            return saved, None
+        except ValueError as exc:  # StateFileError included
+            why = exc.why if isinstance(exc, StateFileError) else str(exc)
+        kept = self.journal.set_aside_state()
+        root = self.journal.root
+        saved, summary = rebuild_state(read_records(root), read_status(root), self.id.coin, self.id.account,
+                                       self.bar_s * 1000, STATE_VERSION)  # fmt: skip
+        self.state.resume(saved)
+        return saved, {"why": why, "file": str(root / STATE_FILE), "kept": str(kept), **summary}
 
     def shutdown(self, flatten: bool) -> None:
         """Stop trading: optionally close every position and cancel every order first; journal it."""
@@ -424,6 +446,15 @@ class Trader:
 
     def _write_status(self) -> None:
         self.journal.write_status(self.status())
+
+
+def _rebuilt_message(r: dict[str, Any]) -> str:
+    halt = ", drawdown halt kept" if r.get("halted") else ""
+    return (
+        f"state.json could not be resumed ({r['why']}); kept as {Path(r['kept']).name}; state rebuilt from the "
+        f"journal ({r['records']} records: {r['fills']} fills, {r['trades']} trades{halt}) with {r['legs']} leg(s) "
+        f"from {r['legs_from']}, then looked up and reconciled with the venue (the venue is the truth)"
+    )
 
 
 def _trigger_view(leg: Leg, kind: str) -> dict[str, Any]:
