@@ -31,6 +31,7 @@ from backtest.cli import add_config_args, load_configs, run_main, schema_type
 from backtest.config import Params
 from live.config import LiveConfig
 from live.control import Stop
+from live.dashboard.views.alerts import gap_text
 from live.journal import read_status
 from live.service import (
     ServiceError,
@@ -111,6 +112,9 @@ def format_status(st: dict[str, Any], source: str = "") -> str:
         f"{'-' if age is None else f'{age:.1f} s'} ago, {feed.get('reconnects', 0)} reconnects, "
         f"{feed.get('backfilled', 0)} bars backfilled",
     ]
+    gap = st.get("gap")
+    if gap:
+        lines.append(f"gap       {gap_text(gap)}")
     counts = st.get("counts") or {}
     lines.append(
         "counts    " + ", ".join(f"{k} {counts.get(k, 0)}" for k in ("bars", "decisions", "orders", "fills", "diffs"))

@@ -59,6 +59,7 @@ class TraderState:
     last_fill_ms: int = 0
     seen_tids: deque[int] = field(default_factory=lambda: deque(maxlen=2000))  # fills journalled (trade ids)
     control_id: str | None = None  # the last control-folder request handled
+    last_bar_ms: int | None = None  # open time of the last bar decided (`on_bar`): where a restart's gap begins
     # this run only
     history: list[Bar] = field(default_factory=list)  # every closed bar seen (a swapped-in strategy warms on them)
     last_bar: Bar | None = None
@@ -68,6 +69,7 @@ class TraderState:
     need_reconcile: bool = True  # at start, after a reconnect, after a close that did not fill
     since_reconcile: int = 0
     fills_due: bool = False  # orders went out since the fills were last read
+    gap: dict[str, Any] | None = None  # the bars this run's start missed (the `gap` record), for the status
 
     @property
     def position(self) -> float:
@@ -97,6 +99,7 @@ class TraderState:
             "seen_tids": list(self.seen_tids),
             "counts": self.counts,
             "control_id": self.control_id,
+            "last_bar_ms": self.last_bar_ms,
         }
 
     def resume(self, saved: dict[str, Any]) -> None:
@@ -117,6 +120,7 @@ class TraderState:
             seen = [int(t) for t in saved.get("seen_tids") or []]
             counts = {str(k): int(v) for k, v in (saved.get("counts") or {}).items()}
             control_id = saved.get("control_id")
+            last_bar_ms = None if saved.get("last_bar_ms") is None else int(saved["last_bar_ms"])
             for leg in legs:
                 if leg.side not in (1, -1) or not all(math.isfinite(float(x)) for x in (leg.size, leg.entry_px)):
                     raise ValueError(f"leg {leg.leg_id!r} has side {leg.side}, size {leg.size}, entry {leg.entry_px}")
@@ -129,7 +133,7 @@ class TraderState:
         self.last_fill_ms = last_fill_ms
         self.seen_tids.extend(seen)
         self.counts.update(counts)
-        self.control_id = control_id
+        self.control_id, self.last_bar_ms = control_id, last_bar_ms
 
 
 def _number_or_none(x: Any) -> float | None:

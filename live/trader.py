@@ -160,6 +160,7 @@ class Trader:
             v=[b.volume for b in history],
             n=[b.trades for b in history],
         )
+        self._journal_gap(history)
         self.sync.resolve_pending(saved)
         self.sync.reconcile("start")
         self.venue.feed.start(after_ms=history[-1].time_ms)
@@ -182,6 +183,25 @@ class Trader:
                                        self.bar_s * 1000, STATE_VERSION)  # fmt: skip
         self.state.resume(saved)
         return saved, {"why": why, "file": str(root / STATE_FILE), "kept": str(kept), **summary}
+
+    def _journal_gap(self, history: list[Bar]) -> None:
+        """After a restart: the bars that closed while no trader ran (after the last bar decided, up to the newest
+        closed bar), journalled as a `gap` record with how they were filled in. They came back over REST
+        `candleSnapshot` with the warm-up history (the strategy's state runs through them) but were never traded;
+        bars older than the history window are counted as missing."""
+        last = self.state.last_bar_ms
+        if last is None:  # a state saved before it kept the last bar, or none: the journal's last bar record
+            last = max((int(r["bar"]) for r in read_records(self.journal.root, kinds={"bar"})), default=None)
+        if last is None or history[-1].time_ms <= last:
+            return
+        step = self.bar_s * 1000
+        bars = (history[-1].time_ms - last) // step
+        covered = sum(1 for b in history if b.time_ms > last)
+        gap = {"from": last + step, "to": history[-1].time_ms, "bars": bars, "covered": covered,
+               "missing": max(0, bars - covered), "backfilled": "rest candleSnapshot (warm-up history)",
+               "traded": False, "last_bar_before": last}  # fmt: skip
+        self.journal.write("gap", **gap)
+        self.state.gap = gap
 
     def shutdown(self, flatten: bool) -> None:
         """Stop trading: optionally close every position and cancel every order first; journal it."""
@@ -259,6 +279,7 @@ class Trader:
         self.state.counts["bars"] += 1
         self.state.history.append(bar)
         self.state.last_bar = bar
+        self.state.last_bar_ms = bar.time_ms
         self.journal.write("bar", durable=False, bar=bar.time_ms, o=bar.open, h=bar.high, l=bar.low, c=bar.close,
                            v=bar.volume, source=bar.source, actionable=actionable)  # fmt: skip
 
@@ -437,6 +458,7 @@ class Trader:
                 if st.last_bar is None
                 else {"time_ms": st.last_bar.time_ms, "close": st.last_bar.close, "source": st.last_bar.source},
                 "feed": self.venue.feed.health().to_dict(),
+                "gap": st.gap,
                 "counts": dict(st.counts),
                 "trades": {"n": st.stats.n_trades, "wins": st.stats.n_wins},
                 "last_decisions": list(st.recent_decisions)[-10:],

@@ -155,6 +155,9 @@ def live_body(trader: data.TraderRef, params: Any, paths: data.Paths) -> None:
         f"policy `{status.get('policy_id')}` ({status.get('strategy')}) · **{running}** · status updated "
         f"{views.fmt_age(risk['status_age_s'])} ago · last bar {last_bar}"
     )
+    gaps = skinds.get("gap", [])
+    if gaps:
+        st.caption(views.gap_text(gaps[-1]))
     c = st.columns(4)
     c[0].metric("Equity", views.fmt_num(eq["equity"]), views.fmt_signed(eq["pnl"]), help="marked at the last bar close")
     c[1].metric("PnL", views.fmt_signed(eq["pnl_pct"], 2, " %"), help="since the trader's start equity")

@@ -106,3 +106,38 @@ def test_an_api_wallet_trades_for_its_master_and_its_key_never_reaches_the_journ
         assert box["key"].removeprefix("0x").lower() not in text.lower()
     finally:
         rig.stop()
+
+
+@pytest.mark.parametrize("down_bars", [5, 150])
+def test_a_restart_journals_the_bars_it_missed_and_how_they_were_backfilled_and_status_shows_it(tmp_path, down_bars):
+    from live.dashboard import views
+    from live.serve import format_status
+    from tests.support.trader import crash, restart
+
+    def rules(p):
+        return RulesStrategy(p.trading)
+
+    rig = make_rig(tmp_path, rules, n_bars=600, history=120)
+    try:
+        for _ in range(3):
+            rig.advance()
+        last = rig.trader.state.last_bar.time_ms
+        crash(rig)
+        for _ in range(down_bars):  # the venue goes on while no trader runs
+            rig.server.step(4)
+        trader = restart(rig, rules)
+        (gap,) = list(read_records(rig.root, kinds={"gap"}))
+        newest = trader.state.history[-1].time_ms
+        assert gap["from"] == last + 60_000 and gap["to"] == newest and gap["traded"] is False
+        assert gap["bars"] == (newest - last) // 60_000 >= down_bars
+        assert gap["backfilled"].startswith("rest candleSnapshot")
+        assert gap["covered"] == min(gap["bars"], 120) and gap["missing"] == gap["bars"] - gap["covered"]
+        st = trader.status()
+        assert st["gap"]["bars"] == gap["bars"]
+        line = next(x for x in format_status(st).splitlines() if x.startswith("gap"))
+        assert f"{gap['bars']} bar(s) missed" in line and ("never seen" in line) == (down_bars > 120)
+        assert any(a["kind"] == "gap" for a in views.alerts(list(read_records(rig.root))))
+        rig.advance()
+        assert read_status(rig.root)["gap"]["bars"] == gap["bars"]
+    finally:
+        rig.stop()

@@ -12,7 +12,7 @@ re-exported here, so callers write `views.name`.
 
 from __future__ import annotations
 
-from live.dashboard.views.alerts import LEVELS, alerts, skipped_text
+from live.dashboard.views.alerts import LEVELS, alerts, gap_text, skipped_text
 from live.dashboard.views.cycles import (
     STATUS_LEVELS,
     TIMELINE_BUCKETS,
@@ -74,6 +74,7 @@ __all__ = [
     "fmt_pct",
     "fmt_signed",
     "fmt_time",
+    "gap_text",
     "gate_rows",
     "gate_text",
     "heatmap",

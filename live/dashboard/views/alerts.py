@@ -36,6 +36,16 @@ def _detail(rec: dict[str, Any], keys: tuple[str, ...]) -> str:
     return ", ".join(parts)
 
 
+def gap_text(rec: dict[str, Any]) -> str:
+    """One line for a `gap` record: the bars a restart missed and what became of them."""
+    n = rec.get("bars", 0)
+    span = f"{fmt_time(rec.get('from'))} .. {fmt_time(rec.get('to'))}" if n else "none"
+    how = rec.get("backfilled") or "not backfilled"
+    missing = rec.get("missing") or 0
+    tail = f"; {missing} older than the history window, never seen" if missing else ""
+    return f"restart gap: {n} bar(s) missed while the trader was down ({span}); {how}, not traded{tail}"
+
+
 def skipped_text(counts: dict[str, int]) -> str:
     """What the journal readers skipped: lines a crash tore, and records salvaged from behind one."""
     parts = []
@@ -77,6 +87,8 @@ def alerts(records: list[dict[str, Any]], cycles: list[dict[str, Any]] | None = 
             add(ts, "info", "swap", f"policy swapped {rec.get('old')} -> {rec.get('new')} ({rec.get('reason') or '-'})")
         elif kind == "stop":
             add(ts, "info", "stop", f"trader stopped (flatten {rec.get('flatten')})")
+        elif kind == "gap":
+            add(ts, "warning", "gap", gap_text(rec))
         elif kind == "alert" and rec.get("alert") not in _SHOWN_FROM_THEIR_RECORD:
             level = rec.get("level") if rec.get("level") in LEVELS else "warning"
             text = rec.get("message") or _detail(rec, ("error", "file", "kept", "reason"))
