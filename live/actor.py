@@ -56,6 +56,8 @@ class LiveTraderActor:
             time.sleep(0.1)
         self._stop.set()
         self._thread.join(10)
+        if not self._thread.is_alive():
+            self.lock.release()
         return self.trader.status()
 
     def request(self, kind: str, kw: dict[str, Any]) -> None:

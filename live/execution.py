@@ -4,7 +4,8 @@ Every order carries a client order id derived from (policy, bar, leg) by the cal
 is journalled before it is sent, and its answer after. When a call times out, fails with a 5xx or 429 or loses its
 connection, the order is looked up by its cloid before anything is resent; a resend reuses the same cloid, which the
 venue refuses to place twice. Every call reports success or failure to `on_call` (the circuit breaker) and waits for
-its weight in the REST budget. Two actions are never signed in the same millisecond (the nonce is the time in ms).
+its weight in the REST budget. Every action is signed with a nonce from `nonces` (`live.lock.NonceSource`: strictly
+increasing per signer, across processes when it is file-backed), never one the venue saw before.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from backtest.venue.wire import (
     parse_order_status,
 )
 from live.journal import Journal
+from live.lock import NonceSource, signing
 
 log = logging.getLogger(__name__)
 TRIGGER_LIMIT_SLIPPAGE = 0.10  # a market trigger's limit price: 10 % through the trigger, like the venue's UI
@@ -80,6 +82,7 @@ class Execution:
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_send: Callable[[OrderIntent], None] | None = None,
+        nonces: NonceSource | None = None,
     ) -> None:
         self.exchange, self.info = exchange, info
         self.account, self.coin, self.dex, self.rules = account, coin, dex, rules
@@ -89,7 +92,7 @@ class Execution:
         self.policy = policy or RetryPolicy(max_attempts=4, base_delay_s=0.25, max_delay_s=4.0)
         self.sleep = sleep
         self.on_send = on_send  # told of every order just before it goes to the SDK (the latency benchmark)
-        self._last_action_ms = 0
+        self.nonces = nonces or NonceSource()  # in memory unless the trader hands in its signer's shared one
         self.stats = {"orders": 0, "resends": 0, "lookups": 0, "found_by_lookup": 0, "errors": 0}
 
     # --- reads ------------------------------------------------------------------------------------------------
@@ -133,10 +136,10 @@ class Execution:
         return parse_order_status(answer)
 
     # --- orders -----------------------------------------------------------------------------------------------
-    def _space_nonce(self) -> None:
-        while int(time.time() * 1000) <= self._last_action_ms:
-            time.sleep(0.0005)
-        self._last_action_ms = int(time.time() * 1000)
+    def _signed(self, action: Callable[[], Any]) -> Any:
+        """Call one SDK action, signed with the next nonce of this signer (never one used before, by any process)."""
+        with signing(self.nonces.next()):
+            return action()
 
     def _send(self, intent: OrderIntent) -> Any:
         from hyperliquid.utils.types import Cloid
@@ -149,16 +152,17 @@ class Execution:
             }
         else:
             order_type = {"limit": {"tif": "Ioc"}}
-        self._space_nonce()
         self.budget.acquire(W_EXCHANGE)
-        return self.exchange.order(
-            self.coin,
-            intent.is_buy,
-            intent.size,
-            intent.limit_px,
-            order_type,
-            reduce_only=intent.reduce_only,
-            cloid=Cloid(intent.cloid),
+        return self._signed(
+            lambda: self.exchange.order(
+                self.coin,
+                intent.is_buy,
+                intent.size,
+                intent.limit_px,
+                order_type,
+                reduce_only=intent.reduce_only,
+                cloid=Cloid(intent.cloid),
+            )
         )
 
     def _ack_from_status(self, intent: OrderIntent, st: OrderStatus) -> OrderAck:
@@ -250,9 +254,10 @@ class Execution:
 
         for attempt in range(self.policy.max_attempts):
             try:
-                self._space_nonce()
                 self.budget.acquire(W_EXCHANGE)
-                errors = parse_cancel_response(self.exchange.cancel_by_cloid(self.coin, Cloid(cloid)))
+                errors = parse_cancel_response(
+                    self._signed(lambda: self.exchange.cancel_by_cloid(self.coin, Cloid(cloid)))
+                )
                 self.on_call(True)
                 err = errors[0] if errors else None
                 gone = err is not None and ("never placed" in err or "already canceled" in err)

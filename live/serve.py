@@ -288,6 +288,7 @@ def _run_in_process(settings: ServiceSettings, params: Params, args: argparse.Na
         paper = _local_paper(params, speed)
         settings.base_url = paper.url
         print(f"paper exchange on {paper.url} (synthetic prices, {speed:g} bars a minute)", flush=True)
+    _join_cluster_for_the_lock(args)
     try:
         lock = acquire_trader_lock(settings)
     except ServiceError as exc:
@@ -319,6 +320,21 @@ def _run_in_process(settings: ServiceSettings, params: Params, args: argparse.Na
         lock.release()
     print("stopped", flush=True)
     return 0
+
+
+def _join_cluster_for_the_lock(args: argparse.Namespace) -> None:
+    """An in-process trader joins a Ray cluster that is named (--address, RAY_ADDRESS) or started on this machine
+    (`ray start`), only to take the cluster-wide one-trader lock there (`live.lock`); it still trades here."""
+    from cluster.connect import connect, started_cluster_address
+
+    address = args.address or os.environ.get("RAY_ADDRESS") or started_cluster_address()
+    if not address:
+        return
+    try:
+        print(f"{connect(address)}: taking the cluster-wide one-trader lock there", flush=True)
+    except ConnectionError as exc:
+        print(f"note: no Ray cluster answers at {address} ({exc}); the one-trader lock covers this machine only",
+              file=sys.stderr, flush=True)  # fmt: skip
 
 
 def _run_on_ray(settings: ServiceSettings, params: Params, args: argparse.Namespace, speed: float) -> int:
@@ -381,6 +397,13 @@ def _run_on_ray(settings: ServiceSettings, params: Params, args: argparse.Namesp
         print(f"paper exchange on {settings.base_url} (synthetic prices, {speed:g} bars a minute)", flush=True)
     from live.service import load_strategy_for
 
+    try:  # refused here with a clear message; the actor takes the lock for real
+        acquire_trader_lock(settings).release()
+    except ServiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if paper_local is not None:
+            paper_local.stop()
+        return 1
     strategy = load_strategy_for(settings)  # loaded here; the actor never opens the checkpoint's files
     actor_cls = remote_class(LiveTraderActor, max_restarts=0)
     actor = actor_cls.options(name=name, namespace=NAMESPACE, lifetime=lifetime, **place.trader_options()).remote(

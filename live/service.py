@@ -18,6 +18,8 @@ from backtest.strategies.base import Strategy
 from backtest.strategies.registry import resolve_strategy
 from live.journal import Journal
 from live.keys import Redactor, Signer, load_signer, paper_wallet
+from live.lock import LockHeld, TraderLock
+from live.lock import acquire_trader_lock as acquire_venue_lock
 from live.trader import Trader, TraderIdentity
 from live.venue import base_url_for, check_real_venue, connect_venue
 
@@ -144,9 +146,37 @@ def ensure_paper_funds(base_url: str, account: str, usd: float) -> bool:
     return True
 
 
-def acquire_trader_lock(settings: ServiceSettings, journal_dir: str | Path | None = None) -> Any:
-    """The lock a trader holds while it runs (the OS drops it if the process dies): one trader per coin and
-    account. ServiceError names the running one when the lock is taken."""
+@dataclass
+class HeldLocks:
+    """The two locks a running trader holds: its venue, account and coin (`live.lock`: on this machine and on a Ray
+    cluster) and its journal folder (two traders never write one journal). The OS and Ray drop them if it dies."""
+
+    venue: TraderLock
+    folder: Any
+
+    def release(self) -> None:
+        self.folder.release()
+        self.venue.release()
+
+
+def running_trader_text(holder: dict[str, Any], coin: str, account: str, base_url: str) -> str:
+    """The refusal a second trader gets: who runs, where, and how to see or stop it."""
+    import time
+
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime((holder.get("started_ms") or 0) / 1000))
+    base = holder.get("journal_dir")
+    flag = f" --set live.journal_dir={base}" if base else ""
+    return (
+        f"a live trader for {coin} on account {account} at {base_url} is already running: pid {holder.get('pid')} "
+        f"on {holder.get('host', '?')}, policy {holder.get('policy_id')}, started {started} UTC, journal "
+        f"{holder.get('journal', '?')} ({holder.get('where', 'lock')}). One trader per venue, account and coin: "
+        f"`python -m live.serve status{flag}` shows it, `python -m live.serve stop{flag}` stops it."
+    )
+
+
+def acquire_trader_lock(settings: ServiceSettings, journal_dir: str | Path | None = None) -> HeldLocks:
+    """The locks a trader holds while it runs (see `HeldLocks`): one trader per venue, account and coin wherever it
+    runs, and one per journal folder. ServiceError names the running one when either is taken."""
     import time
 
     from filelock import FileLock, Timeout
@@ -154,20 +184,28 @@ def acquire_trader_lock(settings: ServiceSettings, journal_dir: str | Path | Non
     from live.journal import read_status
 
     params = params_from_dict(settings.params)
-    root = Path(journal_dir) if journal_dir else journal_root(params, params.market.coin, signer_for(settings).account)
+    coin, account = params.market.coin, signer_for(settings).account.lower()
+    root = Path(journal_dir) if journal_dir else journal_root(params, coin, account)
+    holder = {"journal": str(root), "journal_dir": None if journal_dir else str(journal_base(params)),
+              "policy_id": settings.policy_id, "mode": settings.mode}  # fmt: skip
+    try:
+        venue_lock = acquire_venue_lock(settings.base_url, account, coin, holder)
+    except LockHeld as exc:
+        raise ServiceError(running_trader_text(exc.holder, coin, account, settings.base_url)) from None
     root.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(root / "trader.lock"))
     try:
         lock.acquire(timeout=0)
     except Timeout:
+        venue_lock.release()
         st = read_status(root) or {}
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(st.get("started_ms", 0) / 1000))
         raise ServiceError(
-            f"a live trader for {params.market.coin} on {st.get('account', 'this account')} is already running "
-            f"(pid {st.get('pid')}, policy {st.get('policy_id')}, started {started} UTC). "
+            f"a live trader already writes the journal {root} (pid {st.get('pid')}, {st.get('base_url')}, policy "
+            f"{st.get('policy_id')}, started {started} UTC): one trader per journal folder. "
             "`python -m live.serve status` shows it, `python -m live.serve stop` stops it."
         ) from None
-    return lock
+    return HeldLocks(venue_lock, lock)
 
 
 def load_strategy_for(settings: ServiceSettings) -> Strategy:

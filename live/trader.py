@@ -45,6 +45,7 @@ from backtest.strategies.stream import Decision, StrategyStream
 from live.control import Command, ControlError, ControlFolder, Pause, Resume, SetSize, Stop, Swap, parse_command
 from live.execution import Execution
 from live.journal import STATE_FILE, Journal, StateFileError, read_records, read_status
+from live.lock import NonceSource
 from live.orders import OrderDesk
 from live.positions import Leg, side_of
 from live.rebuild import rebuild_state
@@ -91,7 +92,8 @@ class Trader:
         self.state = TraderState(self._policy(strategy, identity.policy_id), params.live.size_multiplier)
         self.risk = RiskGuard(RiskLimits.from_config(params, objectives), self.state, journal, clock)
         self.exec = Execution(venue.exchange, venue.info, venue.account, venue.coin, venue.dex, venue.rules, journal,
-                              on_call=self.risk.on_exchange_call, budget=venue.feed.budget)  # fmt: skip
+                              on_call=self.risk.on_exchange_call, budget=venue.feed.budget,
+                              nonces=NonceSource.for_signer(venue.base_url, venue.signer.wallet.address))  # fmt: skip
         self.desk = OrderDesk(self.exec, venue.rules, self.state, self.risk, journal,
                               params.live.ioc_slippage_pct / 100.0, lambda: venue.feed.mid, clock)  # fmt: skip
         self.sync = VenueSync(self.exec, self.state, self.desk, journal, venue.coin, self.bar_s * 1000, clock)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+# the live traders' locks and nonce files (live/lock.py): this session's own, inherited by the processes it starts
+if "AML100_RUNTIME_DIR" not in os.environ:
+    os.environ["AML100_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="aml100-test-run-")
+    atexit.register(shutil.rmtree, os.environ["AML100_RUNTIME_DIR"], ignore_errors=True)
 
 import pytest
 
