@@ -34,7 +34,46 @@ INDEX_FILE = "index.json"
 
 
 class RegistryError(ValueError):
-    """An unknown id, an ambiguous prefix or a transition the registry does not allow."""
+    """An unknown id, an ambiguous prefix, a transition the registry does not allow, or an index file that is not
+    a registry index (the message names the file and what to do)."""
+
+
+ENTRY_KEYS = ("id", "kind", "coin", "status", "checkpoint", "created", "history")
+HISTORY_KEYS = ("at", "from", "to", "reason")
+
+
+def parse_index(text: str, where: str) -> dict[str, Any]:
+    """The index document in `text` (read from `where`), checked: an object whose `entries` is a list of entries,
+    each with every key the registry reads. RegistryError, naming the file, the entry and what to do, otherwise;
+    nothing is ever written over an index that fails this."""
+    fix = (
+        f"nothing was changed. Restore {where} from a backup, or move it aside and register the checkpoints again "
+        "(`python -m rl.registry add PATH`; a missing index starts empty)"
+    )
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise RegistryError(f"{where}: not valid JSON ({exc}): the registry index is damaged; {fix}") from None
+    if not isinstance(data, dict):
+        raise RegistryError(f"{where}: holds a JSON {type(data).__name__}, not a registry index (an object with an "
+                            f"'entries' list); {fix}")  # fmt: skip
+    if not isinstance(data.get("entries"), list):
+        raise RegistryError(f"{where}: has no 'entries' list (keys: {', '.join(data) or 'none'}); {fix}")
+    for i, entry in enumerate(data["entries"]):
+        if not isinstance(entry, dict):
+            raise RegistryError(f"{where}: entry {i} is a JSON {type(entry).__name__}, not an object; {fix}")
+        name = f"entry {i} ({entry['id']})" if isinstance(entry.get("id"), str) else f"entry {i}"
+        missing = [k for k in ENTRY_KEYS if k not in entry]
+        if missing:
+            raise RegistryError(f"{where}: {name} lacks {', '.join(repr(k) for k in missing)}; {fix}")
+        if entry["status"] not in STATUSES or entry["kind"] not in KINDS:
+            raise RegistryError(f"{where}: {name} has status {entry['status']!r} (one of {STATUSES}) and kind "
+                                f"{entry['kind']!r} (one of {KINDS}); {fix}")  # fmt: skip
+        history = entry["history"]
+        if not isinstance(history, list) or not all(isinstance(h, dict) and all(k in h for k in HISTORY_KEYS)
+                                                    for h in history):  # fmt: skip
+            raise RegistryError(f"{where}: {name}'s history is not a list of changes with {HISTORY_KEYS}; {fix}")
+    return data
 
 
 def default_root() -> Path | str:
@@ -76,14 +115,20 @@ class Registry:
 
     # -- storage -------------------------------------------------------------------------------------------------
     def _read(self) -> dict[str, Any]:
+        """The index, checked (`parse_index`); an empty one when there is none yet."""
         if self.remote:
             from cluster.storage import read_text
 
             text = read_text(self.index)
-            return json.loads(text) if text else {"version": 1, "entries": []}
-        if not self.index.is_file():
+            return parse_index(text, str(self.index)) if text else {"version": 1, "entries": []}
+        if not self.index.exists():
             return {"version": 1, "entries": []}
-        return json.loads(self.index.read_text())
+        try:
+            text = self.index.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise RegistryError(f"{self.index}: cannot be read ({exc.strerror or exc}); check the path and its "
+                                "permissions (--root or $AML100_REGISTRY)") from None  # fmt: skip
+        return parse_index(text, str(self.index))
 
     @contextmanager
     def _locked(self) -> Iterator[dict[str, Any]]:

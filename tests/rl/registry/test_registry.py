@@ -141,3 +141,46 @@ def test_for_live_counts_proxy_days_separately_and_the_list_shows_them(tmp_path,
     assert "proxy days" in listing and "synthetic %" in listing
     row = next(line for line in listing.splitlines() if line.startswith(proxy_heavy["id"]))
     assert row.split()[-3:] == ["3", "25", "10"]
+
+
+CORRUPT = {
+    "truncated": ('{"version": 1, "entries": [{"id": "ppo-1", "ki', "not valid JSON"),
+    "a list": ("[1, 2, 3]", "holds a JSON list"),
+    "an empty object": ("{}", "has no 'entries' list"),
+    "an entry missing keys": ('{"version": 1, "entries": [{"id": "ppo-1", "kind": "ppo"}]}',
+                              "entry 0 (ppo-1) lacks 'coin', 'status'"),
+    "an entry that is no object": ('{"entries": [7]}', "entry 0 is a JSON int"),
+    "a bad status": ('{"entries": [{"id": "a", "kind": "ppo", "coin": "c", "status": "live", "checkpoint": "x", '
+                     '"created": "t", "history": []}]}', "status 'live'"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(CORRUPT))
+def test_a_corrupt_index_is_refused_in_one_line_naming_the_file_and_never_overwritten(tmp_path, case, capsys):
+    text, says = CORRUPT[case]
+    index = tmp_path / "index.json"
+    index.write_text(text)
+    for argv in (["list"], ["show", "ppo-1"], ["promote", "ppo-1"], ["retire", "ppo-1"]):
+        assert registry_main(["--root", str(tmp_path), *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith(f"error: {index}: ") and says in err
+        assert "rl.registry add" in err  # what to do
+    with pytest.raises(RegistryError, match=str(index)):
+        Registry(tmp_path).add("ppo", tmp_path / "ckpt", COIN)
+    assert index.read_text() == text  # writes refuse before touching it
+
+
+def test_live_serve_refuses_a_corrupt_registry_naming_the_file(tmp_path, capsys):
+    from live.serve import main as serve_main
+
+    (tmp_path / "index.json").write_text("[1, 2, 3]")
+    code = serve_main(["--registry", str(tmp_path), "--set", f"live.journal_dir={tmp_path / 'live'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{tmp_path / 'index.json'}: holds a JSON list" in err
+    assert "rules meanwhile" not in capsys.readouterr().out  # refused, not silently replaced by the rules
+
+
+def test_an_index_that_cannot_be_read_says_so(tmp_path, capsys):
+    (tmp_path / "index.json").mkdir()
+    assert registry_main(["--root", str(tmp_path), "list"]) == 2
+    assert "cannot be read" in capsys.readouterr().err
