@@ -63,17 +63,23 @@ def load_signer(env: dict[str, str] | None = None, dotenv: str | Path = ".env") 
     env = dict(os.environ if env is None else env)
     file_values = read_dotenv(dotenv)
     key = env.get(ENV_KEY) or file_values.get(ENV_KEY)
+    source = "the environment" if env.get(ENV_KEY) else str(dotenv)
     account = env.get(ENV_ACCOUNT) or file_values.get(ENV_ACCOUNT)
     if not key:
         raise KeyError_(
             f"no signing key: set {ENV_KEY} in the environment or in {dotenv} (an API wallet's key is recommended)"
         )
     if not _HEX_KEY.fullmatch(key.strip()):
-        raise KeyError_(f"{ENV_KEY} is not a 32-byte hex key (0x + 64 hex digits); its value is not shown")
+        raise KeyError_(
+            f"{ENV_KEY} (in {source}) is malformed: not a 32-byte hex key (0x + 64 hex digits, {len(key.strip())} "
+            "characters given); its value is not shown"
+        )
     try:
         wallet = Account.from_key(key.strip())
     except Exception:
-        raise KeyError_(f"{ENV_KEY} is not a valid secp256k1 key; its value is not shown") from None
+        raise KeyError_(
+            f"{ENV_KEY} (in {source}) is malformed: not a valid secp256k1 private key; its value is not shown"
+        ) from None
     if account and not re.fullmatch(r"0x[0-9a-fA-F]{40}", account.strip()):
         raise KeyError_(f"{ENV_ACCOUNT} must be an address (0x + 40 hex digits), got {account!r}")
     return Signer(wallet, (account or wallet.address).strip())

@@ -282,13 +282,13 @@ def prepare_settings(
     resolve_strategy(choice.spec, choice.params)  # fail fast on a spec that does not load
     require_market_execution(choice.params)
     signer_source = "paper" if mode == "paper" else "env"
-    key_present = True
+    key_error = None
     if mode != "paper":
         try:
             load_signer(dotenv=REPO_ROOT / ".env")
-        except ValueError:
-            key_present = False
-    problems = check_real_venue(mode, choice.entry, key_present, confirm_mainnet)
+        except ValueError as exc:  # missing or malformed: the message says which, never the key
+            key_error = str(exc)
+    problems = check_real_venue(mode, choice.entry, key_error is None, confirm_mainnet, key_error)
     if problems:
         raise ServiceError(f"refusing to trade on {mode}:\n  - " + "\n  - ".join(problems))
     return ServiceSettings(

@@ -39,8 +39,11 @@ def base_url_for(mode: str, params: Any, paper_url: str | None = None) -> str:
     raise VenueError(f"unknown mode {mode!r}; allowed: {MODES}")
 
 
-def check_real_venue(mode: str, entry: dict[str, Any] | None, key_present: bool, confirmed: bool) -> list[str]:
-    """Why trading on a real venue must be refused (empty when allowed). Paper is always allowed."""
+def check_real_venue(
+    mode: str, entry: dict[str, Any] | None, key_present: bool, confirmed: bool, key_error: str | None = None
+) -> list[str]:
+    """Why trading on a real venue must be refused (empty when allowed). Paper is always allowed. `key_error` is
+    what `live.keys.load_signer` said when the key is there but malformed (it never contains the key)."""
     if mode == "paper":
         return []
     problems = []
@@ -58,7 +61,9 @@ def check_real_venue(mode: str, entry: dict[str, Any] | None, key_present: bool,
                 f"python -m rl.registry promote {entry.get('id')} --for-live"
             )
     if not key_present:
-        problems.append("no signing key: set AML100_PRIVATE_KEY in the environment or .env (an API wallet's key)")
+        problems.append(
+            key_error or "no signing key: set AML100_PRIVATE_KEY in the environment or .env (an API wallet's key)"
+        )
     if mode == "mainnet" and not confirmed:
         problems.append("mainnet trades real money: add --confirm-mainnet to say you mean it")
     return problems

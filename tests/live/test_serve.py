@@ -110,3 +110,12 @@ def test_the_live_trader_refuses_maker_styles_until_its_maker_half_lands():
     require_market_execution(load_params())
     with pytest.raises(ServiceError, match=r"execution\.entry = maker: the live trader does not place post-only"):
         require_market_execution(load_params(overrides=["execution.entry=maker"]))
+
+
+@pytest.mark.parametrize("key", ["0x" + "a1" * 31 + "zz", "a1b2", "0x" + "00" * 32])
+def test_a_malformed_key_is_reported_as_malformed_not_missing_and_never_echoed(monkeypatch, tmp_path, capsys, key):
+    monkeypatch.setenv("AML100_PRIVATE_KEY", key)
+    code = main(["--mode", "testnet", "--strategy", "rules", "--set", f"live.journal_dir={tmp_path}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "AML100_PRIVATE_KEY (in the environment) is malformed" in err
+    assert "no signing key" not in err and key not in err and key.removeprefix("0x")[:8] not in err
