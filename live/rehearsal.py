@@ -137,16 +137,37 @@ def make_rig(
     cfg = matched_paper_config(params, history, fund=((master.account.lower(), usd),), faults=faults or FaultConfig(),
                                state_path=state_path)  # fmt: skip
     server = start_in_thread(cfg, bars=bars)
-    signer = signer_for(server, master) if signer_for is not None else master
-    venue = connect_venue(server.url, coin, dex, signer, params.live.order_timeout_s, params.backtest.interval,
-                          params.live.stale_feed_seconds, time_scale=time_scale, source="paper")  # fmt: skip
-    venue.feed.budget = WeightBudget(capacity=1e9)  # bars pass far faster than real time here: no REST budget
-    journal = Journal(tmp / "live", redactor=Redactor.for_signer(signer))
-    strategy: Strategy = strategy_factory(params)
-    ident = TraderIdentity("paper", coin, signer.account.lower(), policy_id, strategy.name, server.url, strategy_spec)
-    trader = Trader(ident, params, objectives, strategy, venue, journal)
-    trader.start()
+    try:
+        signer = signer_for(server, master) if signer_for is not None else master
+        venue = connect_venue(server.url, coin, dex, signer, params.live.order_timeout_s, params.backtest.interval,
+                              params.live.stale_feed_seconds, time_scale=time_scale, source="paper")  # fmt: skip
+        venue.feed.budget = WeightBudget(capacity=1e9)  # bars pass far faster than real time here: no REST budget
+        journal = Journal(tmp / "live", redactor=Redactor.for_signer(signer))
+        strategy: Strategy = strategy_factory(params)
+        ident = TraderIdentity("paper", coin, signer.account.lower(), policy_id, strategy.name, server.url,
+                               strategy_spec)  # fmt: skip
+        trader = Trader(ident, params, objectives, strategy, venue, journal)
+        trader.start()
+    except BaseException:  # a strategy that does not load, a venue that does not answer: no exchange left running
+        server.stop()
+        raise
     return Rig(params, objectives, bars, server, trader, tmp / "live", history)
+
+
+def at_least(low: int, flag: str) -> Callable[[str], int]:
+    """An argparse type: a whole number >= `low`; the error names the flag, the value and the bound."""
+    import argparse
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} expects a whole number >= {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{flag} expects a whole number >= {low}, got {value}")
+        return value
+
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,8 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         "costs), then replay the session through the backtester and compare decisions and fills.",
     )
     ap.add_argument("--strategy", default="rules", help="rules | buyhold | ppo | dqn | ensemble | checkpoint path")
-    ap.add_argument("--bars", type=int, default=300, help="bars to trade (default 300)")
-    ap.add_argument("--history", type=int, default=600, help="warm-up bars before the first decision (default 600)")
+    ap.add_argument("--bars", type=at_least(2, "--bars"), default=300, help="bars to trade, at least 2 (default 300)")
+    ap.add_argument("--history", type=at_least(2, "--history"), default=600,
+                    help="warm-up bars before the first decision, at least 2 (default 600)")  # fmt: skip
     ap.add_argument("--seed", type=int, default=11, help="synthetic bars' seed")
     ap.add_argument("--out", type=Path, help="folder (default <live.journal_dir>/rehearsals/<time>-<strategy>)")
     add_config_args(ap)
@@ -196,4 +218,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from backtest.cli import run_main
+
+    run_main(main)
