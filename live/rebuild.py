@@ -35,12 +35,13 @@ def _finite(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def status_legs(status: dict[str, Any] | None, coin: str, account: str) -> list[dict[str, Any]]:
-    """The legs of status.json's position when it is this trader's (same coin and account), each a valid leg."""
+def status_legs(status: dict[str, Any] | None, coin: str, account: str) -> list[dict[str, Any]] | None:
+    """The legs of status.json's position (each a valid leg; [] when it was flat), or None when there is no
+    status.json of this trader (same coin and account)."""
     if not isinstance(status, dict) or status.get("coin") != coin:
-        return []
+        return None
     if str(status.get("account", "")).lower() != account.lower():
-        return []
+        return None
     out = []
     for d in ((status.get("position") or {}).get("legs")) or []:
         try:
@@ -108,7 +109,8 @@ def rebuild_state(
                 paused, pause_reason = True, str(rec.get("reason") or "")
             elif event == "resumed":
                 paused, pause_reason = False, ""
-    legs = status_legs(status, coin, account)
+    from_status = status_legs(status, coin, account)
+    legs = from_status or []
     risk = RiskState(peak=peak, halted=halted, halt_ms=halt_ms, day=day, day_start_equity=day_start,
                      daily_stop=daily_stop, paused=paused, pause_reason=pause_reason)  # fmt: skip
     saved: dict[str, Any] = {
@@ -128,6 +130,7 @@ def rebuild_state(
     }
     if size_multiplier is not None:
         saved["size_multiplier"] = size_multiplier
-    summary = {"records": n, "legs": len(legs), "legs_from": "status.json" if legs else "the venue (reconcile)",
-               "fills": len(tids), "trades": stats.n_trades, "halted": halted}  # fmt: skip
+    legs_from = "the venue (no status.json)" if from_status is None else "status.json"
+    summary = {"records": n, "legs": len(legs), "legs_from": legs_from, "fills": len(tids), "trades": stats.n_trades,
+               "halted": halted}  # fmt: skip
     return saved, summary

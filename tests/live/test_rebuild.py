@@ -114,6 +114,6 @@ def test_without_status_json_the_rebuilt_trader_adopts_the_venue_position(tmp_pa
         assert trader.state.position == pytest.approx(_venue_size(rig)) != 0
         assert all(lg.adopted for lg in trader.state.legs)
         alert = next(r for r in read_records(rig.root, kinds={"alert"}) if r["alert"] == "state_rebuilt")
-        assert "the venue (reconcile)" in alert["message"]
+        assert "from the venue (no status.json)" in alert["message"]
     finally:
         rig.stop()
