@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import requests
 
 from backtest.venue.retry import RetryPolicy
@@ -118,3 +120,38 @@ def test_cancelling_an_order_the_venue_already_closed_succeeds_and_is_journalled
     assert make_exec(tmp_path / "c", CancelVenue("Rate limited.")).cancel(INTENT.cloid) is False
     rec = next(read_records(tmp_path / "c", kinds={"cancel"}))
     assert rec["error"] == "Rate limited." and rec["gone"] is False
+
+
+def test_two_processes_signing_for_one_wallet_in_the_same_millisecond_never_reuse_a_nonce(tmp_path, monkeypatch):
+    """The clock stands still (a burst, or two processes in one millisecond): with the signer's shared nonce file
+    every action is accepted by the paper exchange (which refuses a reused nonce as the venue does); with each
+    process's own memory alone the second process's first action is refused."""
+    from eth_account import Account
+
+    import live.lock
+    from backtest.venue.sdk import make_exchange, make_info
+    from live.lock import NonceSource
+    from tests.support.paper_exchange import random_walk_bars, start
+
+    wallet = Account.create()
+    server = start(random_walk_bars(300, seed=1), fund=((wallet.address.lower(), 10_000.0),))
+    frozen = [int(time.time() * 1000)]
+    monkeypatch.setattr(live.lock.time, "time", lambda: frozen[0] / 1000)
+    try:
+        info = make_info(server.url, "xyz", 5.0)
+
+        def execution(nonces: NonceSource) -> Execution:
+            exchange = make_exchange(wallet, server.url, "xyz", 5.0)
+            return Execution(exchange, info, wallet.address.lower(), "xyz:XYZ100", "xyz", RULES, Journal(tmp_path),
+                             policy=RetryPolicy(max_attempts=1), sleep=lambda s: None, nonces=nonces)  # fmt: skip
+
+        shared = tmp_path / "signer.nonce"
+        a, b = execution(NonceSource(shared)), execution(NonceSource(shared))
+        assert all(ex.cancel("0x" + f"{i:032x}", "test") for i in range(3) for ex in (a, b))  # 6 actions, 1 ms
+        frozen[0] += 1000  # later, and still standing: each process's own memory only
+        c, d = execution(NonceSource()), execution(NonceSource())
+        assert c.cancel("0x" + "1" * 32, "test") and not d.cancel("0x" + "2" * 32, "test")
+        refused = [r for r in read_records(tmp_path, kinds={"cancel"}) if r.get("error")]
+        assert len(refused) == 1 and "Invalid nonce: duplicate nonce" in refused[0]["error"]
+    finally:
+        server.stop()
