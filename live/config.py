@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from backtest.config import Section
+from backtest.venue.limits import CANDLE_HISTORY_LIMIT
 from backtest.venue.rules import MIN_ORDER_VALUE
 
 
@@ -23,7 +24,7 @@ class LiveConfig(Section):
     paper_speed: float = Field(default=1.0, ge=0.01, le=100_000)
     paper_fund_usd: float = Field(default=10_000.0, ge=MIN_ORDER_VALUE)
     journal_dir: str = Field(default="runs/live", min_length=1)
-    history_bars: int = Field(default=1000, ge=2, le=5000)
+    history_bars: int = Field(default=1000, ge=2, le=CANDLE_HISTORY_LIMIT)
     emergency_stop_file: str = Field(default="/tmp/aml100_emergency_stop", min_length=1)
     daily_loss_limit_pct: float = Field(default=3.0, ge=0, le=100)
     max_order_notional: float = Field(default=100_000.0, ge=MIN_ORDER_VALUE)  # below it no order could be sent

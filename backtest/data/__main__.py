@@ -23,6 +23,7 @@ from backtest.data.schema import DataError, validate_bars
 from backtest.data.store import NAMESPACES, BarStore
 from backtest.data.synth import DEFAULT_START, generate_bars
 from backtest.venue.feed import SdkFeed
+from backtest.venue.limits import CANDLE_HISTORY_LIMIT
 from backtest.venue.retry import RetryError
 
 log = logging.getLogger("backtest.data")
@@ -41,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    f = sub.add_parser("fetch", help="download recent candles over REST (the API keeps only the latest 5000)")
+    f = sub.add_parser(
+        "fetch", help=f"download recent candles over REST (the API keeps only the latest {CANDLE_HISTORY_LIMIT})"
+    )
     _common(f)
     f.add_argument("--days", type=float, default=4.0, help="how far back to ask for (default 4)")
     f.add_argument("--base-url", help="API base URL (default params.market.base_url)")

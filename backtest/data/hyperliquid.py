@@ -1,7 +1,7 @@
 """REST access to HyperLiquid candles through the SDK's `Info`, and `fetch` into the store.
 
-The API keeps only the most recent 5000 candles per coin and interval (1m is about 3.5 days), so a fetch reports
-how far back it could actually go; longer history comes from `recorder.py`. Requests are paced by a
+The API keeps only the most recent `limits.CANDLE_HISTORY_LIMIT` (5000) candles per coin and interval (1m is about
+3.5 days), so a fetch reports how far back it could actually go; longer history comes from `recorder.py`. Requests are paced by a
 `WeightBudget` (candleSnapshot: 20 weight plus 1 per 60 candles) and retried by `call_with_retry`, both from the
 venue adapter (`backtest/venue/`).
 """
@@ -20,11 +20,11 @@ from tqdm import tqdm
 from backtest.config import interval_seconds
 from backtest.data.schema import conform, empty_bars, merge_bars, validate_bars
 from backtest.data.store import BarStore
+from backtest.venue.limits import CANDLE_HISTORY_LIMIT as API_CANDLE_LIMIT
 from backtest.venue.ratelimit import INFO_WEIGHT, WeightBudget, candle_snapshot_weight
 from backtest.venue.retry import RetryPolicy, call_with_retry
 from backtest.venue.sdk import make_info
 
-API_CANDLE_LIMIT = 5000
 log = logging.getLogger(__name__)
 
 

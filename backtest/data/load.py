@@ -28,6 +28,7 @@ from backtest.data.schema import DataError, find_gaps, source_shares, validate_b
 from backtest.data.store import BarStore
 from backtest.data.synth import DEFAULT_START, generate_bars
 from backtest.venue.calendar import calendar_for
+from backtest.venue.limits import CANDLE_HISTORY_LIMIT
 
 DATA_SOURCES = ("real", "proxy", "synthetic", "hybrid")
 MAX_MISSING_SESSION_HOURS = 1.0  # --data proxy: session hours the head of the span may lack before it is "too little"
@@ -62,7 +63,8 @@ def edge_info(params: Params) -> dict[str, Any]:
 
 def _how_to_get(days: float) -> str:
     return (
-        "Get real bars with `python -m backtest.data fetch` (the API keeps only the latest 5000 candles) and build "
+        "Get real bars with `python -m backtest.data fetch` (the API keeps only the latest "
+        f"{CANDLE_HISTORY_LIMIT} candles) and build "
         "longer history with `python -m backtest.data record`; import a proxy index's minute bars with `python -m "
         "backtest.data import FILE` and run on `--data proxy` (real + proxy bars) or `--data hybrid` (real, proxy "
         f"and labelled synthetic bars), or `--data synthetic`; or ask for fewer days (now {days:g})."

@@ -5,13 +5,15 @@ Like freqtrade's exchange classes: the quirks of one venue live in one small pla
 
 from __future__ import annotations
 
+from backtest.venue import limits
+
 CAPABILITIES: dict[str, object] = {
     # market data
-    "candle_history_limit": 5000,  # candleSnapshot keeps only the latest 5000 candles per coin and interval
+    "candle_history_limit": limits.CANDLE_HISTORY_LIMIT,  # candleSnapshot keeps only the latest candles
     "candle_snapshot_includes_open_candle": True,  # the last candle returned may still be forming
     "ws_reconnects_itself": False,  # the SDK's WebSocket thread dies silently; the client must rebuild Info
     "ws_replays_on_resubscribe": False,  # no snapshot after a reconnect: backfill over REST and reconcile
-    "ws_idle_close_s": 60,  # the server closes a socket it sent nothing on for 60 s (the SDK pings every 50 s)
+    "ws_idle_close_s": limits.WS_IDLE_CLOSE_S,  # the server closes a socket it sent nothing on (SDK pings every 50 s)
     # orders
     "client_order_ids": True,  # 16-byte hex cloid, queryable with orderStatus
     "trigger_orders": True,  # TP/SL triggers (isMarket) rest on the venue: stops survive our process
@@ -21,9 +23,9 @@ CAPABILITIES: dict[str, object] = {
     "nonce_is_ms_timestamp": True,  # two actions signed in the same millisecond collide: space them
     "schedule_cancel": True,  # dead man's switch (not used by default)
     # limits
-    "rest_weight_per_minute": 1200,
-    "exchange_weight": "1 + floor(batch / 40)",
-    "max_fills_per_query": 2000,
+    "rest_weight_per_minute": limits.REST_WEIGHT_PER_MINUTE,
+    "exchange_weight": f"1 + floor(batch / {limits.EXCHANGE_BATCH_PER_WEIGHT})",
+    "max_fills_per_query": limits.FILLS_PER_RESPONSE,
 }
 
 

@@ -1,4 +1,4 @@
-"""Client-side budget for HyperLiquid's REST weight limit (1200 weight a minute per IP).
+"""Client-side budget for HyperLiquid's REST weight limit (`limits.REST_WEIGHT_PER_MINUTE` a minute per IP).
 
 A token bucket: `capacity` tokens, refilled at capacity per `period_s`. `acquire(w)` waits until w tokens are
 there and takes them; `charge(w)` takes tokens after the fact (candleSnapshot costs 20 plus 1 per 60 candles
@@ -11,13 +11,10 @@ import threading
 import time
 from collections.abc import Callable
 
-REST_WEIGHT_PER_MINUTE = 1200
-INFO_WEIGHT = 20
+from backtest.venue.limits import REST_WEIGHT_PER_MINUTE, WEIGHT_INFO, candle_snapshot_weight
 
-
-def candle_snapshot_weight(n_items: int) -> int:
-    """Extra weight of a candleSnapshot answer with `n_items` candles (on top of INFO_WEIGHT)."""
-    return n_items // 60
+INFO_WEIGHT = WEIGHT_INFO  # the name the feed and the recorder use
+__all__ = ["INFO_WEIGHT", "REST_WEIGHT_PER_MINUTE", "WeightBudget", "candle_snapshot_weight"]
 
 
 class WeightBudget:
