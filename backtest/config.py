@@ -52,6 +52,7 @@ __all__ = [
     "KellyConfig",
     "MarketConfig",
     "Objectives",
+    "OffSessionConfig",
     "Override",
     "Params",
     "Section",
@@ -194,6 +195,15 @@ class EdgeConfig(Section):
     strength: float = Field(default=0.3, ge=0, le=0.95)
 
 
+class OffSessionConfig(Section):
+    """Synthetic prices while a HIP-3 market's outside market is closed (backtest/data/offsession.py): the venue's
+    band and moving average (venue facts, `backtest.venue.calendar`) with this volatility and reopen-gap model."""
+
+    enabled: bool = True
+    vol_multiplier: float = Field(default=0.2, gt=0, le=1)
+    reopen_gap_scale: float = Field(default=0.3, ge=0, le=10)
+
+
 class SynthConfig(Section):
     seed: int = Field(default=7, ge=0)
     start_price: float = Field(default=20_000.0, gt=0)
@@ -212,6 +222,7 @@ class SynthConfig(Section):
     range_vol_multiplier: float = Field(default=0.7, gt=0, le=1)
     trades_per_bar: float = Field(default=40.0, gt=0)
     edge: EdgeConfig = Field(default_factory=EdgeConfig)
+    off_session: OffSessionConfig = Field(default_factory=OffSessionConfig)
 
     @model_validator(mode="after")
     def _garch_stationary(self) -> SynthConfig:

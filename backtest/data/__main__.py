@@ -17,11 +17,12 @@ from backtest.cli import add_config_args, check_writable_dir, load_configs
 from backtest.config import ConfigError, Override, Params, interval_seconds
 from backtest.data.hyperliquid import fetch_to_store
 from backtest.data.inspect import format_summary, summarize
-from backtest.data.load import DATA_SOURCES, data_root, load_dataset
+from backtest.data.load import DATA_SOURCES, data_root, load_dataset, off_session_info
 from backtest.data.recorder import Recorder, install_stop_signals
 from backtest.data.schema import DataError, validate_bars
 from backtest.data.store import NAMESPACES, BarStore
 from backtest.data.synth import DEFAULT_START, generate_bars
+from backtest.venue.calendar import calendar_for
 from backtest.venue.feed import SdkFeed
 from backtest.venue.limits import CANDLE_HISTORY_LIMIT
 from backtest.venue.retry import RetryError
@@ -150,13 +151,17 @@ def _cmd_synth(args: argparse.Namespace, params: Params) -> None:
     n = round(days * 86400 / interval_s)
     start = pd.Timestamp(args.start, tz="UTC") if args.start else DEFAULT_START
     t0 = time.perf_counter()
-    bars = validate_bars(generate_bars(n, params.synth, start=start, interval_s=interval_s), "synthetic bars")
+    calendar = calendar_for(params.market.coin)
+    bars = generate_bars(n, params.synth, start=start, interval_s=interval_s, calendar=calendar)
+    bars = validate_bars(bars, "synthetic bars")
     elapsed = time.perf_counter() - t0
+    off = off_session_info(params, bars)
     store = BarStore(data_root(params))
     written = store.append(bars, params.market.coin, params.backtest.interval)
     folder = store.folder(params.market.coin, params.backtest.interval, "synthetic")
-    print(f"generated {n} bars in {elapsed:.3f} s (seed {params.synth.seed}, edge {params.synth.edge.enabled}); "
-          f"wrote {len(written)} day files under {folder}")  # fmt: skip
+    hours = "24/7" if off is None else f"off-session rules on {off['closed_share']:.0%} of bars ({off['calendar']})"
+    print(f"generated {n} bars in {elapsed:.3f} s (seed {params.synth.seed}, edge {params.synth.edge.enabled}, "
+          f"{hours}); wrote {len(written)} day files under {folder}")  # fmt: skip
     print(format_summary(summarize(bars, interval_s), "synthetic"))
 
 

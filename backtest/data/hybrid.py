@@ -45,7 +45,8 @@ def build_hybrid(
     if n_pre == 0:
         return validate_bars(filled, "hybrid bars"), cfg.model_dump(), fill_info
     pre_start = first - pd.Timedelta(seconds=n_pre * interval_s)
-    synth = generate_bars(n_pre, cfg, start=pre_start, interval_s=interval_s, seed=params.synth.seed)
+    synth = generate_bars(n_pre, cfg, start=pre_start, interval_s=interval_s, seed=params.synth.seed,
+                          calendar=calendar_for(params.market.coin))  # fmt: skip
     factor = float(filled["open"].iloc[0]) / float(synth["close"].iloc[-1])
     for col in PRICE_COLUMNS:
         synth[col] = synth[col] * factor

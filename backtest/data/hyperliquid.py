@@ -1,9 +1,9 @@
 """REST access to HyperLiquid candles through the SDK's `Info`, and `fetch` into the store.
 
 The API keeps only the most recent `limits.CANDLE_HISTORY_LIMIT` (5000) candles per coin and interval (1m is about
-3.5 days), so a fetch reports how far back it could actually go; longer history comes from `recorder.py`. Requests are paced by a
-`WeightBudget` (candleSnapshot: 20 weight plus 1 per 60 candles) and retried by `call_with_retry`, both from the
-venue adapter (`backtest/venue/`).
+3.5 days), so a fetch reports how far back it could actually go; longer history comes from `recorder.py`. Requests
+are paced by a `WeightBudget` (candleSnapshot: 20 weight plus 1 per 60 candles) and retried by `call_with_retry`,
+both from the venue adapter (`backtest/venue/`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """One entry point for every consumer of market data: `load_dataset(params, source, days)`.
 
 - synthetic: generated from `params.synth` (seeded) starting at DEFAULT_START, so the same params give the same
-  bars on every machine; nothing is read from disk.
+  bars on every machine; nothing is read from disk. A market with a session calendar (xyz:XYZ100) gets the venue's
+  off-session rules outside its session (`synth.off_session`, on by default, labelled in `provenance.off_session`).
 - real: the most recent `days` of real bars in the store (`params.backtest.data_dir`); if the store does not cover
   the span, DataError says what is missing and how to get it. Never falls back to proxy or synthetic data.
 - proxy: the most recent `days` of real and proxy bars (real HyperLiquid bars where recorded, an imported proxy's
@@ -24,6 +25,7 @@ import pandas as pd
 from backtest.config import REPO_ROOT, Params, interval_seconds
 from backtest.data.hybrid import build_hybrid
 from backtest.data.inspect import gap_summary
+from backtest.data.offsession import OffSessionParams, closed_share
 from backtest.data.schema import DataError, find_gaps, source_shares, validate_bars
 from backtest.data.store import BarStore
 from backtest.data.synth import DEFAULT_START, generate_bars
@@ -59,6 +61,19 @@ def edge_info(params: Params) -> dict[str, Any]:
         "trend_drift_bps": params.synth.trend_drift_bps if edge.enabled else 0.0,
         "kind": "ar1_trend_regimes" if edge.enabled else "none (martingale)",
     }
+
+
+def off_session_info(params: Params, bars: pd.DataFrame | None = None) -> dict[str, Any] | None:
+    """How the synthetic part treats the market's closed sessions (None: a 24/7 market, or the mode is off)."""
+    calendar = calendar_for(params.market.coin)
+    off = OffSessionParams.for_market(calendar, params.synth.off_session)
+    if off is None:
+        return None
+    info: dict[str, Any] = {**off.to_dict(), "rules": "venue off-session rules (backtest/data/offsession.py)"}
+    if bars is not None:
+        synth = bars[bars["source"] == "synthetic"]
+        info["closed_share"] = closed_share(synth, calendar) if len(synth) else 0.0
+    return info
 
 
 def _how_to_get(days: float) -> str:
@@ -148,6 +163,7 @@ def _provenance(bars: pd.DataFrame, params: Params, kind: str, start, end, **ext
         "gaps": len(find_gaps(bars, interval_seconds(interval))),
         "gap_labels": gap_summary(bars, interval_seconds(interval), calendar_for(params.market.coin)),
         "edge": edge_info(params) if kind in ("synthetic", "hybrid") else None,
+        "off_session": off_session_info(params, bars) if kind in ("synthetic", "hybrid") else None,
         **extra,
     }
 
@@ -178,7 +194,9 @@ def _load(params: Params, source: str | None, days: float | None) -> Dataset:
     interval_s = interval_seconds(params.backtest.interval)
     if source == "synthetic":
         n = round(days * 86400 / interval_s)
-        bars = validate_bars(generate_bars(n, params.synth, start=DEFAULT_START, interval_s=interval_s), "synthetic")
+        calendar = calendar_for(params.market.coin)
+        bars = generate_bars(n, params.synth, start=DEFAULT_START, interval_s=interval_s, calendar=calendar)
+        bars = validate_bars(bars, "synthetic")
         end = DEFAULT_START + pd.Timedelta(seconds=n * interval_s)
         return Dataset(bars, _provenance(bars, params, "synthetic", DEFAULT_START, end))
     if source == "real":
