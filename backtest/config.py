@@ -138,8 +138,8 @@ class BacktestConfig(Section):
     interval: Literal["1m", "3m", "5m", "15m", "30m", "1h"] = "1m"
     initial_equity: float = Field(default=10_000.0, ge=10)  # the venue's minimum order value (backtest.venue.rules)
     slippage_pct: float = Field(default=0.05, ge=0, lt=10)
-    commission_pct: float = Field(default=0.05, ge=0, lt=10)
-    maker_commission_pct: float = Field(default=0.015, ge=-1, lt=10)
+    commission_pct: float | None = Field(default=None, ge=0, lt=10)  # None: the venue's schedule (venue/fees.py)
+    maker_commission_pct: float | None = Field(default=None, ge=-1, lt=10)
     latency_ms: tuple[float, float] = (5.0, 15.0)
     funding_rate_hourly: float = Field(default=0.0, ge=-0.01, le=0.01)
     chunk_size: int = Field(default=5000, ge=100)

@@ -29,6 +29,9 @@ Definitions (these are the exact formulas; docs/ARCHITECTURE.md quotes them):
 * fees_paid and funding_paid are the simulator's totals (`result.fees`, `result.funding`).
 * With a maker execution style, the figures of `backtest.execution_metrics` (order outcomes, fill rate, time to
   fill, markout, cost per round trip) are added, flat, with their definitions there.
+* fee_taker_pct, fee_maker_pct and fee_schedule: the fee schedule the simulator charged and where it came from
+  (`result.provenance["fees"]`, a `backtest.venue.fees.FeeSchedule`: the venue's answer, its documented default
+  or a params override); None when the result does not say.
 * share_real comes from `result.provenance["share_real"]`; without it, a `source` of "real" means 1 and
   "synthetic" means 0, otherwise it is None (unknown). real_days = share_real * days (None when unknown); likewise
   share_proxy / proxy_days (bars of another market mapped to this one, `python -m backtest.data import`) and
@@ -224,6 +227,7 @@ def compute_metrics(result: BacktestResult) -> dict[str, Any]:
             "n_halts": len(result.halts),
             "first_halt_time": halt_times[0] if halt_times else None,
             "halt_times": halt_times,
+            **fee_figures(result.provenance),
         }
     )
     out.update(data_shares(result.provenance, days))
@@ -231,6 +235,54 @@ def compute_metrics(result: BacktestResult) -> dict[str, Any]:
 
     if uses_maker(result):
         out.update(execution_metrics(result))
+    return out
+
+
+def fee_figures(provenance: dict[str, Any]) -> dict[str, Any]:
+    """The fee schedule a run charged, from its provenance: rates in percent and the schedule's label."""
+    fees = provenance.get("fees") or {}
+    return {
+        "fee_taker_pct": fees.get("taker_pct"),
+        "fee_maker_pct": fees.get("maker_pct"),
+        "fee_schedule": fees.get("label"),
+    }
+
+
+def session_breakdown(result: BacktestResult, coin: str | None = None) -> dict[str, dict[str, Any]]:
+    """Trades and PnL by the market's session state (`backtest.venue.calendar`: open, daily_break, weekend,
+    holiday), for a market whose price follows an outside market (xyz:XYZ100); a 24/7 market is all "open".
+
+    Per state: `bars` (bars opening in it), `bar_pnl` (equity change over those bars, after fees and funding),
+    `exposure_pct` (share of them with a position at the close), and over trades by the state at their entry bar's
+    open: `n_trades`, `trade_pnl` (net), `win_rate_pct`, `avg_trade_pnl`. The coin comes from the provenance.
+    """
+    from backtest.venue.calendar import STATE_NAMES, calendar_for
+
+    coin = coin or result.provenance.get("coin") or ""
+    ts = np.asarray(result.timestamps, dtype=np.int64)
+    states = calendar_for(coin).states(ts) if ts.size else np.zeros(0, dtype=np.int8)
+    eq = equity_path(result)
+    bar_pnl = np.diff(eq)
+    position = np.asarray(result.position, dtype=np.float64)
+    trades = result.trades
+    n = len(trades)
+    pnl = trades["pnl"].to_numpy(dtype=np.float64) if n else np.zeros(0)
+    entry_bar = trades["entry_bar"].to_numpy(dtype=np.int64) if n else np.zeros(0, dtype=np.int64)
+    trade_state = states[np.clip(entry_bar, 0, max(len(states) - 1, 0))] if n and len(states) else np.zeros(0)
+    out: dict[str, dict[str, Any]] = {}
+    for code, name in enumerate(STATE_NAMES):
+        in_state = states == code
+        mine = pnl[trade_state == code] if n else pnl
+        k = int(in_state.sum())
+        out[name] = {
+            "bars": k,
+            "bar_pnl": float(bar_pnl[in_state].sum()) if k else 0.0,
+            "exposure_pct": float((position[in_state] != 0).mean() * 100.0) if k else 0.0,
+            "n_trades": int(mine.size),
+            "trade_pnl": float(mine.sum()),
+            "win_rate_pct": float((mine > 0).mean() * 100.0) if mine.size else 0.0,
+            "avg_trade_pnl": float(mine.mean()) if mine.size else 0.0,
+        }
     return out
 
 

@@ -25,6 +25,7 @@ from backtest.sim.result import BacktestResult
 from backtest.strategies.base import PolicyStrategy, SignalStrategy
 from backtest.strategies.observation import build_observation
 from backtest.strategies.registry import Strategy, resolve_strategy, strategy_overrides
+from backtest.venue.fees import FeeSchedule, resolve_fees
 
 Progress = Callable[[int], None]
 
@@ -65,9 +66,13 @@ def run_policy(
     return batch.runs()
 
 
-def execution_params(strategy: Strategy, params: Params, objectives: Objectives) -> SimParams:
-    """Simulator parameters for a strategy: its execution overrides applied; no drawdown halt if it opts out."""
-    sim_params = SimParams.from_config(with_overrides(params, strategy_overrides(strategy)), objectives)
+def execution_params(
+    strategy: Strategy, params: Params, objectives: Objectives, fees: FeeSchedule | None = None
+) -> SimParams:
+    """Simulator parameters for a strategy: its execution overrides applied; no drawdown halt if it opts out. Fees:
+    `fees` (the venue's schedule, resolved by the caller) or `resolve_fees` of the strategy's params."""
+    params = with_overrides(params, strategy_overrides(strategy))
+    sim_params = SimParams.from_config(params, objectives, fees if fees is not None else resolve_fees(params))
     if not strategy.uses_drawdown_halt:
         sim_params = sim_params._replace(auto_stop_frac=0.0)
     return sim_params
@@ -165,10 +170,19 @@ class SegmentRunner:
     resolve or load the strategy themselves."""
 
     def __init__(
-        self, spec: str | Strategy, params: Params, objectives: Objectives, market: Market, features: np.ndarray
+        self,
+        spec: str | Strategy,
+        params: Params,
+        objectives: Objectives,
+        market: Market,
+        features: np.ndarray,
+        fees: FeeSchedule | None = None,
+        recorded_fees: dict[str, Any] | None = None,
     ) -> None:
         self.strategy = resolve_strategy(spec, params) if isinstance(spec, str) else spec
-        self.sim_params = execution_params(self.strategy, params, objectives)
+        own = with_overrides(params, strategy_overrides(self.strategy))
+        self.fees = fees if fees is not None else resolve_fees(own, recorded=recorded_fees)
+        self.sim_params = execution_params(self.strategy, params, objectives, self.fees)
         self.market = market
         self.warmup = params.backtest.warmup_bars
         if isinstance(self.strategy, SignalStrategy):
@@ -257,9 +271,10 @@ class RemoteSpec:
     objectives: Objectives
     market: Market
     features: np.ndarray
+    fees: FeeSchedule
 
     def build(self) -> SegmentRunner:
-        return SegmentRunner(self.spec, self.params, self.objectives, self.market, self.features)
+        return SegmentRunner(self.spec, self.params, self.objectives, self.market, self.features, self.fees)
 
 
 _POOL: dict[str, Any] = {"job": None, "actors": []}
@@ -312,7 +327,7 @@ def _put_runner(runner: SegmentRunner, spec: str | Strategy, params: Params, obj
     except Exception as exc:  # cloudpickle and Ray raise several types for objects that do not pickle
         if not isinstance(spec, str):
             raise TypeError(f"strategy {runner.name!r} cannot be sent to Ray workers: {exc}") from exc
-        return ray.put(RemoteSpec(uuid.uuid4().hex, spec, params, objectives, runner.market, features))
+        return ray.put(RemoteSpec(uuid.uuid4().hex, spec, params, objectives, runner.market, features, runner.fees))
 
 
 def run_tasks_ray(
@@ -360,14 +375,17 @@ def run_backtest(
     workers: int = 0,
     progress: Progress | None = None,
     keep_workers: bool = False,
+    fees: FeeSchedule | None = None,
 ) -> BacktestResult:
     """Backtest strategy `spec` (a `--strategy` spec or a strategy object) over the market; `workers` = 0 runs in
     this process, N >= 1 on N Ray actors. The strategy is loaded and prepared once, here.
 
-    `keep_workers` keeps the actors for the next run (see `run_tasks_ray`).
+    `keep_workers` keeps the actors for the next run (see `run_tasks_ray`). `fees`: the schedule to charge (default
+    `resolve_fees(params)` with the venue schedule the data's provenance recorded); the result's provenance says
+    which (`provenance["fees"]`).
     """
     run_plan = plan(market, params)
-    runner = SegmentRunner(spec, params, objectives, market, features)
+    runner = SegmentRunner(spec, params, objectives, market, features, fees, (provenance or {}).get("fees"))
     initial = params.backtest.initial_equity
     watch = HaltWatch(runner.sim_params.auto_stop_frac, initial)
     if workers <= 0:
@@ -391,6 +409,7 @@ def run_backtest(
                 runs += [r for r in runner.run(task) if r.start not in done]
         merged = apply_global_halt(sorted(runs, key=lambda r: r.start), runner.sim_params.auto_stop_frac, initial,
                                    rerun)  # fmt: skip
+    provenance = {**(provenance or {}), "fees": runner.fees.to_dict()}
     result = merge_runs(market, merged, initial, strategy=runner.name, provenance=provenance)
     sp = runner.sim_params
     result.execution = {

@@ -16,7 +16,8 @@ the halt within a few hundred bars, so most of each episode would teach nothing.
 unchanged; validation and test backtests run with the halt on, as every backtest does.
 
 env_config: params (dict dump of Params), objectives (dict dump; default configs/objectives.yaml), source, days,
-span ("train" | "validation" | "test"), seed, auto_stop.
+span ("train" | "validation" | "test"), seed, auto_stop, fees (the venue fee schedule the driver resolved, a
+`FeeSchedule.to_dict()`; default: the one the env's data provenance records).
 """
 
 from __future__ import annotations
@@ -57,9 +58,11 @@ class TradingEnv(gym.Env):
         self._base_seed = int(config.get("seed", self.params.rl.seed)) + 1000 * worker + vector
 
         from backtest.sim import SimParams, Simulator
+        from backtest.venue.fees import resolve_fees
 
         objectives = objectives_from_dict(config["objectives"]) if "objectives" in config else load_objectives()
-        sim_params = SimParams.from_config(self.params, objectives)
+        recorded = config.get("fees") or self.prepared.provenance.get("fees")  # the driver's venue schedule
+        sim_params = SimParams.from_config(self.params, objectives, resolve_fees(self.params, recorded=recorded))
         if not config.get("auto_stop", False):
             sim_params = sim_params._replace(auto_stop_frac=0.0)
         self.sim = Simulator(self.prepared.market, sim_params)

@@ -6,6 +6,8 @@ trade-density breaker. The breaker's minimum is `backtest.min_trades_threshold` 
 measured on at least `objectives.min_real_days` days of real HyperLiquid bars (`metrics["real_days"]`) and on at
 least `objectives.min_real_or_proxy_days` days of real plus proxy bars (`metrics["proxy_days"]`: another market's
 real bars mapped to this one, `python -m backtest.data import`), counted separately; synthetic bars count 0.
+The verdict prints the fee schedule the figures were charged (`metrics["fee_schedule"]`: the venue's, its default or
+a params override), so a promotion on fees the venue does not charge is visible.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class GateVerdict:
     check: ObjectiveCheck
     for_live: bool
     min_trades: int
+    fees: str | None = None  # the fee schedule the judged figures were charged, and where it came from
 
     @property
     def passed(self) -> bool:
@@ -44,10 +47,17 @@ class GateVerdict:
     def table(self) -> str:
         scope = "live (real and real + proxy days required)" if self.for_live else "paper/backtest"
         verdict = "PASSED" if self.passed else "REFUSED"
-        return f"{self.check.table()}\ngate ({scope}): {verdict}"
+        fees = f"\nfees: {self.fees or 'schedule not recorded'}"
+        return f"{self.check.table()}{fees}\ngate ({scope}): {verdict}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"passed": self.passed, "for_live": self.for_live, "min_trades": self.min_trades, **self.check.to_dict()}
+        return {
+            "passed": self.passed,
+            "for_live": self.for_live,
+            "min_trades": self.min_trades,
+            "fees": self.fees,
+            **self.check.to_dict(),
+        }
 
 
 def gate_check(metrics: dict[str, Any], objectives: Objectives, min_trades: int, for_live: bool = False) -> GateVerdict:
@@ -58,4 +68,4 @@ def gate_check(metrics: dict[str, Any], objectives: Objectives, min_trades: int,
         real_days = float(metrics.get("real_days") or 0.0)
         proxy_days = float(metrics.get("proxy_days") or 0.0)
     check = check_objectives(metrics, objectives, min_trades, real_days=real_days, proxy_days=proxy_days)
-    return GateVerdict(check=check, for_live=for_live, min_trades=min_trades)
+    return GateVerdict(check=check, for_live=for_live, min_trades=min_trades, fees=metrics.get("fee_schedule"))

@@ -40,6 +40,7 @@ import torch  # noqa: E402
 
 from backtest.cli import add_config_args, check_writable_dir, load_configs, run_main, schema_type  # noqa: E402
 from backtest.config import BacktestConfig, Objectives, Params, load_objectives  # noqa: E402
+from backtest.venue.fees import resolve_fees  # noqa: E402
 from rl import checkpoint as ck  # noqa: E402
 from rl.config import RLConfig  # noqa: E402
 from rl.data import Prepared, prepare, shares  # noqa: E402
@@ -122,6 +123,7 @@ def metadata(
         },
         "feature_names": prepared.feature_names,
         "norm": prepared.norm.to_dict(),
+        "fees": resolve_fees(params, recorded=prepared.provenance.get("fees")).to_dict(),
         "code_version": ck.git_commit(),
         "device": describe(),
         "validation_metric": VALIDATION_METRIC,
@@ -166,6 +168,7 @@ def train_one(
         "source": source,
         "days": days,
         "seed": seed,
+        "fees": prepared.provenance.get("fees"),  # env runners charge what this process read from the venue
     }
     steps = iteration_steps(params, iter_steps)
     config = BUILDERS[algo](params, env_config, seed, steps)

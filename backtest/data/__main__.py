@@ -1,4 +1,5 @@
-"""Command line for the market-data layer: `python -m backtest.data {fetch,record,import,funding,synth,hybrid,inspect}`.
+"""Command line for the market-data layer:
+`python -m backtest.data {fetch,record,import,funding,synth,hybrid,inspect,fees}`.
 
 Every subcommand reads `configs/params.yaml` (or `--config PATH`) with `--set section.key=value` overrides.
 Configuration and data errors print one clear paragraph and exit with status 2.
@@ -98,6 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
     h = sub.add_parser("hybrid", help="summarise real bars plus calibrated synthetic bars for the requested span")
     _common(h)
     h.add_argument("--days", type=float, help="span in days (default params.backtest.days)")
+
+    fe = sub.add_parser(
+        "fees",
+        help="ask the venue what it charges this market (meta, perpDexs; userFees with --user) and cache the answer "
+        "under <data-dir>/venue/fees/, where backtests read it; --show prints the schedule a backtest would charge",
+    )
+    _common(fe)
+    fe.add_argument("--base-url", help="API base URL (default params.market.base_url)")
+    fe.add_argument("--user", help="account address: its own rates (userFees) instead of base tier 0")
+    fe.add_argument("--show", action="store_true", help="print the schedule a backtest charges now; ask nothing")
 
     i = sub.add_parser("inspect", help="summarise stored bars (or a dataset: --data real|proxy|synthetic|hybrid)")
     _common(i)
@@ -261,8 +272,29 @@ def _cmd_funding(args: argparse.Namespace, params: Params) -> None:
           f"{stored['funding'].mean() * 100:.5f} % an hour; {path}")  # fmt: skip
 
 
+def _cmd_fees(args: argparse.Namespace, params: Params) -> None:
+    from backtest.venue.fees import fetch_schedule, resolve_fees, save_cache
+    from backtest.venue.retry import call_with_retry
+    from backtest.venue.sdk import make_info
+
+    if not args.show:
+        m = params.market
+        base_url = args.base_url or m.base_url
+        user = args.user.lower() if args.user else None
+        if user is not None and not (user.startswith("0x") and len(user) == 42):
+            raise ConfigError(f"--user {args.user!r}: expected an address, 0x and 40 hex digits")
+        info = make_info(base_url, m.dex, m.request_timeout_s)
+        try:
+            sched, raw = call_with_retry(lambda: fetch_schedule(info, m.coin, user, base_url), f"fees from {base_url}")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # an answer without the venue's shape
+            raise DataError(f"fees from {base_url}: unexpected answer ({type(exc).__name__}: {exc})") from None
+        path = save_cache(data_root(params), sched, raw)
+        print(f"venue: {sched.label()}\ncached in {path}")
+    print(f"a backtest of {params.market.coin} charges: {resolve_fees(params).label()}")
+
+
 COMMANDS = {"fetch": _cmd_fetch, "record": _cmd_record, "import": _cmd_import, "funding": _cmd_funding,
-            "synth": _cmd_synth, "hybrid": _cmd_hybrid, "inspect": _cmd_inspect}  # fmt: skip
+            "synth": _cmd_synth, "hybrid": _cmd_hybrid, "inspect": _cmd_inspect, "fees": _cmd_fees}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -270,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         params = _params(args)
-        if args.command in ("fetch", "record", "synth", "import", "funding"):  # they write the store: find out now
+        writes = args.command in ("fetch", "record", "synth", "import", "funding")
+        if writes or (args.command == "fees" and not args.show):  # they write the store: find out now
             check_writable_dir(data_root(params), "--data-dir")
         COMMANDS[args.command](args, params)
     except (ConfigError, DataError, RetryError) as exc:

@@ -30,6 +30,7 @@ from backtest.data.schema import DataError, find_gaps, source_shares, validate_b
 from backtest.data.store import BarStore
 from backtest.data.synth import DEFAULT_START, generate_bars
 from backtest.venue.calendar import calendar_for
+from backtest.venue.fees import venue_schedule
 from backtest.venue.limits import CANDLE_HISTORY_LIMIT
 
 DATA_SOURCES = ("real", "proxy", "synthetic", "hybrid")
@@ -164,6 +165,7 @@ def _provenance(bars: pd.DataFrame, params: Params, kind: str, start, end, **ext
         "gap_labels": gap_summary(bars, interval_seconds(interval), calendar_for(params.market.coin)),
         "edge": edge_info(params) if kind in ("synthetic", "hybrid") else None,
         "off_session": off_session_info(params, bars) if kind in ("synthetic", "hybrid") else None,
+        "fees": venue_schedule(params).to_dict(),  # what the venue charges this market (venue/fees.py)
         **extra,
     }
 

@@ -22,7 +22,7 @@ def data_shares_text(m: dict[str, Any]) -> str:
 
 
 def headline(metrics: dict[str, Any]) -> str:
-    """Four lines: returns, risk, trading activity and data/halts, for printing after a run."""
+    """Five lines: returns, risk, trading activity, data/halts and the fee schedule, for printing after a run."""
     m = metrics
     data = data_shares_text(m)
     halts = f"halted x{m['n_halts']} (first {m['first_halt_time']})" if m.get("halted") else "no drawdown halt"
@@ -37,6 +37,7 @@ def headline(metrics: dict[str, Any]) -> str:
             f"exposure {m['exposure_pct']:.1f} %, fees {m['fees_paid']:,.2f}, funding {m['funding_paid']:,.2f}",
             f"data   {m['days']:.1f} days, {m['n_bars']:,} bars, {data}; {halts}",
             *execution_lines(m),
+            f"fees   {m.get('fee_schedule') or 'unknown schedule'}",
         ]
     )
 

