@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     dataset = load_dataset(params)
     bars = dataset.bars
     print(data_line(dataset, params))
-    features = compute_features(bars, params.trading)
+    features = compute_features(bars, params.trading, params.market.coin)
     market = Market.from_bars(bars, params, dataset.funding_hourly)
     provenance = dataset.provenance
     if args.start or args.end:

@@ -1,7 +1,11 @@
 """Causal bar features for strategies and policies.
 
 Every feature at bar t uses bars 0..t only (the bar's close is known when the decision at t is taken); warm-up rows
-where a window is not yet full are 0, never NaN. The indicator functions (`rsi`, `macd`, `atr`) return float64 with
+where a window is not yet full are 0, never NaN. The session features read the market's published calendar
+(`backtest.venue.calendar`: when XYZ100's oracle follows NQ futures) at the bar's open time, a schedule known in
+advance, not data: `session_open` is 1 while the outside market trades, `session_to_change` the time until the
+session next opens or closes, as a fraction of SESSION_HORIZON_H hours (1 when further away, and always for a
+24/7 market). The indicator functions (`rsi`, `macd`, `atr`) return float64 with
 NaN during warm-up and follow the usual definitions (Wilder RSI and ATR, EMA-based MACD seeded at the first value,
 as in the `ta` library). `fit_norm` takes statistics from a training span only; `NormStats.apply` uses them anywhere.
 """
@@ -19,7 +23,10 @@ from backtest.config import TradingConfig
 if TYPE_CHECKING:  # pandas is imported where used: Ray workers never need it (~0.3 s of start-up)
     import pandas as pd
 
+    from backtest.venue.calendar import SessionClock
+
 RETURN_HORIZONS = (1, 5, 15, 60)
+SESSION_HORIZON_H = 72.0  # session_to_change saturates this far ahead (a weekend is 48-49 h)
 VOL_WINDOWS = (15, 60)
 VOLUME_WINDOW = 60
 NORM_CLIP = 10.0
@@ -36,7 +43,10 @@ FEATURE_NAMES: tuple[str, ...] = (
     "tod_cos",
     "dow_sin",  # day of week of the bar open, UTC
     "dow_cos",
+    "session_open",  # 1 when the market's outside market trades at the bar's open (24/7 markets: always 1)
+    "session_to_change",  # time to the next session open or close / SESSION_HORIZON_H, in [0, 1]
 )
+N_KERNEL_FEATURES = len(FEATURE_NAMES) - 2  # the step kernel's columns; the session columns follow
 
 
 # --- one kernel, two callers -----------------------------------------------------------------------------------
@@ -288,12 +298,46 @@ def _periods(trading: TradingConfig) -> tuple[int, int, int, int, int]:
     )
 
 
-def compute_features(bars: pd.DataFrame, trading: TradingConfig) -> np.ndarray:
-    """Feature matrix float32 [T, len(FEATURE_NAMES)] for `bars` (bar schema), causal, warm-up rows 0."""
+def session_clock(coin: str | None) -> SessionClock:
+    """The session clock of `coin`'s calendar (None or a 24/7 market: always open)."""
+    from backtest.venue.calendar import ALWAYS_OPEN, SessionClock, calendar_for
+
+    return SessionClock(calendar_for(coin) if coin else ALWAYS_OPEN, int(SESSION_HORIZON_H * 3_600_000))
+
+
+def _session_columns(ts_ms: np.ndarray, clock: SessionClock, out: np.ndarray) -> None:
+    """Write session_open and session_to_change for bar opens `ts_ms` into the last two columns of `out`."""
+    from backtest.venue.calendar import OPEN
+
+    ts = np.asarray(ts_ms, dtype=np.int64)
+    out[:, N_KERNEL_FEATURES] = (clock.states(ts) == OPEN).astype(np.float32)
+    out[:, N_KERNEL_FEATURES + 1] = (clock.until_change_ms(ts) / clock.horizon_ms).astype(np.float32)
+
+
+def compute_features(bars: pd.DataFrame, trading: TradingConfig, coin: str | None = None) -> np.ndarray:
+    """Feature matrix float32 [T, len(FEATURE_NAMES)] for `bars` (bar schema), causal, warm-up rows 0.
+
+    `coin` names the market whose session calendar the session features read (None: a 24/7 market).
+    """
     f = np.float64
     cols = [np.ascontiguousarray(bars[k].to_numpy(dtype=f)) for k in ("high", "low", "close", "volume")]
     ts = np.ascontiguousarray(_timestamps_ms(bars["timestamp"]))
-    return _feature_series(ts, *cols, *_periods(trading), len(FEATURE_NAMES))
+    out = _feature_series(ts, *cols, *_periods(trading), len(FEATURE_NAMES))
+    _session_columns(ts, session_clock(coin), out)
+    return out
+
+
+def feature_columns(names: list[str] | tuple[str, ...], who: str = "the policy") -> np.ndarray:
+    """Column indices of `names` in FEATURE_NAMES, for a policy trained on (a subset of) today's features, in its
+    own order; a name this version does not compute is refused with a clear message."""
+    index = {n: i for i, n in enumerate(FEATURE_NAMES)}
+    missing = [n for n in names if n not in index]
+    if missing:
+        raise ValueError(
+            f"{who} was trained on features this version does not compute: {missing} (it has {list(FEATURE_NAMES)}); "
+            "retrain it or use the version it was trained with"
+        )
+    return np.array([index[n] for n in names], dtype=np.int64)
 
 
 class FeatureStream:
@@ -303,8 +347,9 @@ class FeatureStream:
     strategies that decide on indicators rather than on normalised features.
     """
 
-    def __init__(self, trading: TradingConfig) -> None:
+    def __init__(self, trading: TradingConfig, coin: str | None = None) -> None:
         self.periods = _periods(trading)
+        self.clock = session_clock(coin)
         self._st = np.full(N_STATE, np.nan)
         self._st[_N] = 0.0
         self._lc = np.zeros(LC_RING)
@@ -331,11 +376,14 @@ class FeatureStream:
             *self.periods,
             self._row,
         )
+        _session_columns(np.array([int(ts_ms)], dtype=np.int64), self.clock, self._row[None])
         return self._row.copy()
 
     def push_bars(self, bars: pd.DataFrame) -> np.ndarray:
         """Push many closed bars in order; their rows [T, F]."""
         ts = _timestamps_ms(bars["timestamp"])
+        if len(ts):
+            self.clock.states(np.array([ts[0], ts[-1]], dtype=np.int64))  # one block of change points for all
         cols = [bars[k].to_numpy(dtype=np.float64) for k in ("high", "low", "close", "volume")]
         out = np.empty((len(bars), len(FEATURE_NAMES)), dtype=np.float32)
         for t in range(len(bars)):

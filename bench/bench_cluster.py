@@ -98,7 +98,7 @@ def backtest_costs(tmp: Path) -> dict[str, Any]:
 
     def data():
         ds = load_dataset(params)
-        return ds, compute_features(ds.bars, params.trading), Market.from_bars(ds.bars, params)
+        return ds, compute_features(ds.bars, params.trading, params.market.coin), Market.from_bars(ds.bars, params)
 
     t_data = _t(data, 2)
     _, features, market = data()

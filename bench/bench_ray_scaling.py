@@ -52,7 +52,7 @@ def measure(days: float = 90, repeat: int = 3) -> dict[str, list]:
     params = load_params(overrides=[f"backtest.days={days}", "backtest.chunk_size=2000"])
     objectives = load_objectives(overrides=["auto_stop_drawdown=100"])  # no halt: every segment is computed
     ds = load_dataset(params, "synthetic")
-    features = compute_features(ds.bars, params.trading)
+    features = compute_features(ds.bars, params.trading, params.market.coin)
     market = Market.from_bars(ds.bars, params)
     spec = "bench.bench_ray_scaling:HeavyPolicy"
     out: dict[str, list] = {"1_worker_s": [], "2_workers_s": [], "identical": []}
@@ -89,7 +89,7 @@ def main() -> None:
     params = load_params(overrides=[f"backtest.days={args.days}", "backtest.chunk_size=2000"])
     objectives = load_objectives(overrides=["auto_stop_drawdown=100"])  # no halt: every segment is computed
     ds = load_dataset(params, "synthetic")
-    features = compute_features(ds.bars, params.trading)
+    features = compute_features(ds.bars, params.trading, params.market.coin)
     market = Market.from_bars(ds.bars, params)
     print(connect(num_cpus=2))
     spec = "bench.bench_ray_scaling:HeavyPolicy"

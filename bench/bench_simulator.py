@@ -131,7 +131,7 @@ def _full_backtest_once():
 
     def once():
         ds = load_dataset(params, "synthetic", 180)
-        features = compute_features(ds.bars, params.trading)
+        features = compute_features(ds.bars, params.trading, params.market.coin)
         market = Market.from_bars(ds.bars, params)
         result = run_backtest("rules", params, objectives, market, features, ds.provenance, workers=0)
         metrics = compute_metrics(result)

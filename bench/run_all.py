@@ -206,7 +206,9 @@ def chunking(repeat: int) -> list[Figure]:
         ds = load_dataset(params, "synthetic", 180)
         market = Market.from_bars(ds.bars, params)
         m = compute_metrics(
-            run_backtest("rules", params, objectives, market, compute_features(ds.bars, params.trading))
+            run_backtest(
+                "rules", params, objectives, market, compute_features(ds.bars, params.trading, params.market.coin)
+            )
         )
         figures["continuous" if chunk else "chunked"] = m
     c, k = figures["chunked"], figures["continuous"]

@@ -129,7 +129,8 @@ def replay(session: Session, strategy_spec: str, params: Params, objectives: Obj
     # one continuous segment (chunk_size has a floor of 100 bars: a short session still fits in one)
     p = with_overrides(params, [f"backtest.warmup_bars={h}", f"backtest.chunk_size={max(len(bars) + 1, 100)}"])
     market = Market.from_bars(bars, p)
-    result = run_backtest(strategy_spec, p, objectives, market, compute_features(bars, p.trading), workers=0)
+    features = compute_features(bars, p.trading, p.market.coin)
+    result = run_backtest(strategy_spec, p, objectives, market, features, workers=0)
     names = {n: i for i, n in enumerate(ACTION_NAMES)}
     live = np.array([names[d["action"]] for d in session.decisions], dtype=np.int8)
     bt = result.actions[: len(live)].astype(np.int8)

@@ -108,7 +108,8 @@ class Trader:
 
     def _policy(self, strategy: Strategy, policy_id: str) -> Policy:
         self.id.policy_id, self.id.strategy = policy_id, strategy.name
-        stream = StrategyStream(strategy, self.params.trading, self.params.backtest.warmup_bars)
+        p = self.params
+        stream = StrategyStream(strategy, p.trading, p.backtest.warmup_bars, p.market.coin)
         return Policy(policy_id, strategy, execution_params(strategy, self.params, self.objectives), stream)
 
     def _now_ms(self) -> int:

@@ -58,7 +58,7 @@ def prepare(params: Params, source: str | None = None, days: float | None = None
             dataset = load_dataset(params, source=source, days=days)
         while len(_CACHE) >= CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
-        raw = np.asarray(compute_features(dataset.bars, params.trading), dtype=np.float32)
+        raw = np.asarray(compute_features(dataset.bars, params.trading, params.market.coin), dtype=np.float32)
         splits = split_spans(len(raw), params.rl.train_fraction, params.rl.validation_fraction)
         norm = fit_norm(raw[splits.train[0] : splits.train[1]])
         _CACHE[key] = Prepared(

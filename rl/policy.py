@@ -12,7 +12,9 @@ and returns None for anything else, so other loaders can try. `load_spec(spec)` 
 Loading reads the module's weights as numpy (`rl.inference.load_net`): neither torch nor RLlib is imported, so a
 backtest worker starts in a fraction of a second, and the strategy object (plain arrays) pickles cheaply to Ray
 workers. A policy normalises raw features with the statistics stored in its checkpoint (training span only), exactly
-as the env did in training, and refuses features whose names differ from the ones it was trained on.
+as the env did in training. It reads the features it was trained on by name, in its order (`feature_names` in the
+checkpoint): a checkpoint from before a feature was added still loads; one naming a feature this version does not
+compute is refused with a clear message.
 """
 
 from __future__ import annotations
@@ -41,11 +43,14 @@ class RLPolicyStrategy(PolicyStrategy):
     """
 
     def __init__(self, policy: FastPolicy, norm: Any, feature_names: list[str], name: str = "rl") -> None:
+        from backtest.features import feature_columns
+
         self.policy = policy
         self.norm = norm
         self.feature_names = list(feature_names)
         self.name = name
         self.kind = policy.kind
+        self.columns = feature_columns(self.feature_names, name)  # a checkpoint reads its own features, in order
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, params: Params | None = None) -> RLPolicyStrategy:
@@ -69,12 +74,13 @@ class RLPolicyStrategy(PolicyStrategy):
         return cls(policy, norm, feature_names, name=name or f"rl-{policy.kind}")
 
     def prepare_features(self, features: np.ndarray) -> np.ndarray:
-        from backtest.features import FEATURE_NAMES
-
+        """Raw features [T, len(FEATURE_NAMES)] -> this policy's own columns (a checkpoint trained before a feature
+        was added reads the ones it knows, in its order), normalised with its training statistics."""
         if self.norm is None:  # features are already prepared
             return features
-        if list(FEATURE_NAMES) != self.feature_names:
-            raise ValueError(f"{self.name} was trained on features {self.feature_names}, got {list(FEATURE_NAMES)}")
+        features = np.asarray(features)
+        if features.shape[-1] != self.columns.size or not np.array_equal(self.columns, np.arange(self.columns.size)):
+            features = features[..., self.columns]
         return normalise_features(features, self.norm)
 
     def reset(self, batch: int) -> None:

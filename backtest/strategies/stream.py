@@ -43,12 +43,12 @@ class Decision:
 class StrategyStream:
     """Drive `strategy` one closed bar at a time; `warm_up` first, then `on_bar` for every new closed bar."""
 
-    def __init__(self, strategy: Strategy, trading: TradingConfig, warmup_bars: int) -> None:
+    def __init__(self, strategy: Strategy, trading: TradingConfig, warmup_bars: int, coin: str | None = None) -> None:
         if not isinstance(strategy, SignalStrategy | PolicyStrategy):
             raise TypeError(f"{type(strategy).__name__} is neither a SignalStrategy nor a PolicyStrategy")
         self.strategy = strategy
         self.warmup_bars = int(warmup_bars)
-        self.features = FeatureStream(trading)
+        self.features = FeatureStream(trading, coin)  # coin: whose session calendar the session features read
         self._signals = strategy.signal_stream() if isinstance(strategy, SignalStrategy) else None
         self._flat = np.zeros((1, POSITION_STATE_DIM), dtype=np.float32)
         self.last_time_ms: int | None = None

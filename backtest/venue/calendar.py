@@ -65,6 +65,73 @@ class SessionCalendar:
         """True where the outside market trades at the timestamp (bar open times: the bar starts in session)."""
         return self.states(time_ms) == OPEN
 
+    def changes(self, start_ms: int, end_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        """Times (UTC ms, on whole minutes) in (start_ms, end_ms] where the state changes, and the state from then.
+
+        Every boundary of the calendar falls on a whole minute, so a one-minute grid finds them all exactly.
+        """
+        if self.always_open or end_ms <= start_ms:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8)
+        first = int(start_ms) - int(start_ms) % 60_000
+        grid = first + np.arange((int(end_ms) - first) // 60_000 + 1, dtype=np.int64) * 60_000
+        st = self.states(grid)
+        idx = np.flatnonzero(st[1:] != st[:-1]) + 1
+        keep = grid[idx] > start_ms
+        return grid[idx][keep], st[idx][keep]
+
+
+class SessionClock:
+    """A calendar's state and the time to its next change for any bar time, from change points computed a block at
+    a time (a lookup per bar costs a binary search, not a calendar evaluation).
+
+    `compute_features` (a whole series) and `FeatureStream` (one bar at a time) both ask it, so they agree exactly.
+    """
+
+    def __init__(self, calendar: SessionCalendar, horizon_ms: int, block_days: float = 30.0) -> None:
+        self.calendar = calendar
+        self.horizon_ms = int(horizon_ms)
+        self.block_ms = int(block_days * 86_400_000)
+        self._lo = self._hi = 0
+        self._times = np.zeros(0, dtype=np.int64)
+        self._after = np.zeros(0, dtype=np.int8)
+        self._flips = np.zeros(0, dtype=np.int64)
+        self._first = OPEN
+
+    def _cover(self, lo: int, hi: int) -> None:
+        if self._hi > self._lo and self._lo <= lo and hi <= self._hi:
+            return
+        start = min(lo, self._lo) if self._hi > self._lo else lo
+        end = max(hi, self._hi) + self.block_ms
+        begin = start - 60_000
+        self._first = int(self.calendar.states(np.array([begin], dtype=np.int64))[0])
+        self._times, self._after = self.calendar.changes(begin, end)
+        before = np.concatenate(([self._first], self._after[:-1])).astype(np.int8)
+        self._flips = self._times[(self._after == OPEN) != (before == OPEN)]  # the session opens or closes
+        self._lo, self._hi = start, end
+
+    def states(self, time_ms: np.ndarray) -> np.ndarray:
+        """The calendar's state at each time (int8, as `SessionCalendar.states`)."""
+        t = np.asarray(time_ms, dtype=np.int64)
+        if self.calendar.always_open or t.size == 0:
+            return np.zeros(t.shape, dtype=np.int8)
+        self._cover(int(t.min()), int(t.max()) + self.horizon_ms)
+        k = np.searchsorted(self._times, t, side="right")
+        return np.where(k > 0, self._after[np.maximum(k - 1, 0)], self._first).astype(np.int8)
+
+    def until_change_ms(self, time_ms: np.ndarray) -> np.ndarray:
+        """Milliseconds from each time to the session's next open or close (a change between two closed states,
+        e.g. a weekend running into a holiday, is not one), capped at `horizon_ms` (float64)."""
+        t = np.asarray(time_ms, dtype=np.int64)
+        if self.calendar.always_open or t.size == 0:
+            return np.full(t.shape, float(self.horizon_ms))
+        self._cover(int(t.min()), int(t.max()) + self.horizon_ms)
+        flips = self._flips
+        if flips.size == 0:
+            return np.full(t.shape, float(self.horizon_ms))
+        k = np.searchsorted(flips, t, side="right")
+        delta = np.where(k < flips.size, flips[np.minimum(k, flips.size - 1)] - t, self.horizon_ms)
+        return np.minimum(delta.astype(np.float64), float(self.horizon_ms))
+
 
 ALWAYS_OPEN = SessionCalendar("24/7", always_open=True)
 CME_EQUITY_INDEX = SessionCalendar(

@@ -79,7 +79,7 @@ def _dataset(ctx: Context, days: float):
     from backtest.sim import Market
 
     ds = load_dataset(ctx.params, ctx.source(), days)
-    features = compute_features(ds.bars, ctx.params.trading)
+    features = compute_features(ds.bars, ctx.params.trading, ctx.params.market.coin)
     return ds.bars, Market.from_bars(ds.bars, ctx.params, ds.funding_hourly), features, dict(ds.provenance)
 
 

@@ -251,7 +251,7 @@ def backtest_equity(session, spec: str, params: Params, objectives: Objectives) 
     # one continuous segment (chunk_size has a floor of 100 bars: a short session still fits in one)
     p = with_overrides(params, [f"backtest.warmup_bars={h}", f"backtest.chunk_size={max(len(bars) + 1, 100)}"])
     market = Market.from_bars(bars, p)
-    result = run_backtest(spec, p, objectives, market, compute_features(bars, p.trading), workers=0)
+    result = run_backtest(spec, p, objectives, market, compute_features(bars, p.trading, p.market.coin), workers=0)
     return np.asarray(result.timestamps, dtype=np.int64), np.asarray(result.equity, dtype=np.float64)
 
 

@@ -179,7 +179,8 @@ def write_demo_report(reports: Path, params: Params, objectives: Objectives, see
     p = load_params(overrides=[*DEMO_TRADER_OVERRIDES, "backtest.warmup_bars=300"])
     market = Market.from_bars(bars, p)
     prov = {"source": "synthetic", "share_real": 0.0, "seed": seed}
-    result = run_backtest("rules", p, objectives, market, compute_features(bars, p.trading), prov, workers=0)
+    features = compute_features(bars, p.trading, p.market.coin)
+    result = run_backtest("rules", p, objectives, market, features, prov, workers=0)
     metrics = compute_metrics(result)
     check = check_objectives(metrics, objectives, p.backtest.min_trades_threshold)
     write_report(result, metrics, check, reports / "20260301-000000_rules_synthetic", "Backtest: rules (demo)",

@@ -18,7 +18,7 @@ def load_market(params: Params, source: str, days: float | None):
     from backtest.sim import Market
 
     dataset = load_dataset(params, source, days)
-    features = compute_features(dataset.bars, params.trading)
+    features = compute_features(dataset.bars, params.trading, params.market.coin)
     market = Market.from_bars(dataset.bars, params, dataset.funding_hourly)
     return dataset.bars, market, features, dict(dataset.provenance)
 

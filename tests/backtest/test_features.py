@@ -12,7 +12,17 @@ from ta.trend import MACD
 from ta.volatility import AverageTrueRange
 
 from backtest.data.synth import generate_bars
-from backtest.features import FEATURE_NAMES, NormStats, atr, compute_features, fit_norm, macd, rsi
+from backtest.features import (
+    FEATURE_NAMES,
+    SESSION_HORIZON_H,
+    NormStats,
+    atr,
+    compute_features,
+    feature_columns,
+    fit_norm,
+    macd,
+    rsi,
+)
 
 N = 600
 
@@ -41,8 +51,8 @@ def _perturb(bars: pd.DataFrame, t: int, seed: int) -> pd.DataFrame:
 @settings(max_examples=25, deadline=None)
 @given(t=st.integers(min_value=0, max_value=N - 2), seed=st.integers(min_value=0, max_value=2**31))
 def test_changing_bars_after_t_leaves_every_feature_at_or_before_t_unchanged(params, bars, t, seed):
-    base = compute_features(bars, params.trading)
-    changed = compute_features(_perturb(bars, t, seed), params.trading)
+    base = compute_features(bars, params.trading, params.market.coin)
+    changed = compute_features(_perturb(bars, t, seed), params.trading, params.market.coin)
     np.testing.assert_array_equal(base[: t + 1], changed[: t + 1])
     assert not np.array_equal(base[t + 1 :], changed[t + 1 :])
 
@@ -54,6 +64,27 @@ def test_features_are_float32_finite_and_named(params, bars):
     assert (f[0, : FEATURE_NAMES.index("volume_z")] == 0).all()  # warm-up rows are 0, not NaN
     rsi_col = f[:, FEATURE_NAMES.index("rsi")]
     assert (np.abs(rsi_col) <= 1).all()
+
+
+def _at(params, text: str, n: int = 1) -> np.ndarray:
+    start = pd.Timestamp(text, tz="America/New_York").tz_convert("UTC")
+    return compute_features(generate_bars(n, params.synth, start=start), params.trading, "xyz:XYZ100")
+
+
+def test_session_features_follow_the_markets_calendar(params):
+    col_open, col_to = FEATURE_NAMES.index("session_open"), FEATURE_NAMES.index("session_to_change")
+    monday = _at(params, "2026-03-09 10:00")[0]
+    assert monday[col_open] == 1 and monday[col_to] == pytest.approx(7 / SESSION_HORIZON_H)  # closes 17:00 ET
+    saturday = _at(params, "2026-03-07 12:00")[0]  # the weekend reopens Sunday 18:00 ET (30 h; 29 h after DST)
+    assert saturday[col_open] == 0 and saturday[col_to] == pytest.approx(29 / SESSION_HORIZON_H)
+    brk = _at(params, "2026-03-10 17:30")[0]
+    assert brk[col_open] == 0 and brk[col_to] == pytest.approx(0.5 / SESSION_HORIZON_H)
+    friday = _at(params, "2026-03-06 16:59", n=3)
+    assert friday[:, col_open].tolist() == [1, 0, 0]
+    assert friday[0, col_to] == pytest.approx(1 / 60 / SESSION_HORIZON_H)
+    btc = compute_features(generate_bars(50, params.synth), params.trading, "BTC")
+    assert (btc[:, col_open] == 1).all() and (btc[:, col_to] == 1).all()  # 24/7: always open, no change ahead
+    assert (compute_features(generate_bars(50, params.synth), params.trading)[:, col_open] == 1).all()
 
 
 def test_rsi_matches_ta_after_warm_up(bars):
@@ -119,3 +150,11 @@ def test_normalisation_is_bit_identical_to_the_numpy_formula():
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got.view(np.int32), want.astype(np.float32).view(np.int32))
     np.testing.assert_array_equal(norm.apply(x[5]), got[5])
+
+
+def test_a_policy_trained_on_fewer_features_reads_its_own_columns_and_unknown_ones_are_refused():
+    old = list(FEATURE_NAMES[:-2])  # a checkpoint from before the session features
+    assert feature_columns(old).tolist() == list(range(len(old)))
+    assert feature_columns(["atr", "rsi"]).tolist() == [FEATURE_NAMES.index("atr"), FEATURE_NAMES.index("rsi")]
+    with pytest.raises(ValueError, match="does not compute: \\['moon_phase'\\]"):
+        feature_columns([*old, "moon_phase"], "ppo-2026")

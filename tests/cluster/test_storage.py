@@ -108,7 +108,7 @@ def test_a_checkpoint_on_a_uri_loads_and_backtests_like_its_folder(tiny_runs, tm
     loaded = load_spec(uri)
     assert loaded is not None and loaded.kind == "policy" and loaded.location == uri
     ds = load_dataset(params)
-    feats, market = compute_features(ds.bars, params.trading), Market.from_bars(ds.bars, params)
+    feats, market = compute_features(ds.bars, params.trading, params.market.coin), Market.from_bars(ds.bars, params)
     a = run_backtest(load_strategy(str(local), params), params, load_objectives(), market, feats)
     b = run_backtest(loaded.build(params), params, load_objectives(), market, feats)
     assert a.trades.equals(b.trades) and np.array_equal(a.equity, b.equity)

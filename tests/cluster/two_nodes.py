@@ -69,7 +69,7 @@ def make_checkpoint(folder: Path, params: Any) -> Path:
     folder.mkdir(parents=True)
     with open(folder / "module_state.pkl", "wb") as fh:
         pickle.dump({k: np.asarray(v, np.float32) for k, v in state.items()}, fh)
-    features = compute_features(load_dataset(params).bars, params.trading)
+    features = compute_features(load_dataset(params).bars, params.trading, params.market.coin)
     meta = {
         "algo": "ppo",
         "seed": 0,
@@ -101,7 +101,7 @@ def backtest_both_ways(spec: str, params: Any, objectives: Any) -> dict[str, Any
     from backtest.sim import Market
 
     ds = load_dataset(params)
-    features = compute_features(ds.bars, params.trading)
+    features = compute_features(ds.bars, params.trading, params.market.coin)
     market = Market.from_bars(ds.bars, params)
     local = run_backtest(spec, params, objectives, market, features, ds.provenance, workers=0)
     remote = run_backtest(spec, params, objectives, market, features, ds.provenance, workers=2, keep_workers=True)

@@ -73,3 +73,12 @@ def test_missing_figure_fails(objectives):
 def test_min_trades_scales_with_span():
     assert scaled_min_trades(50, 36, 180) == 10
     assert scaled_min_trades(50, 0.1, 180) == 1
+
+
+def test_the_verdict_prints_the_fee_schedule_the_figures_were_charged(objectives):
+    from backtest.venue.fees import default_schedule
+
+    label = default_schedule("xyz:XYZ100").label()
+    verdict = gate_check({**GOOD, "fee_schedule": label}, objectives, min_trades=100)
+    assert f"fees: {label}" in verdict.table() and verdict.to_dict()["fees"] == label
+    assert "fees: schedule not recorded" in gate_check(GOOD, objectives, min_trades=100).table()

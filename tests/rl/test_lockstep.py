@@ -13,7 +13,7 @@ from backtest.config import load_objectives, load_params, with_overrides
 from backtest.data.load import load_dataset
 from backtest.features import FEATURE_NAMES, compute_features, fit_norm
 from backtest.runner import run_backtest, run_policy, start_workers
-from backtest.sim import Market, SimParams
+from backtest.sim import POSITION_STATE_DIM, Market, SimParams
 from backtest.sim.kernel import T_ENTRY_MAKER
 from backtest.strategies.rules import RulesStrategy
 from rl.ensemble import EnsembleStrategy
@@ -29,13 +29,13 @@ SETS = ["backtest.days=3", "backtest.chunk_size=600", "backtest.warmup_bars=50",
 def data():
     params = load_params(overrides=SETS)
     bars = load_dataset(params, "synthetic").bars
-    raw = compute_features(bars, params.trading)
+    raw = compute_features(bars, params.trading, params.market.coin)
     return params, Market.from_bars(bars, params), raw, fit_norm(raw)
 
 
 def policy(cls, seed, norm, min_q=0.0):
     """A random module whose actions vary over these bars (a HOLD bias keeps it from trading every bar)."""
-    module = make(cls, seed)
+    module = make(cls, seed, dim=len(FEATURE_NAMES) + POSITION_STATE_DIM)
     with torch.no_grad():
         (module.pi if cls is LSTMActorCriticModule else module.af).bias.copy_(torch.tensor([0.5, 0.0, 0.0]))
     return RLPolicyStrategy(FastPolicy(module, min_q), norm, list(FEATURE_NAMES))
@@ -100,3 +100,21 @@ def test_the_runner_gives_the_same_backtest_in_process_and_on_ray_workers(data, 
         pd.testing.assert_frame_equal(local.trades, other.trades)
         np.testing.assert_array_equal(local.equity, other.equity)
         np.testing.assert_array_equal(local.actions, other.actions)
+
+
+def test_a_checkpoint_from_before_the_session_features_reads_its_own_columns(data):
+    """A policy trained on the features of an earlier version (no session features) loads and acts on its own
+    columns, in its order: the observation it sees is the one it was trained on."""
+    params, market, raw, _ = data
+    old_names = [n for n in FEATURE_NAMES if not n.startswith("session_")]
+    old_norm = fit_norm(raw[:, : len(old_names)], tuple(old_names))
+    module = make(LSTMActorCriticModule, 4, dim=len(old_names) + 4)
+    old = RLPolicyStrategy(FastPolicy(module), old_norm, old_names)
+    features = old.prepare(market.close, raw)
+    assert features.shape == (market.n_bars, len(old_names))
+    np.testing.assert_array_equal(features, old_norm.apply(raw[:, : len(old_names)]))
+    sp = SimParams.from_config(params, load_objectives())
+    runs = run_policy(market, features, sp, old, [(400, 1000)], 50)
+    assert_same_runs(runs, run_policy(market, features, sp, old, [(400, 1000)], 50, compiled=False))
+    with pytest.raises(ValueError, match="does not compute"):
+        RLPolicyStrategy(FastPolicy(module), old_norm, [*old_names[:-1], "tomorrows_close"])

@@ -27,13 +27,14 @@ SMALL = ["backtest.days=2", "backtest.warmup_bars=60", "trading.max_hold_seconds
 def small():
     params = load_params(overrides=SMALL)
     ds = load_dataset(params, "synthetic")
-    return params, ds.bars, compute_features(ds.bars, params.trading), Market.from_bars(ds.bars, params)
+    features = compute_features(ds.bars, params.trading, params.market.coin)
+    return params, ds.bars, features, Market.from_bars(ds.bars, params)
 
 
 def drive(strategy, params, bars: pd.DataFrame, market: Market, start: int, end: int):
     """The live path offline: a StrategyStream warmed on bars[:start], then one on_bar per close, the simulator
     stepping with each decision. Returns the decisions and the simulator's result."""
-    stream = StrategyStream(strategy, params.trading, params.backtest.warmup_bars)
+    stream = StrategyStream(strategy, params.trading, params.backtest.warmup_bars, params.market.coin)
     stream.warm_up(bars.iloc[:start])
     sim = Simulator(market, SimParams.from_config(params, load_objectives()))
     sim.reset(start, end)
@@ -50,9 +51,11 @@ def drive(strategy, params, bars: pd.DataFrame, market: Market, start: int, end:
 def test_feature_stream_rows_are_bit_identical_to_compute_features(params, cut, seed):
     from backtest.data.synth import generate_bars
 
-    bars = generate_bars(300, params.synth, seed=seed)
-    batch = compute_features(bars, params.trading)
-    stream = FeatureStream(params.trading)
+    start = pd.Timestamp("2026-03-06 22:00", tz="UTC") - pd.Timedelta(minutes=1 + seed % 250)  # Friday 17:00 ET inside
+    bars = generate_bars(300, params.synth, start=start, seed=seed)
+    batch = compute_features(bars, params.trading, "xyz:XYZ100")
+    assert batch[:, -2].min() == 0 and batch[:, -2].max() == 1  # the session closes inside these bars
+    stream = FeatureStream(params.trading, "xyz:XYZ100")
     first = stream.push_bars(bars.iloc[:cut])
     rest = [stream.push(b.time_ms, b.high, b.low, b.close, b.volume) for b in frame_bars(bars.iloc[cut:])]
     np.testing.assert_array_equal(np.vstack([first, *rest]), batch)

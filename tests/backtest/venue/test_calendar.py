@@ -83,3 +83,21 @@ def test_crypto_markets_never_close_and_xyz100_follows_cme():
     assert calendar_for("BTC") is ALWAYS_OPEN
     assert calendar_for("xyz:XYZ100") is CME_EQUITY_INDEX
     assert ALWAYS_OPEN.is_open(np.array([ms("2026-12-25 10:00")])).all()
+
+
+def test_the_session_clock_agrees_with_the_calendar_and_times_the_next_open_or_close():
+    from backtest.venue.calendar import SessionClock
+
+    ts = ms("2025-12-20 00:00", "UTC") + np.arange(30 * 1440, dtype=np.int64) * 60_000  # Christmas, New Year
+    clock = SessionClock(CME_EQUITY_INDEX, 72 * 3_600_000, block_days=5)
+    np.testing.assert_array_equal(clock.states(ts), CME_EQUITY_INDEX.states(ts))
+    is_open = CME_EQUITY_INDEX.is_open(ts)
+    flips = np.flatnonzero(is_open[1:] != is_open[:-1]) + 1  # closed-to-closed changes (weekend -> holiday) skipped
+    for i in range(0, len(ts) - 72 * 60, 397):
+        nxt = flips[flips > i]
+        want = min(ts[nxt[0]] - ts[i] if nxt.size else 1e18, 72 * 3_600_000)
+        assert clock.until_change_ms(ts[i : i + 1])[0] == want
+    bar_by_bar = SessionClock(CME_EQUITY_INDEX, 72 * 3_600_000)
+    assert [int(bar_by_bar.states(ts[i : i + 1])[0]) for i in range(0, 3000, 7)] == list(clock.states(ts[:3000:7]))
+    always = SessionClock(ALWAYS_OPEN, 1000)
+    assert (always.states(ts[:5]) == OPEN).all() and (always.until_change_ms(ts[:5]) == 1000).all()
