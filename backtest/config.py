@@ -119,6 +119,7 @@ class TradingConfig(Section):
     macd_slow: int = Field(default=26, ge=2)
     macd_signal: int = Field(default=9, ge=1)
     macd_confirm: bool = True
+    trade_closed_sessions: bool = True  # false: no new entries while the market's outside market is closed
     kelly: KellyConfig = Field(default_factory=KellyConfig)
     atr_stop: AtrStopConfig = Field(default_factory=AtrStopConfig)
 

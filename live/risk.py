@@ -12,7 +12,10 @@ On top of the simulator's own sizing (fixed fraction or Kelly, ATR stop, leverag
 - caps: an opening order's notional at most `max_order_notional`, and position notional after it at most
   `max_leverage` x equity (the order is cut to fit, or skipped when nothing fits);
 - at most `trading.max_positions` legs open (the action interpreter already enforces it; checked again here);
-- paused (by the autopilot on a CRITICAL grade, or an operator): no new opens until resumed.
+- paused (by the autopilot on a CRITICAL grade, or an operator): no new opens until resumed;
+- market session: with `trading.trade_closed_sessions` false, no new opens while the market's outside market is
+  closed at the open the order would fill at (xyz:XYZ100: NQ's CME session), exactly the simulator's rule
+  (`backtest.sim.market.opens_per_bar`); closes allowed.
 
 `RiskGuard` is the small holder that applies these rules to one trader's risk state (`live.state.TraderState.risk`)
 and journals (and alerts) every event they raise; what to do about an event (flatten) is the trader's call.
@@ -167,6 +170,12 @@ def opens_blocked(state: RiskState, now_ms: int) -> str | None:
     if breaker_open(state, now_ms):
         return "circuit breaker"
     return None
+
+
+def session_blocks_opens(trade_closed_sessions: bool, session_open: bool) -> str | None:
+    """Why an entry may not open in this session state (None: it may). The market trades 24/7; only a trader told
+    not to trade closed sessions refuses, as the simulator does with the same setting."""
+    return None if trade_closed_sessions or session_open else "session closed"
 
 
 def cap_open_size(

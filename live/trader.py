@@ -42,6 +42,7 @@ from backtest.runner import execution_params
 from backtest.sim import position_state_of
 from backtest.strategies.base import Strategy
 from backtest.strategies.stream import Decision, StrategyStream
+from backtest.venue.calendar import OPEN
 from live.control import Command, ControlError, ControlFolder, Pause, Resume, SetSize, Stop, Swap, parse_command
 from live.execution import Execution
 from live.journal import STATE_FILE, Journal, StateFileError, read_records, read_status
@@ -49,7 +50,7 @@ from live.lock import NonceSource
 from live.orders import OrderDesk
 from live.positions import Leg, side_of
 from live.rebuild import rebuild_state
-from live.risk import RiskGuard, RiskLimits
+from live.risk import RiskGuard, RiskLimits, session_blocks_opens
 from live.state import STATE_VERSION, Policy, TraderState
 from live.sync import VenueSync
 from live.venue import VenueSession
@@ -111,6 +112,13 @@ class Trader:
         p = self.params
         stream = StrategyStream(strategy, p.trading, p.backtest.warmup_bars, p.market.coin)
         return Policy(policy_id, strategy, execution_params(strategy, self.params, self.objectives), stream)
+
+    def _session_blocked(self, bar: Bar) -> str | None:
+        """The session rule at the open this decision's entry would fill at (the next bar's), as in the simulator:
+        the market's calendar as the stream's features read it."""
+        fill_ms = bar.time_ms + self.bar_s * 1000
+        is_open = bool(self.stream.features.clock.states(np.array([fill_ms], dtype=np.int64))[0] == OPEN)
+        return session_blocks_opens(self.params.trading.trade_closed_sessions, is_open)
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -320,7 +328,7 @@ class Trader:
         pos_state: np.ndarray = position_state_of(legs, bar.close, eq, st.start_equity or eq, t, self.bar_s)
         decision = self.stream.on_bar(bar, pos_state)
         st.counts["decisions"] += 1
-        blocked = self.risk.opens_blocked()
+        blocked = self.risk.opens_blocked() or self._session_blocked(bar)
         rec = {"bar": bar.time_ms, "action": decision.action_name, "policy_id": self.id.policy_id,
                "close": bar.close, "equity": equity, "position": st.position, "executed": executed,
                "blocked": blocked, "position_state": [round(float(x), 8) for x in pos_state],

@@ -63,7 +63,7 @@ def _forward_all(
 @njit(cache=True)  # default flags: numba passes fastmath on to callees, and the simulator kernel must not get it
 def lockstep_kernel(
     buf, layers, members, min_q, mode, threshold, tie_break, fallback_col,
-    features, starts, warm, accts, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, p, eq, posq, act,
+    features, starts, warm, accts, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, opens, p, eq, posq, act,
     state, scratch, n_actions,
 ):  # pragma: no cover - compiled  # fmt: skip
     batch = starts.shape[0]
@@ -106,7 +106,7 @@ def lockstep_kernel(
             nk.vote(acts[:, :batch], margins[:, :batch], threshold, fallback, tie_break, voted)
             for b in range(batch):
                 actions[b] = voted[b]
-        K.step_batch(accts, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, actions, p, eq, posq, act)
+        K.step_batch(accts, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, opens, actions, p, eq, posq, act)
 
 
 def run_lockstep(

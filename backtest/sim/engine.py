@@ -124,7 +124,7 @@ def ticks(m: Market, p: SimParams) -> np.ndarray:
 
 
 def _arrays(m: Market, p: SimParams) -> tuple:
-    return (m.ts, m.open, m.high, m.low, m.close, m.atr, m.funding, ticks(m, p))
+    return (m.ts, m.open, m.high, m.low, m.close, m.atr, m.funding, ticks(m, p), m.opens)
 
 
 def order_counts(acct: np.ndarray) -> np.ndarray:
@@ -400,8 +400,8 @@ class BatchSimulator:
         )
 
     def kernel_state(self) -> tuple[np.ndarray, ...]:
-        """(accts, slots, trades, ts, open, high, low, close, atr, funding, tick): the state and market arguments of
-        `kernel.step_batch`, for compiled callers that fuse their own decisions with the step (rl/lockstep.py)."""
+        """(accts, slots, trades, ts, open, high, low, close, atr, funding, tick, opens): the state and market
+        arguments of `kernel.step_batch`, for compiled callers that fuse their own decisions with the step (rl/lockstep.py)."""
         return (self.accts, self.slots, self.trades, *self._arr)
 
     def kernel_outputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

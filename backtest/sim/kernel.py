@@ -648,8 +648,12 @@ def _intrabar_with_limits(acct, slots, trades, i, h, lw, mid_ms, p):
 
 
 @kernel_jit(inline="always")
-def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, action, p):
+def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, opens, action, p):
     """Advance one account from the close of bar t to the close of bar t + 1, with `action` decided at t.
+
+    `opens[i]` 0.0 refuses new entries decided for the open of bar i (the market's session is closed there and the
+    run trades only in session: `trading.trade_closed_sessions` false), as the drawdown halt does; closes are
+    always allowed.
 
     The maker paths (a resting order, maker exits or take-profits) run in their own functions, called only when
     they can matter: the market path stays as small and fast as it was."""
@@ -731,7 +735,8 @@ def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, action
             if side != 0.0:
                 n_open += 1
                 side_open = side
-        close_side, open_side = action_orders(action, side_open, n_open, acct[A_HALTED] != 0.0, p.max_positions)
+        blocked = acct[A_HALTED] != 0.0 or opens[i] == 0.0
+        close_side, open_side = action_orders(action, side_open, n_open, blocked, p.max_positions)
         if close_side != 0.0:
             if not p.exit_maker:
                 for k in range(nk):
@@ -825,14 +830,14 @@ def position_state(acct, slots, cl, bar_ms, out):
 
 @kernel_jit()
 def run_signals_kernel(
-    acct, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, signals, start, end, p, eq_out, pos_out, peak
+    acct, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, opens, signals, start, end, p, eq_out, pos_out, peak
 ):
     """Whole-series path: decisions `signals[t]` at the close of each bar t in [start, end - 1)."""
     init_account(acct, slots, start, end, p.initial_equity, peak)
     eq_out[start] = p.initial_equity
     pos_out[start] = 0.0
     for t in range(start, end - 1):
-        step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, signals[t], p)
+        step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, opens, signals[t], p)
         eq_out[t + 1] = acct[A_EQUITY]
         pos_out[t + 1] = net_position(slots) if acct[A_NOPEN] > 0.0 else 0.0
     close_all(acct, slots, trades, ts, cl, p)
@@ -841,7 +846,9 @@ def run_signals_kernel(
 
 
 @kernel_jit()
-def step_batch(accts, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, actions, p, eq_out, pos_out, act_out):
+def step_batch(
+    accts, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, opens, actions, p, eq_out, pos_out, act_out
+):
     """Batched path: advance every still-running account one bar.
 
     Outputs are per segment, indexed by bar - segment start: `eq_out[b, t - start_b]`.
@@ -854,7 +861,7 @@ def step_batch(accts, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, act
             continue
         j = t - int(acct[A_START])
         act_out[b, j] = actions[b]
-        step_bar(acct, slots[b], trades[b], ts, op, hi, lo, cl, atr, funding, tick, actions[b], p)
+        step_bar(acct, slots[b], trades[b], ts, op, hi, lo, cl, atr, funding, tick, opens, actions[b], p)
         if t + 1 == end - 1:
             close_all(acct, slots[b], trades[b], ts, cl, p)
         eq_out[b, j + 1] = acct[A_EQUITY]

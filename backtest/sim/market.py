@@ -1,4 +1,4 @@
-"""Market arrays the simulator reads: bar prices, ATR and the per-bar funding rate."""
+"""Market arrays the simulator reads: bar prices, ATR, the per-bar funding rate and where entries may open."""
 
 from __future__ import annotations
 
@@ -27,6 +27,11 @@ class Market:
     atr: np.ndarray  # ATR known at each bar's close (0 when the ATR stop is off)
     funding: np.ndarray  # rate charged at each bar's open on open notional (non-zero on hour boundaries)
     bar_seconds: int
+    opens: np.ndarray | None = None  # 1.0 where an entry may fill at the bar's open, 0.0 where the session forbids it
+
+    def __post_init__(self) -> None:
+        if self.opens is None:
+            object.__setattr__(self, "opens", np.ones(len(self.ts)))
 
     @property
     def n_bars(self) -> int:
@@ -48,6 +53,7 @@ class Market:
             atr = np.zeros(len(ts))
         funding = funding_per_bar(ts, params.backtest.bar_seconds, params.backtest.funding_rate_hourly, funding_hourly)
         return cls(
+            opens=opens_per_bar(ts, params.market.coin, params.trading.trade_closed_sessions),
             ts=ts,
             open=np.ascontiguousarray(bars["open"].to_numpy(np.float64)),
             high=np.ascontiguousarray(high),
@@ -57,6 +63,17 @@ class Market:
             funding=funding,
             bar_seconds=params.backtest.bar_seconds,
         )
+
+
+def opens_per_bar(ts: np.ndarray, coin: str, trade_closed_sessions: bool) -> np.ndarray:
+    """1.0 where an entry may fill at the bar's open: everywhere, unless `trading.trade_closed_sessions` is false,
+    then only while the market's outside market is in session (`backtest.venue.calendar`). The live trader applies
+    the same rule (`live.risk.session_blocks_opens`) at the open its order fills at."""
+    if trade_closed_sessions:
+        return np.ones(len(ts))
+    from backtest.venue.calendar import calendar_for
+
+    return np.ascontiguousarray(calendar_for(coin).is_open(ts), dtype=np.float64)
 
 
 def _to_ms(timestamps: pd.Series) -> np.ndarray:

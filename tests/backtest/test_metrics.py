@@ -165,3 +165,23 @@ def test_a_six_month_one_minute_result_is_measured_in_well_under_100_ms():
     compute_metrics(res)
     monthly_returns(res)
     assert time.perf_counter() - t < 0.1
+
+
+def test_trades_and_pnl_split_by_the_markets_session_state():
+    from backtest.metrics import session_breakdown
+
+    start = int(pd.Timestamp("2026-03-06 16:00", tz="America/New_York").value // 1_000_000)  # a Friday
+    n = 240  # 16:00-20:00 ET: one hour open, then the weekend
+    equity = 10_000 + np.arange(n, dtype=float)  # +1 a bar
+    trades = make_trades([5.0, -2.0, 3.0, 1.0] + [0.5] * 20, start_ms=start)  # entries every 10 bars
+    result = make_result(equity, initial=10_000.0, trades=trades, start_ms=start,
+                         position=np.r_[np.ones(30), np.zeros(n - 30)], provenance={"coin": "xyz:XYZ100"})  # fmt: skip
+    s = session_breakdown(result)
+    assert list(s) == ["open", "daily_break", "weekend", "holiday"]
+    assert s["open"]["bars"] == 60 and s["weekend"]["bars"] == 180 and s["holiday"]["bars"] == 0
+    assert s["open"]["bar_pnl"] == pytest.approx(59.0) and s["weekend"]["bar_pnl"] == pytest.approx(180.0)
+    assert s["open"]["exposure_pct"] == pytest.approx(50.0) and s["weekend"]["exposure_pct"] == 0.0
+    assert s["open"]["n_trades"] == 6 and s["open"]["trade_pnl"] == pytest.approx(8.0)
+    assert s["weekend"]["n_trades"] == 18 and s["weekend"]["win_rate_pct"] == 100.0
+    always = session_breakdown(make_result(equity, initial=10_000.0, trades=trades, start_ms=start), "BTC")
+    assert always["open"]["bars"] == n and always["open"]["n_trades"] == 24 and always["weekend"]["bars"] == 0

@@ -73,3 +73,11 @@ def test_opening_orders_are_cut_to_the_caps(size, position_notional, legs, expec
     got, reason = risk.cap_open_size(size, 20_000.0, 10_000.0, position_notional, legs, LIMITS)
     assert got == pytest.approx(expected)
     assert (reason is None) if why is None else (why in reason)
+
+
+def test_a_closed_session_blocks_opens_only_when_told_not_to_trade_it():
+    from live.risk import session_blocks_opens
+
+    assert session_blocks_opens(True, False) is None  # the market is 24/7: trading closed sessions is the default
+    assert session_blocks_opens(False, True) is None
+    assert session_blocks_opens(False, False) == "session closed"

@@ -187,3 +187,19 @@ def test_a_six_month_one_minute_report_renders_within_budget(tmp_path):
     elapsed = time.perf_counter() - t
     assert path.exists()
     assert elapsed < 6.0, f"report took {elapsed:.2f}s"  # ~1 s measured; loose bound for a shared CI machine
+
+
+def test_the_report_says_which_fees_were_charged_and_splits_pnl_by_market_session(tmp_path):
+    fees = default_schedule("xyz:XYZ100").to_dict()
+    result = _result(provenance={"source": "synthetic", "share_real": 0.0, "coin": "xyz:XYZ100", "fees": fees})
+    _write(tmp_path, result)
+    doc = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert doc["fee_schedule"]["source"] == "default HIP-3 schedule" and doc["metrics"]["fee_taker_pct"] == 0.09
+    assert doc["metrics"]["fee_schedule"] == fees["label"]
+    sessions = doc["by_session"]
+    assert set(sessions) == {"open", "daily_break", "weekend", "holiday"}
+    assert sum(s["bars"] for s in sessions.values()) == 3000
+    assert sum(s["n_trades"] for s in sessions.values()) == 12
+    html = (tmp_path / "run" / "report.html").read_text()
+    assert "taker 0.0900 % / maker 0.0300 %" in html and "default HIP-3 schedule" in html
+    assert "By market session" in html and "daily break" in html and "weekend" in html

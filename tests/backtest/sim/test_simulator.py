@@ -285,3 +285,31 @@ def test_funding_series_applies_each_hours_rate_at_the_hour_boundary():
     assert np.count_nonzero(rates) == 3
     hourly = funding_per_bar(np.arange(3, dtype=np.int64) * 3_600_000 * 4, 4 * 3600, 0.001)
     assert np.allclose(hourly, 0.004)  # a 4-hour bar pays four hours of funding
+
+
+def test_a_closed_session_refuses_entries_but_lets_positions_close():
+    """`trading.trade_closed_sessions` false: no entry fills at an open outside the session; closes still do."""
+    import dataclasses
+
+    m = make_market([FLAT] * 8)
+    opens = np.array([1, 1, 0, 0, 1, 1, 1, 1], dtype=np.float64)  # bars 2 and 3 open outside the session
+    gated = dataclasses.replace(m, opens=opens)
+    p = sim_params()
+    refused = run(gated, p, [HOLD, BUY])  # decided at bar 1, would fill at the open of bar 2: refused
+    assert len(refused.trades) == 0 and (refused.position == 0).all()
+    res = run(gated, p, [BUY, HOLD, SELL, HOLD, BUY])  # long at bar 1; closed at bar 3 (session closed); long at 5
+    assert list(res.trades["entry_bar"]) == [1, 5] and res.trades["exit_bar"].iloc[0] == 3
+    assert len(run(m, p, [HOLD, BUY]).trades) == 1  # without the gate the same decision fills
+
+
+def test_the_market_gates_entries_by_the_calendar_only_when_asked():
+    from backtest.data.synth import generate_bars
+
+    params = load_params()
+    bars = generate_bars(3 * 1440, params.synth, start=pd.Timestamp("2026-03-06 00:00", tz="UTC"))
+    assert (Market.from_bars(bars, params).opens == 1).all()  # the market trades 24/7
+    gated = Market.from_bars(bars, load_params(overrides=["trading.trade_closed_sessions=false"])).opens
+    from backtest.venue.calendar import calendar_for
+
+    np.testing.assert_array_equal(gated, calendar_for("xyz:XYZ100").is_open(Market.from_bars(bars, params).ts))
+    assert 0 < gated.mean() < 1
