@@ -17,9 +17,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from backtest.domain import AccountState, Fill, OpenOrder, OrderStatus
+from backtest.venue.errors import is_duplicate_cloid, is_gone
+from backtest.venue.limits import WEIGHT_INFO, WEIGHT_LIGHT, exchange_weight
 from backtest.venue.ratelimit import WeightBudget
 from backtest.venue.retry import RetryPolicy, describe_error, is_retryable
-from backtest.venue.rules import AssetRules
+from backtest.venue.rules import AssetRules, trigger_limit
 from backtest.venue.wire import (
     OrderAck,
     parse_account,
@@ -33,8 +35,7 @@ from live.journal import Journal
 from live.lock import NonceSource, signing
 
 log = logging.getLogger(__name__)
-TRIGGER_LIMIT_SLIPPAGE = 0.10  # a market trigger's limit price: 10 % through the trigger, like the venue's UI
-W_EXCHANGE, W_LIGHT, W_HEAVY = 1, 2, 20  # REST weights: an order action; clearinghouseState/orderStatus; other info
+W_EXCHANGE, W_LIGHT, W_HEAVY = exchange_weight(1), WEIGHT_LIGHT, WEIGHT_INFO  # the venue's REST weights
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ class Execution:
                 continue
             self.on_call(True)
             ack = parse_order_response(response)[0]
-            if not ack.ok and "uplicate" in (ack.error or "") and "cloid" in (ack.error or "").lower():
+            if not ack.ok and is_duplicate_cloid(ack.error):
                 # an earlier attempt landed after all: the venue refused a second copy; report the first
                 try:
                     ack = self._ack_from_status(intent, self.order_status(intent.cloid))
@@ -260,7 +261,7 @@ class Execution:
                 )
                 self.on_call(True)
                 err = errors[0] if errors else None
-                gone = err is not None and ("never placed" in err or "already canceled" in err)
+                gone = err is not None and is_gone(err)
                 # gone: the venue had already closed it (filled, or cancelled itself: a reduce-only trigger of a
                 # position that went flat), which is what the cancel wanted; journalled as such, not as an error
                 self.journal.write("cancel", cloid=cloid, reason=reason, error=None if gone else err, gone=gone)
@@ -281,7 +282,7 @@ class Execution:
         return self.rules.round_price(px, up=is_buy)
 
     def trigger_prices(self, is_buy: bool, level: float) -> tuple[float, float]:
-        """(trigger price on the tick, its market limit price) for a reduce-only trigger at `level`."""
+        """(trigger price on the tick, its market limit price) for a reduce-only trigger at `level`: the limit is the
+        venue's trigger slippage through the trigger (`backtest.venue.rules.trigger_limit`)."""
         trig = self.rules.round_price(level)
-        limit = trig * (1 + TRIGGER_LIMIT_SLIPPAGE) if is_buy else trig * (1 - TRIGGER_LIMIT_SLIPPAGE)
-        return trig, self.rules.round_price(limit, up=is_buy)
+        return trig, self.rules.round_price(trigger_limit(trig, is_buy), up=is_buy)

@@ -6,10 +6,11 @@ it through the unmodified SDK, bar by bar; then replay the session through the b
 The paper exchange replays each 1m bar as 4 points (open, low/high, high/low, close). `advance()` moves the replay to
 the close of the current bar and then one point on, to the next bar's open: the candle of the new bar closes the
 previous one, the trader decides at that close and its orders fill at the new bar's open, as in the simulator. The
-paper exchange is configured with the simulator's costs (`matched_paper_config`: half-spread = slippage, one taker
-fee) and the simulator without what the paper exchange lacks (`MATCHED`: no latency, no funding), so fills differ from
-the simulator's only by the venue's tick and lot rounding. Tests, the latency
-benchmark and `python -m live.rehearsal` all use this rig.
+paper exchange charges its stock fee schedule (the venue's: HIP-3 standard on xyz, `backtest/venue/fees.py`); the
+trader reads it from the venue (`userFees`, `perpDexs`, `meta`) and journals it, and the replay charges the same. The
+paper exchange's spread is the simulator's slippage (`matched_paper_config`) and the simulator runs without what the
+paper exchange lacks (`MATCHED`: no latency, no funding), so fills differ from the simulator's only by the venue's
+tick and lot rounding. Tests, the latency benchmark and `python -m live.rehearsal` all use this rig.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pandas as pd
 from backtest.config import Objectives, Override, Params, load_objectives, load_params
 from backtest.data.synth import generate_bars
 from backtest.strategies.base import Strategy
+from backtest.venue.calendar import calendar_for
 from backtest.venue.ratelimit import WeightBudget
 from live.journal import Journal
 from live.keys import Redactor, Signer, paper_wallet
@@ -34,7 +36,7 @@ from live.trader import Trader, TraderIdentity
 from live.venue import connect_venue
 
 # what the paper exchange cannot reproduce is switched off in the simulator: no latency, no funding (its half-spread
-# and taker fee are set from backtest.slippage_pct and commission_pct: matched_paper_config)
+# is set from backtest.slippage_pct: matched_paper_config). Fees are not here: both sides charge the venue's schedule.
 MATCHED = [
     "backtest.latency_ms=[0, 0]",
     "backtest.funding_rate_hourly=0.0",
@@ -48,19 +50,18 @@ def rig_overrides(texts: list[str]) -> list[Override]:
 
 def synthetic_bars(n: int, params: Params, seed: int = 11) -> pd.DataFrame:
     start = pd.Timestamp("2026-03-02 00:00", tz="UTC")
-    return generate_bars(n, params.synth, start=start, interval_s=60, seed=seed)
+    calendar = calendar_for(params.market.coin)
+    return generate_bars(n, params.synth, start=start, interval_s=60, seed=seed, calendar=calendar)
 
 
 def matched_paper_config(params: Params, history: int, **kw) -> PaperExchangeConfig:
-    bt = params.backtest
+    """A manual-clock paper exchange with the simulator's spread (2 x slippage), no funding, and its own, stock fee
+    schedule: the backtest matches the venue's fees, never the venue the backtest's."""
     return PaperExchangeConfig(
         port=0,
         speed=0.0,
         history_bars=history,
-        spread_bps=2 * bt.slippage_pct * 100,
-        taker_fee=bt.commission_pct / 100,
-        maker_fee=bt.maker_commission_pct / 100,
-        hip3_fee_multiplier=1.0,
+        spread_bps=2 * params.backtest.slippage_pct * 100,
         funding_rate_hourly=0.0,
         **kw,
     )
@@ -182,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(
         prog="python -m live.rehearsal",
-        description="Trade a strategy on a loopback paper exchange at full speed (synthetic bars, the simulator's "
-        "costs), then replay the session through the backtester and compare decisions and fills.",
+        description="Trade a strategy on a loopback paper exchange at full speed (synthetic bars, the venue's fee "
+        "schedule), then replay the session through the backtester and compare decisions, fills and fees.",
     )
     ap.add_argument("--strategy", default="rules", help="rules | buyhold | ppo | dqn | ensemble | checkpoint path")
     ap.add_argument("--bars", type=at_least(2, "--bars"), default=300, help="bars to trade, at least 2 (default 300)")
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     report = replay(sessions(rig.root)[-1], args.strategy, rig.params, rig.objectives)
     print(f"rehearsed {args.strategy} for {args.bars} bars on the paper exchange in {took:.1f} s; journal {rig.root}")
     print(report.table())
-    return 0 if report.identical else 1
+    return 0 if report.identical and report.fees_agree else 1
 
 
 if __name__ == "__main__":

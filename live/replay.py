@@ -2,8 +2,9 @@
 
 The journal holds every bar the trader saw (its warm-up history, then each closed bar) and every decision. `replay`
 rebuilds that bar series, runs `backtest.runner.run_backtest` over it as one continuous segment that starts at the
-trader's first decision (its warm-up = the history), and compares the two bar for bar. Fills differ only by the
-documented execution differences (docs/LIVE.md); the report measures them from the journal.
+trader's first decision (its warm-up = the history), and compares the two bar for bar. It charges the fee schedule
+the venue stated at the session's start (journalled in its `start` record), and checks every fill's fee against it
+to the cent. Fills differ only by the documented execution differences (docs/LIVE.md); the report measures them.
 
     python -m live.replay [--root runs/live/<coin>/<account>] [--strategy SPEC] [--session -1]
 """
@@ -91,6 +92,15 @@ class ReplayReport:
     backtest_trades: int
     entry_diff_bps: list[float]  # live entry fill vs the simulator's entry fill, same bar and side, in bps
     live_slippage_bps: list[float]  # live fills vs the decision price (bar close)
+    fee_diffs: list[float] = field(default_factory=list)  # venue fee of each fill - the backtest's rate x its notional
+    live_fees: float = 0.0  # fees the venue charged the session's fills
+    backtest_fees: float = 0.0  # fees the backtest charged over the same bars
+    fee_schedule: str = ""  # the schedule the backtest charged
+
+    @property
+    def fees_agree(self) -> bool:
+        """Every fill was charged what the backtest charges the same notional, to the cent."""
+        return all(abs(d) < 0.005 for d in self.fee_diffs)
 
     @property
     def mismatches(self) -> list[int]:
@@ -114,6 +124,9 @@ class ReplayReport:
             f"trades live / backtest {self.live_trades} / {self.backtest_trades}",
             f"entry fill vs sim, bps {stats(self.entry_diff_bps)}",
             f"fill vs decision, bps  {stats(self.live_slippage_bps)}",
+            f"fees live / backtest   {self.live_fees:,.2f} / {self.backtest_fees:,.2f} USD; every fill's fee vs "
+            f"the backtest's rate: {'agrees to the cent' if self.fees_agree else 'DIFFERS'}, {stats(self.fee_diffs)}",
+            f"fee schedule           {self.fee_schedule or 'unknown'}",
         ]
         return "\n".join(lines)
 
@@ -130,7 +143,8 @@ def replay(session: Session, strategy_spec: str, params: Params, objectives: Obj
     p = with_overrides(params, [f"backtest.warmup_bars={h}", f"backtest.chunk_size={max(len(bars) + 1, 100)}"])
     market = Market.from_bars(bars, p)
     features = compute_features(bars, p.trading, p.market.coin)
-    result = run_backtest(strategy_spec, p, objectives, market, features, workers=0)
+    recorded = {"fees": session.start["fees"]} if session.start.get("fees") else None  # what the venue charged
+    result = run_backtest(strategy_spec, p, objectives, market, features, recorded, workers=0)
     names = {n: i for i, n in enumerate(ACTION_NAMES)}
     live = np.array([names[d["action"]] for d in session.decisions], dtype=np.int8)
     bt = result.actions[: len(live)].astype(np.int8)
@@ -149,7 +163,13 @@ def replay(session: Session, strategy_spec: str, params: Params, objectives: Obj
         sim_px = fill_bar.get(int(o["bar_ms"]) + bar_ms) if o else None
         if sim_px:
             entry_diff.append((float(ack["avg_px"]) - sim_px) / sim_px * 1e4)
-    return ReplayReport(len(bt), live, bt, len(session.trades), len(result.trades), entry_diff, slip)
+    fees = result.provenance["fees"]
+    rate = {True: fees["taker"], False: fees["maker"]}  # crossed (taker) or resting (maker) fills
+    fee_diffs = [float(f["fee"]) - float(f["size"]) * float(f["px"]) * rate[bool(f.get("crossed", True))]
+                 for f in session.fills]  # fmt: skip
+    live_fees = float(sum(float(f["fee"]) for f in session.fills))
+    return ReplayReport(len(bt), live, bt, len(session.trades), len(result.trades), entry_diff, slip, fee_diffs,
+                        live_fees, float(result.fees), fees["label"])  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"session started {pd.Timestamp(session.start['ts'], unit='ms', tz='UTC')}, policy "
           f"{session.start.get('policy_id')}, strategy {spec}")  # fmt: skip
     print(report.table())
-    return 0 if report.identical else 1
+    return 0 if report.identical and report.fees_agree else 1
 
 
 def newest_root(params: Params) -> Path:

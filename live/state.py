@@ -17,6 +17,7 @@ from backtest.domain import Bar
 from backtest.sim import SimParams, exit_levels
 from backtest.strategies.base import Strategy
 from backtest.strategies.stream import StrategyStream
+from backtest.venue.limits import FILLS_PER_RESPONSE
 from live.positions import Leg, TradeStats, net_size
 from live.risk import RiskState
 
@@ -57,7 +58,7 @@ class TraderState:
     start_equity: float | None = None  # the 'equity change since start' input's baseline
     rebase_bar: int | None = None
     last_fill_ms: int = 0
-    seen_tids: deque[int] = field(default_factory=lambda: deque(maxlen=2000))  # fills journalled (trade ids)
+    seen_tids: deque[int] = field(default_factory=lambda: deque(maxlen=FILLS_PER_RESPONSE))  # fills journalled (tids)
     control_id: str | None = None  # the last control-folder request handled
     last_bar_ms: int | None = None  # open time of the last bar decided (`on_bar`): where a restart's gap begins
     # this run only

@@ -43,6 +43,7 @@ from backtest.sim import position_state_of
 from backtest.strategies.base import Strategy
 from backtest.strategies.stream import Decision, StrategyStream
 from backtest.venue.calendar import OPEN
+from backtest.venue.fees import resolve_fees
 from live.control import Command, ControlError, ControlFolder, Pause, Resume, SetSize, Stop, Swap, parse_command
 from live.execution import Execution
 from live.journal import STATE_FILE, Journal, StateFileError, read_records, read_status
@@ -90,6 +91,8 @@ class Trader:
         self.bar_s = params.backtest.bar_seconds
         self.started_ms = int(clock() * 1000)
         self.stopped = False
+        # what the venue said it charges this account on this coin (a backtest's schedule when it did not answer)
+        self.fees = resolve_fees(params, recorded=venue.fees.to_dict() if venue.fees else None)
         self.state = TraderState(self._policy(strategy, identity.policy_id), params.live.size_multiplier)
         self.risk = RiskGuard(RiskLimits.from_config(params, objectives), self.state, journal, clock)
         self.exec = Execution(venue.exchange, venue.info, venue.account, venue.coin, venue.dex, venue.rules, journal,
@@ -111,7 +114,8 @@ class Trader:
         self.id.policy_id, self.id.strategy = policy_id, strategy.name
         p = self.params
         stream = StrategyStream(strategy, p.trading, p.backtest.warmup_bars, p.market.coin)
-        return Policy(policy_id, strategy, execution_params(strategy, self.params, self.objectives), stream)
+        sim = execution_params(strategy, self.params, self.objectives, self.fees)
+        return Policy(policy_id, strategy, sim, stream)
 
     def _session_blocked(self, bar: Bar) -> str | None:
         """The session rule at the open this decision's entry would fill at (the next bar's), as in the simulator:
@@ -143,6 +147,7 @@ class Trader:
             state="none" if saved is None else ("rebuilt" if rebuilt else "saved"),
             params=self.params.model_dump(mode="json"),
             objectives=self.objectives.model_dump(mode="json"),
+            fees=self.fees.to_dict(),  # what the venue said it charges (a replay charges the same)
         )
         for torn in self.journal.healed:
             self.journal.alert(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backtest.venue.feed import SdkFeed
+from backtest.venue.fees import FeeSchedule, fetch_schedule
 from backtest.venue.ratelimit import REST_WEIGHT_PER_MINUTE, WeightBudget
 from backtest.venue.retry import RetryPolicy
 from backtest.venue.rules import AssetRules, rules_from_meta
@@ -81,6 +82,7 @@ class VenueSession:
     exchange: Any
     feed: BarFeed
     rules: AssetRules
+    fees: FeeSchedule | None = None  # what the venue says it charges this account on this coin (None: no answer)
 
     @property
     def account(self) -> str:
@@ -99,14 +101,16 @@ def connect_venue(
     source: str = "hyperliquid",
     policy: RetryPolicy | None = None,
 ) -> VenueSession:
-    """Build the SDK clients (retrying connection errors) and read the coin's rules from `meta`. `interval` and
-    `stale_after_s` are backtest.interval and live.stale_feed_seconds."""
+    """Build the SDK clients (retrying connection errors), read the coin's rules from `meta` and what the venue
+    charges this account (`userFees`, `perpDexs`, `meta`: `backtest.venue.fees`). `interval` and `stale_after_s` are
+    backtest.interval and live.stale_feed_seconds."""
     policy = policy or RetryPolicy(max_attempts=5, base_delay_s=0.5, max_delay_s=8.0)
     info = make_info(base_url, dex, timeout_s, skip_ws=True, policy=policy)
     if coin not in info.name_to_coin:
         raise VenueError(f"{coin} is not listed on {base_url} (dex {dex!r}); check market.coin and market.dex")
     asset = info.name_to_asset(coin)
     rules = rules_from_meta(info.meta(dex), coin, asset)
+    fees = read_fees(info, coin, signer.account, base_url, policy)
     exchange = make_exchange(
         signer.wallet,
         base_url,
@@ -125,7 +129,22 @@ def connect_venue(
         budget=WeightBudget(capacity=REST_WEIGHT_PER_MINUTE * max(1.0, time_scale)),
         rest_factory=lambda: make_info(base_url, dex, timeout_s, skip_ws=True, policy=policy),
     )
-    return VenueSession(base_url, coin, dex, signer, info, exchange, feed, rules)
+    return VenueSession(base_url, coin, dex, signer, info, exchange, feed, rules, fees)
+
+
+def read_fees(info: Any, coin: str, account: str, base_url: str, policy: RetryPolicy) -> FeeSchedule | None:
+    """The venue's fee schedule for this account and coin, or None (logged) when it does not answer: the trader then
+    charges what a backtest would (`backtest.venue.fees.resolve_fees`) and says so."""
+    import logging
+
+    from backtest.venue.retry import call_with_retry
+
+    try:
+        sched, _ = call_with_retry(lambda: fetch_schedule(info, coin, account.lower(), base_url), "userFees", policy)
+        return sched
+    except Exception as exc:  # a venue without userFees, or an unexpected answer: the trader must still start
+        logging.getLogger(__name__).warning("the venue did not say its fees (%s: %s)", type(exc).__name__, exc)
+        return None
 
 
 def describe_url(base_url: str) -> str:

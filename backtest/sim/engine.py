@@ -401,7 +401,8 @@ class BatchSimulator:
 
     def kernel_state(self) -> tuple[np.ndarray, ...]:
         """(accts, slots, trades, ts, open, high, low, close, atr, funding, tick, opens): the state and market
-        arguments of `kernel.step_batch`, for compiled callers that fuse their own decisions with the step (rl/lockstep.py)."""
+        arguments of `kernel.step_batch`, for compiled callers that fuse their own decisions with the step
+        (rl/lockstep.py)."""
         return (self.accts, self.slots, self.trades, *self._arr)
 
     def kernel_outputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

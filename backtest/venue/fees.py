@@ -62,6 +62,7 @@ BASE_TIERS: tuple[FeeTier, ...] = (
     FeeTier(6, 7e9, 0.00024, 0.0),
 )
 MAKER_REBATES: tuple[tuple[float, float], ...] = ((0.005, -0.00001), (0.015, -0.00002), (0.03, -0.00003))
+SPOT_BASE = (0.0007, 0.0004)  # spot tier 0 taker / maker (spot is not traded here; userFees states it)
 STANDARD_DEPLOYER_FEE_SCALE = 1.0  # standard HIP-3: the deployer keeps as much as the protocol (2x in all)
 GROWTH_MODE_FACTOR = 0.1  # growth mode: >= 90 % off fees and rebates
 

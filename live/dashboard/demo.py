@@ -26,10 +26,10 @@ import pandas as pd
 from backtest.config import Objectives, Params, load_objectives, load_params
 
 MARKER = "DEMO"
-# the simulator's costs that the paper exchange reproduces (as live/rehearsal.py), and busy rules so it trades
+# the simulator's costs that the paper exchange reproduces (as live/rehearsal.py; fees are the venue's on both
+# sides), and busy rules so it trades
 DEMO_TRADER_OVERRIDES = [
     "backtest.slippage_pct=0.05",
-    "backtest.commission_pct=0.05",
     "backtest.latency_ms=[0, 0]",
     "backtest.funding_rate_hourly=0.0",
     "backtest.chunk_size=100000",

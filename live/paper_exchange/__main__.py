@@ -43,9 +43,20 @@ SERVER_FLAGS: dict[str, tuple[str, str]] = {
     "--bars": ("n_bars", "synthetic bars to generate (default %(default)s)"),
     "--history-bars": ("history_bars", "bars already replayed at start, the candle history (default %(default)s)"),
     "--spread-bps": ("spread_bps", "full bid/ask spread, basis points (default %(default)s)"),
-    "--taker-fee": ("taker_fee", "taker fee, fraction (default %(default)s)"),
-    "--maker-fee": ("maker_fee", "maker fee, fraction (default %(default)s)"),
-    "--hip3-fee-multiplier": ("hip3_fee_multiplier", "builder-dex fee multiple (default %(default)s)"),
+    "--taker-fee": (
+        "taker_fee",
+        "every account's base taker rate, fraction (its userFees userCrossRate; default "
+        "%(default)s: None = the venue's base tier 0, backtest/venue/fees.py)",
+    ),
+    "--maker-fee": (
+        "maker_fee",
+        "every account's base maker rate, fraction, negative = a rebate (default "
+        "%(default)s: None = the venue's base tier 0)",
+    ),
+    "--deployer-fee-scale": (
+        "deployer_fee_scale",
+        "builder dex (HIP-3): fees are the base rates x (s + max(s, 1)); 1 = standard HIP-3, 2x (default %(default)s)",
+    ),
     "--funding-rate-hourly": ("funding_rate_hourly", "fraction per hour; longs pay if > 0 (default %(default)s)"),
 }
 FAULT_FLAGS: dict[str, tuple[str, str]] = {
@@ -83,6 +94,13 @@ def build_parser(d: PaperExchangeConfig) -> argparse.ArgumentParser:
     )
     for flag, (name, text) in SERVER_FLAGS.items():
         _add(p, flag, PaperExchangeConfig, name, getattr(d, name), text, _key(name))
+    p.add_argument(
+        "--growth-mode",
+        dest="growth_mode",
+        action=argparse.BooleanOptionalAction,
+        default=d.growth_mode,
+        help="builder-dex markets in growth mode: fees x 0.1, needs --deployer-fee-scale <= 1 (default %(default)s)",
+    )
     p.add_argument(
         "--fund",
         type=_fund,
@@ -140,6 +158,7 @@ def parse_args(argv: list[str] | None = None) -> PaperExchangeConfig:
         faults = FaultConfig(**{name: getattr(a, name) for name, _ in FAULT_FLAGS.values()}, seed=a.seed)
         return PaperExchangeConfig(
             **{name: getattr(a, name) for name, _ in SERVER_FLAGS.values()},
+            growth_mode=a.growth_mode,
             state_path=a.state,
             journal_fsync=a.journal_sync == "fsync",
             fund=tuple(a.fund),

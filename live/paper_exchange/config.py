@@ -4,6 +4,10 @@
 group `aml100.config`); `PaperExchangeConfig` extends it with what only a command line or a test sets (data, seed,
 state file, funding, faults, markets). Every default and bound is written here once: `python -m live.paper_exchange`
 takes its flags' defaults from the loaded params and validates each flag through these fields (`flag_type`).
+
+The venue's facts (markets, tick and lot, the $10 minimum, limits, the fee formula) are not configured here: they come
+from `backtest/venue/` (rules, limits, fees), like everything else that speaks for HyperLiquid. What is configured is
+what the venue lets vary: an account's base rates, a builder dex's deployer fee scale, growth mode.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from backtest.config import Section
-from backtest.venue.quirks import CAPABILITIES
-from backtest.venue.rules import MIN_ORDER_VALUE
+from backtest.venue.fees import STANDARD_DEPLOYER_FEE_SCALE
+from backtest.venue.limits import CANDLE_HISTORY_LIMIT, FILLS_KEPT
+from backtest.venue.rules import MARKETS
 
 
 @dataclass(frozen=True)
@@ -29,10 +34,16 @@ class MarketSpec:
     ref_price: float | None = None  # scale the replayed path so its first open is this; None = unscaled
 
 
+def _spec(coin: str, ref_price: float | None) -> MarketSpec:
+    r = MARKETS[coin]
+    return MarketSpec(r.name, r.dex, r.sz_decimals, r.max_leverage, ref_price)
+
+
+# the venue's markets (backtest/venue/rules.py); BTC and ETH replay scaled copies of the path, XYZ100 the path itself
 DEFAULT_MARKETS: tuple[MarketSpec, ...] = (
-    MarketSpec("BTC", "", 5, 40, 97000.0),
-    MarketSpec("ETH", "", 4, 25, 3500.0),
-    MarketSpec("xyz:XYZ100", "xyz", 4, 20, None),
+    _spec("BTC", 97000.0),
+    _spec("ETH", 3500.0),
+    _spec("xyz:XYZ100", None),
 )
 
 
@@ -63,11 +74,22 @@ class PaperExchangeParams(Section):
     port: int = Field(default=8089, ge=0, le=65535)  # 0 = pick a free port
     speed: float = Field(default=60.0, ge=0, le=100_000)  # 1m bars per wall minute; 0 = manual stepping only
     spread_bps: float = Field(default=2.0, ge=0, le=1000)  # full bid/ask spread around the path price
-    taker_fee: float = Field(default=0.00045, ge=0, lt=0.1)  # fraction of notional (0.045 %)
-    maker_fee: float = Field(default=0.00015, ge=-0.01, lt=0.1)  # fraction of notional (0.015 %)
-    hip3_fee_multiplier: float = Field(default=2.0, gt=0, le=10)  # builder-dex fee = base schedule * this
+    # every account's base rates (its userFees userCrossRate / userAddRate); None: the venue's base tier 0
+    # (backtest/venue/fees.py). Builder-dex (HIP-3) markets charge them times the HIP-3 multiple of the dex's
+    # deployer fee scale (1 = standard HIP-3, 2x), x0.1 in growth mode: the venue's own formula, from that module.
+    taker_fee: float | None = Field(default=None, ge=0, lt=0.1)
+    maker_fee: float | None = Field(default=None, ge=-0.01, lt=0.1)  # negative: a rebate
+    deployer_fee_scale: float = Field(default=STANDARD_DEPLOYER_FEE_SCALE, ge=0, le=3)  # served in perpDexs
+    growth_mode: bool = False  # on every builder-dex market, served in meta
     funding_rate_hourly: float = Field(default=0.0000125, ge=-0.01, le=0.01)  # per hour; longs pay when positive
     history_bars: int = Field(default=1000, ge=0, le=100_000)  # bars already replayed at start (candle history)
+
+    @model_validator(mode="after")
+    def _growth_mode_scale(self) -> PaperExchangeParams:
+        if self.growth_mode and self.deployer_fee_scale > 1:
+            scale = self.deployer_fee_scale
+            raise ValueError(f"growth_mode needs deployer_fee_scale <= 1 (the venue's rule), got {scale}")
+        return self
 
 
 class PaperExchangeConfig(PaperExchangeParams):
@@ -79,11 +101,10 @@ class PaperExchangeConfig(PaperExchangeParams):
     book_levels: int = Field(default=10, ge=1, le=1000)
     level_step_bps: float = Field(default=1.0, gt=0, le=1000)  # distance between book levels, basis points
     level_notional: float = Field(default=250_000.0, gt=0)  # USD at the best level; deeper levels grow linearly
-    min_order_value: float = Field(default=MIN_ORDER_VALUE, ge=0)  # the venue's rule (backtest.venue.rules)
     default_leverage: int = Field(default=20, ge=1, le=100)
-    max_fills_per_user: int = Field(default=10_000, ge=1)
+    max_fills_per_user: int = Field(default=FILLS_KEPT, ge=1)  # the venue keeps this many (backtest.venue.limits)
     max_order_history: int = Field(default=100_000, ge=1)  # closed orders kept for orderStatus (cloid look-ups)
-    candle_limit: int = Field(default=int(CAPABILITIES["candle_history_limit"]), ge=1)  # the venue's (quirks.py)
+    candle_limit: int = Field(default=CANDLE_HISTORY_LIMIT, ge=1)  # the venue's (backtest.venue.limits)
     state_path: str | None = None  # snapshot file; its write-ahead journal is `<state_path>.journal`
     state_save_every_s: float = Field(default=30.0, ge=0.1)  # snapshot (and truncate the journal) this often
     snapshot_every_entries: int = Field(default=20_000, ge=1)  # ... or after this many journal entries

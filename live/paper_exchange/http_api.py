@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from backtest.venue.limits import FILLS_PER_RESPONSE
 from live.paper_exchange import shapes, wire
 from live.paper_exchange.journal import JournalError
 from live.paper_exchange.markets import fmt_num
@@ -103,13 +104,15 @@ class HttpApi:
         px, eng, uni = self.px, self.px.engine, self.px.universe
         kind, dex, now = q.kind, q.dex, px.feed.now_ms
         if kind == "meta":
-            return shapes.meta(uni, dex)
+            return shapes.meta(uni, dex, px.cfg.growth_mode)
         if kind == "spotMeta":
             return shapes.SPOT_META
         if kind == "perpDexs":
-            return shapes.perp_dexs(uni, px.cfg.xyz_deployer)
+            return shapes.perp_dexs(uni, px.cfg.xyz_deployer, px.cfg.deployer_fee_scale)
         if kind == "metaAndAssetCtxs":
-            return [shapes.meta(uni, dex), [px.asset_ctx(m) for m in uni.per_dex.get(dex, [])]]
+            return [shapes.meta(uni, dex, px.cfg.growth_mode), [px.asset_ctx(m) for m in uni.per_dex.get(dex, [])]]
+        if kind == "userFees":
+            return shapes.user_fees(*eng.pricing.base_rates)  # the same rates every fill is charged from
         if kind == "allMids":
             return px.mids(dex)
         if kind == "candleSnapshot":
@@ -123,11 +126,11 @@ class HttpApi:
         if kind in ("openOrders", "frontendOpenOrders"):
             return px.open_orders(q.user, dex, frontend=kind == "frontendOpenOrders")
         if kind == "userFills":
-            return shapes.fills(reversed(eng.fills.get(q.user, [])[-2000:]), uni)
+            return shapes.fills(reversed(eng.fills.get(q.user, [])[-FILLS_PER_RESPONSE:]), uni)
         if kind == "userFillsByTime":
             start, end = q.start_ms or 0, q.end_ms
             rows = [f for f in eng.fills.get(q.user, []) if f.time >= start and (end is None or f.time <= end)]
-            return shapes.fills(rows[:2000], uni)
+            return shapes.fills(rows[:FILLS_PER_RESPONSE], uni)
         if kind == "orderStatus":
             return px.order_status(q.user, q.oid)
         if kind == "extraAgents":

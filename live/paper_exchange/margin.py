@@ -10,20 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from backtest.venue.errors import ERR_ASSET, ERR_LEVERAGE, ERR_LEVERAGE_MARGIN, ERR_LEVERAGE_TYPE, ERR_MARGIN
+from backtest.venue.rules import trigger_limit
 from live.paper_exchange import accounts as acc
 from live.paper_exchange.config import PaperExchangeConfig
 from live.paper_exchange.ledger import Ledger
 from live.paper_exchange.markets import Market, Universe
-from live.paper_exchange.orders import (
-    ERR_ASSET,
-    ERR_LEVERAGE,
-    ERR_LEVERAGE_MARGIN,
-    ERR_LEVERAGE_TYPE,
-    ERR_MARGIN,
-    Order,
-    UpdateLeverage,
-)
-from live.paper_exchange.pricing import TRIGGER_SLIPPAGE, Pricing
+from live.paper_exchange.orders import Order, UpdateLeverage
+from live.paper_exchange.pricing import Pricing
 
 if TYPE_CHECKING:
     from live.paper_exchange.matching import Matcher
@@ -47,7 +41,7 @@ class Margin:
         if order.is_trigger and ref is None:
             return max(mark, order.trigger_px or 0.0)
         if order.is_trigger and order.is_market:
-            limit = mark * (1 + TRIGGER_SLIPPAGE) if order.is_buy else mark * (1 - TRIGGER_SLIPPAGE)
+            limit = trigger_limit(mark, order.is_buy)
         else:
             limit = order.px
         bids, asks = self.pricing.book(market, ref)

@@ -1,4 +1,8 @@
-"""Market universe, asset ids, tick and lot rules, and the number formats the real API uses."""
+"""Market universe and asset ids, and the number formats the real API uses.
+
+The tick and lot rules, the asset-id layout and the rounding are the venue's, from `backtest.venue.rules`: the
+engine validates and rounds with those functions, nothing here restates them.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from backtest.venue.rules import asset_id, price_decimals, round_price
 from live.paper_exchange.config import MarketSpec
-
-BUILDER_DEX_BASE = 110_000
-BUILDER_DEX_STRIDE = 10_000
-MAX_SIG_FIGS = 5
-PERP_MAX_DECIMALS = 6
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Market:
 
     @property
     def px_decimals(self) -> int:
-        return PERP_MAX_DECIMALS - self.sz_decimals
+        return price_decimals(self.sz_decimals)
 
     @property
     def is_builder(self) -> bool:
@@ -49,7 +49,7 @@ class Universe:
         for s in specs:
             k = dexes.index(s.dex)
             idx = len(self.per_dex[s.dex])
-            asset = idx if k == 0 else BUILDER_DEX_BASE + (k - 1) * BUILDER_DEX_STRIDE + idx
+            asset = asset_id(k, idx)
             scale = (s.ref_price / first_open) if s.ref_price else 1.0
             m = Market(s.name, s.dex, asset, s.sz_decimals, s.max_leverage, scale)
             self.by_name[m.name] = m
@@ -70,16 +70,9 @@ def fmt_num(x: float, decimals: int = 6) -> str:
     return s
 
 
-def round_px(px: float, market: Market) -> float:
-    """Round a price to 5 significant figures and the market's price decimals (integers always allowed)."""
-    if px <= 0:
-        return 0.0
-    r = float(f"{px:.{MAX_SIG_FIGS}g}")
-    return round(r, market.px_decimals)
-
-
 def fmt_px(px: float, market: Market) -> str:
-    return fmt_num(round_px(px, market), market.px_decimals)
+    """A price on the market's tick (the venue's rounding), as the wire writes it."""
+    return fmt_num(round_price(px, market.sz_decimals), market.px_decimals) if px > 0 else "0"
 
 
 def parse_decimal(text: Any) -> Decimal | None:
@@ -91,24 +84,3 @@ def parse_decimal(text: Any) -> Decimal | None:
     except InvalidOperation:
         return None
     return d if d.is_finite() else None
-
-
-def price_valid(px: Decimal, market: Market) -> bool:
-    """Tick rule: integers always; else at most 5 significant figures and `6 - szDecimals` decimals."""
-    if px <= 0:
-        return False
-    if px == px.to_integral_value():
-        return True
-    t = px.normalize().as_tuple()
-    decimals = -t.exponent if isinstance(t.exponent, int) and t.exponent < 0 else 0
-    sig = len(t.digits)
-    return decimals <= market.px_decimals and sig <= MAX_SIG_FIGS
-
-
-def size_valid(sz: Decimal, market: Market) -> bool:
-    """Lot rule: positive, at most `szDecimals` decimals."""
-    if sz <= 0:
-        return False
-    t = sz.normalize().as_tuple()
-    decimals = -t.exponent if isinstance(t.exponent, int) and t.exponent < 0 else 0
-    return decimals <= market.sz_decimals

@@ -18,19 +18,14 @@ import math
 import random
 
 from backtest.sim.kernel import R_STOP_LOSS, gap_exit, intrabar_exit, traded_through
+from backtest.venue.errors import ERR_ASSET, ERR_CANCEL, ERR_IOC, ERR_MODIFY, ERR_PARENT, ERR_REDUCE, ERR_REJECT
+from backtest.venue.rules import trigger_limit
 from live.paper_exchange import accounts as acc
 from live.paper_exchange.config import PaperExchangeConfig
 from live.paper_exchange.ledger import Ledger
 from live.paper_exchange.margin import Margin
 from live.paper_exchange.markets import Market, Universe, fmt_num
 from live.paper_exchange.orders import (
-    ERR_ASSET,
-    ERR_CANCEL,
-    ERR_IOC,
-    ERR_MODIFY,
-    ERR_PARENT,
-    ERR_REDUCE,
-    ERR_REJECT,
     SUCCESS,
     WAITING,
     CancelRequest,
@@ -45,7 +40,7 @@ from live.paper_exchange.orders import (
     Resting,
 )
 from live.paper_exchange.prices import PriceFeed, Segment
-from live.paper_exchange.pricing import TRIGGER_SLIPPAGE, Levels, Pricing
+from live.paper_exchange.pricing import Levels, Pricing
 from live.paper_exchange.validation import order_from
 
 
@@ -98,8 +93,7 @@ class Matcher:
         return statuses
 
     def _order_from(self, user: str, req: OrderRequest, position_tpsl: bool) -> tuple[Order | None, str | None]:
-        return order_from(req, user, position_tpsl, self.pricing, self.ledger.cloids, self.feed.now_ms,
-                          self.cfg.min_order_value)  # fmt: skip
+        return order_from(req, user, position_tpsl, self.pricing, self.ledger.cloids, self.feed.now_ms)
 
     def _submit(self, order: Order) -> OrderOutcome:
         market = self.universe.by_name[order.coin]
@@ -253,7 +247,7 @@ class Matcher:
             return
         bids, asks = self.pricing.book(market, ref)
         if order.is_market:
-            limit = ref * (1 + TRIGGER_SLIPPAGE) if order.is_buy else ref * (1 - TRIGGER_SLIPPAGE)
+            limit = trigger_limit(ref, order.is_buy)
         else:
             limit = order.px
         self._take(order, market, bids, asks, limit)

@@ -1,4 +1,5 @@
-"""The exchange's domain objects: orders, the requests that act on them, their outcomes, fills, and error strings.
+"""The exchange's domain objects: orders, the requests that act on them, their outcomes and fills (the venue's
+error texts are in `backtest/venue/errors.py`).
 
 Nothing here knows JSON: `wire.py` turns requests into these objects and these objects into the real API's shapes.
 Prices and sizes are floats (validated finite on the way in); request prices and sizes stay `Decimal` until the
@@ -9,24 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-
-ERR_TICK = "Price must be divisible by tick size."
-ERR_SIZE = "Order has invalid size."
-ERR_MARGIN = "Insufficient margin to place order."
-ERR_REDUCE = "Reduce only order would increase position."
-ERR_IOC = "Order could not immediately match against any resting orders."
-ERR_TPSL = "Invalid TP/SL price."
-ERR_MIN = "Order must have minimum value of $10."
-ERR_ORACLE = "Order price too far from oracle"
-ERR_CANCEL = "Order was never placed, already canceled, or filled."
-ERR_ASSET = "Invalid asset."
-ERR_REJECT = "Order rejected by the paper exchange (injected fault)."
-ERR_PARENT = "Parent order did not fill."
-ERR_DUP_CLOID = "Duplicate cloid."
-ERR_MODIFY = "Cannot modify canceled or filled order"
-ERR_LEVERAGE = "Invalid leverage value."
-ERR_LEVERAGE_TYPE = "Cannot switch leverage type with open position."
-ERR_LEVERAGE_MARGIN = "Insufficient margin to update leverage."
 
 TIFS = ("Gtc", "Ioc", "Alo")
 GROUPINGS = ("na", "normalTpsl", "positionTpsl")

@@ -72,10 +72,13 @@ def load_bars(data: str, n_bars: int, seed: int, start: pd.Timestamp | None = No
     if data == "synthetic":
         from backtest.config import load_params
         from backtest.data.synth import generate_bars
+        from backtest.venue.calendar import calendar_for
 
-        cfg = load_params().synth
-        df = generate_bars(n_bars, cfg, start=start, interval_s=60, seed=seed)
-        where = f"synthetic bars from backtest.data.synth.generate_bars (n={n_bars}, seed={seed})"
+        params = load_params()
+        calendar = calendar_for(params.market.coin)  # the replayed path is that market's: its closed sessions too
+        df = generate_bars(n_bars, params.synth, start=start, interval_s=60, seed=seed, calendar=calendar)
+        hours = "" if calendar.always_open or not params.synth.off_session.enabled else f", {calendar.name} hours"
+        where = f"synthetic bars from backtest.data.synth.generate_bars (n={n_bars}, seed={seed}{hours})"
         return validated_bars(df, "synthetic bars"), where
     path = Path(data)
     if not path.exists():

@@ -1,4 +1,5 @@
-"""Prices the engine trades at: marks from the replay, the synthetic book around them, the fee rates.
+"""Prices the engine trades at: marks from the replay, the synthetic book around them, the fee rates (the venue's
+rounding and fee formula, from `backtest/venue/`).
 
 The book depends only on the mid, so the last one per market is memoised: every order between two replay steps
 reuses it instead of rebuilding and re-rounding its levels.
@@ -6,13 +7,14 @@ reuses it instead of rebuilding and re-rounding its levels.
 
 from __future__ import annotations
 
+from backtest.venue.fees import BASE_TIERS, MarketFees
+from backtest.venue.rules import round_price
 from live.paper_exchange.config import PaperExchangeConfig
-from live.paper_exchange.markets import Market, Universe, round_px
+from live.paper_exchange.markets import Market, Universe
 from live.paper_exchange.prices import PriceFeed, book_levels
 
 Levels = tuple[tuple[float, float], ...]  # (price, size), best first
 Book = tuple[Levels, Levels]  # (bids descending, asks ascending)
-TRIGGER_SLIPPAGE = 0.10  # a triggered market order walks the book at most 10 % from its reference price
 
 
 class Pricing:
@@ -21,6 +23,12 @@ class Pricing:
     def __init__(self, cfg: PaperExchangeConfig, universe: Universe, feed: PriceFeed) -> None:
         self.cfg, self.universe, self.feed = cfg, universe, feed
         self._books: dict[str, tuple[float, Book]] = {}  # market -> (mid, book) of the last book built
+        tier0 = BASE_TIERS[0]
+        self.base_rates = (  # every account's (its userFees userCrossRate / userAddRate)
+            tier0.taker if cfg.taker_fee is None else cfg.taker_fee,
+            tier0.maker if cfg.maker_fee is None else cfg.maker_fee,
+        )
+        self._rates = {m.name: self.market_fees(m).rates(*self.base_rates) for m in universe.markets()}
 
     def mark(self, coin: str) -> float:
         return self.feed.price * self.universe.by_name[coin].scale
@@ -40,12 +48,19 @@ class Pricing:
         lot = 10**market.sz_decimals
 
         def fix(levels: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
-            return tuple((round_px(p, market), max(int(s * lot) / lot, 1 / lot)) for p, s in levels)
+            return tuple((round_price(p, market.sz_decimals), max(int(s * lot) / lot, 1 / lot)) for p, s in levels)
 
         book = (fix(bids), fix(asks))
         self._books[market.name] = (mid, book)
         return book
 
+    def market_fees(self, market: Market) -> MarketFees:
+        """The market's fee facts: a builder-dex market is HIP-3 at the configured deployer fee scale and mode."""
+        if not market.is_builder:
+            return MarketFees(market.name, hip3=False)
+        return MarketFees(market.name, True, self.cfg.deployer_fee_scale, self.cfg.growth_mode)
+
     def fee_rate(self, market: Market, maker: bool) -> float:
-        base = self.cfg.maker_fee if maker else self.cfg.taker_fee
-        return base * (self.cfg.hip3_fee_multiplier if market.is_builder else 1.0)
+        """What a fill on `market` pays per unit of notional: the venue's formula (`backtest.venue.fees`)."""
+        taker, maker_rate = self._rates[market.name]
+        return maker_rate if maker else taker

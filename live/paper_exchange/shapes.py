@@ -168,19 +168,21 @@ def tape_trade(coin: str, m: Market, up: bool, px: float, sz: float, tid: int, n
 
 
 # --- out: market data -----------------------------------------------------------------------------------------------
-def meta(universe: Universe, dex: str) -> dict[str, Any]:
-    """The `meta` answer for one dex (unknown dex: empty universe, as the real API)."""
-    return {
-        "universe": [
-            {"name": m.name, "szDecimals": m.sz_decimals, "maxLeverage": m.max_leverage, "marginTableId": 0}
-            for m in universe.per_dex.get(dex, [])
-        ],
-        "marginTables": [],
-    }
+def meta(universe: Universe, dex: str, growth_mode: bool = False) -> dict[str, Any]:
+    """The `meta` answer for one dex (unknown dex: empty universe, as the real API); builder-dex assets in growth
+    mode carry `growthMode: "enabled"`, as the venue marks them."""
+    rows = []
+    for m in universe.per_dex.get(dex, []):
+        row: dict[str, Any] = {"name": m.name, "szDecimals": m.sz_decimals, "maxLeverage": m.max_leverage,
+                               "marginTableId": 0}  # fmt: skip
+        if growth_mode and m.is_builder:
+            row["growthMode"] = "enabled"
+        rows.append(row)
+    return {"universe": rows, "marginTables": []}
 
 
-def perp_dexs(universe: Universe, deployer: str) -> list[Any]:
-    """`perpDexs`: element 0 is null (the main dex), then each builder dex."""
+def perp_dexs(universe: Universe, deployer: str, deployer_fee_scale: float = 1.0) -> list[Any]:
+    """`perpDexs`: element 0 is null (the main dex), then each builder dex with its `deployerFeeScale`."""
     out: list[Any] = [None]
     for d in universe.dexes[1:]:
         out.append(
@@ -191,9 +193,56 @@ def perp_dexs(universe: Universe, deployer: str) -> list[Any]:
                 "oracleUpdater": None,
                 "feeRecipient": None,
                 "assetToStreamingOiCap": [],
+                "subDeployers": [],
+                "deployerFeeScale": _rate(deployer_fee_scale),
+                "assetToFundingMultiplier": [],
             }
         )
     return out
+
+
+def _rate(x: float) -> str:
+    """A rate as the venue writes it: a decimal string with at least one decimal ("0.00045", "1.0")."""
+    text = fmt_num(x, 10)
+    return text if "." in text else text + ".0"
+
+
+def _vip(cutoff: float, taker: float, maker: float, spot: tuple[float, float]) -> dict[str, str]:
+    return {"ntlCutoff": _rate(cutoff), "cross": _rate(taker), "add": _rate(maker), "spotCross": _rate(spot[0]),
+            "spotAdd": _rate(spot[1])}  # fmt: skip
+
+
+def user_fees(taker: float, maker: float) -> dict[str, Any]:
+    """`userFees` for an account whose base rates are (taker, maker): the venue's shape (hyperliquid-python-sdk
+    `Info.user_fees`), with the base schedule's tiers from `backtest.venue.fees`. No volume history on paper."""
+    from backtest.venue.fees import BASE_TIERS, MAKER_REBATES, SPOT_BASE
+
+    tier0 = BASE_TIERS[0]
+    return {
+        "dailyUserVlm": [],
+        "feeSchedule": {
+            "cross": _rate(tier0.taker),
+            "add": _rate(tier0.maker),
+            "spotCross": _rate(SPOT_BASE[0]),
+            "spotAdd": _rate(SPOT_BASE[1]),
+            "tiers": {
+                "vip": [_vip(t.min_volume, t.taker, t.maker, SPOT_BASE) for t in BASE_TIERS[1:]],
+                "mm": [{"makerFractionCutoff": _rate(cut), "add": _rate(rate)} for cut, rate in MAKER_REBATES],
+            },
+            "referralDiscount": "0.0",
+            "stakingDiscountTiers": [],
+        },
+        "userCrossRate": _rate(taker),
+        "userAddRate": _rate(maker),
+        "userSpotCrossRate": _rate(SPOT_BASE[0]),
+        "userSpotAddRate": _rate(SPOT_BASE[1]),
+        "activeReferralDiscount": "0.0",
+        "trial": None,
+        "feeTrialEscrow": "0.0",
+        "nextTrialAvailableTimestamp": None,
+        "stakingLink": None,
+        "activeStakingDiscount": {"bpsOfMaxSupply": "0.0", "discount": "0.0"},
+    }
 
 
 SPOT_META: dict[str, Any] = {"universe": [], "tokens": []}

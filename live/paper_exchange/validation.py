@@ -1,25 +1,15 @@
 """The real API's per-order checks, in its order: asset, tick, lot, duplicate cloid, the oracle band, the $10
-minimum. A shape-checked request (`wire.py`) becomes an `Order`, or gets the venue's own error text."""
+minimum. A shape-checked request (`wire.py`) becomes an `Order`, or gets the venue's own error text. Every rule and
+text is the venue package's (`backtest/venue/rules.py`, `errors.py`)."""
 
 from __future__ import annotations
 
 from collections.abc import Container
 
-from live.paper_exchange.markets import price_valid, size_valid
-from live.paper_exchange.orders import (
-    ERR_ASSET,
-    ERR_DUP_CLOID,
-    ERR_MIN,
-    ERR_ORACLE,
-    ERR_SIZE,
-    ERR_TICK,
-    ERR_TPSL,
-    Order,
-    OrderRequest,
-)
+from backtest.venue.errors import ERR_ASSET, ERR_DUP_CLOID, ERR_MIN, ERR_ORACLE, ERR_SIZE, ERR_TICK, ERR_TPSL
+from backtest.venue.rules import meets_minimum, price_valid, size_valid, within_oracle_band
+from live.paper_exchange.orders import Order, OrderRequest
 from live.paper_exchange.pricing import Pricing
-
-ORACLE_BAND = (0.2, 1.8)  # limit and trigger prices must lie within 80 % of the mark ("too far from oracle")
 
 
 def order_from(
@@ -29,29 +19,28 @@ def order_from(
     pricing: Pricing,
     cloids: Container[tuple[str, str]],
     now_ms: int,
-    min_order_value: float,
 ) -> tuple[Order | None, str | None]:
     """An Order from a shape-checked request, or the real API's per-order error text (`cloids` holds the
     (user, cloid) pairs in use)."""
     market = pricing.universe.by_asset.get(req.asset)
     if market is None:
         return None, ERR_ASSET
-    if not price_valid(req.px, market):
+    if not price_valid(req.px, market.sz_decimals):
         return None, ERR_TICK
-    if not size_valid(req.sz, market) and not (position_tpsl and req.sz == 0):
+    if not size_valid(req.sz, market.sz_decimals) and not (position_tpsl and req.sz == 0):
         return None, ERR_SIZE
     if req.cloid is not None and (user, req.cloid) in cloids:
         return None, ERR_DUP_CLOID
     mark = pricing.mark(market.name)
     px, sz = float(req.px), float(req.sz)
-    if not ORACLE_BAND[0] * mark <= px <= ORACLE_BAND[1] * mark:
+    if not within_oracle_band(px, mark):
         return None, ERR_ORACLE
     order = Order(0, user, market.name, req.is_buy, px, sz, sz, req.reduce_only, now_ms, cloid=req.cloid)
     if req.trigger_px is not None:
-        if not price_valid(req.trigger_px, market):
+        if not price_valid(req.trigger_px, market.sz_decimals):
             return None, ERR_TPSL
         trig = float(req.trigger_px)
-        if not ORACLE_BAND[0] * mark <= trig <= ORACLE_BAND[1] * mark:
+        if not within_oracle_band(trig, mark):
             return None, ERR_ORACLE
         order.trigger_px = trig
         order.is_market = req.is_market
@@ -59,6 +48,6 @@ def order_from(
         order.position_tpsl = position_tpsl
     else:
         order.tif = req.tif
-    if not req.reduce_only and sz * mark < min_order_value:
+    if not meets_minimum(sz, mark, req.reduce_only):
         return None, ERR_MIN
     return order, None

@@ -293,7 +293,9 @@ class InfoQuery:
 
 
 _DEX_ONLY = frozenset({"meta", "spotMeta", "perpDexs", "metaAndAssetCtxs", "allMids"})
-_USER = frozenset({"clearinghouseState", "openOrders", "frontendOpenOrders", "userFills", "extraAgents", "userRole"})
+_USER = frozenset(
+    {"clearinghouseState", "openOrders", "frontendOpenOrders", "userFills", "extraAgents", "userRole", "userFees"}
+)
 
 
 def parse_info(body: Any) -> InfoQuery:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from backtest.venue.limits import FILLS_PER_RESPONSE, WS_MAX_SUBSCRIPTIONS
 from live.paper_exchange import shapes, wire
 from live.paper_exchange.prices import POINTS_PER_BAR
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 GREETING = "Websocket connection established."
 MAX_MESSAGE = 64 * 1024
-MAX_SUBSCRIPTIONS = 1000  # per connection, as the real API's limit
+MAX_SUBSCRIPTIONS = WS_MAX_SUBSCRIPTIONS  # per connection: the real API's limit (backtest/venue/limits.py)
 
 
 def sub_key(sub: dict[str, Any]) -> str | None:
@@ -206,7 +207,7 @@ class WsHub:
         kind, arg = key.split(":", 1)
         msg: tuple[str, Any] | None = None
         if kind == "userFills":
-            rows = shapes.fills(px.engine.fills.get(arg, [])[-2000:], px.universe)
+            rows = shapes.fills(px.engine.fills.get(arg, [])[-FILLS_PER_RESPONSE:], px.universe)
             msg = ("userFills", shapes.user_fills_message(arg, rows, snapshot=True))
         elif kind == "allMids":
             msg = ("allMids", shapes.all_mids_message(px.mids(arg)))

@@ -10,9 +10,12 @@ from backtest.sim import kernel as K
 from backtest.sim.engine import Simulator
 from backtest.sim.market import Market
 from backtest.sim.params import SimParams
+from backtest.venue.fees import default_schedule
 
 COIN = "xyz:XYZ100"
-SLIP, TAKER, TP, SL = 0.0001, 0.00045, 0.006, 0.004
+FEES = default_schedule(COIN)  # what the stock paper exchange charges on xyz: HIP-3 standard, base tier 0
+TAKER, MAKER = FEES.taker, FEES.maker
+SLIP, TP, SL = 0.0001, 0.006, 0.004
 N_BARS, START, EVERY = 700, 60, 9
 T0 = 1_699_999_980_000
 
@@ -100,7 +103,7 @@ def parity_market(bars: pd.DataFrame) -> Market:
 
 PARITY_PARAMS = dict(
     tp_frac=TP, sl_frac=SL, size_frac=0.1, leverage=1.0, max_positions=1, hold_bars=0, stop_first=True,
-    slip_frac=SLIP, taker_frac=TAKER, maker_frac=0.00015, tp_limit=False, lat_lo_ms=0.0, lat_hi_ms=0.0,
+    slip_frac=SLIP, taker_frac=TAKER, maker_frac=MAKER, tp_limit=False, lat_lo_ms=0.0, lat_hi_ms=0.0,
     bar_ms=60_000.0, auto_stop_frac=0.0, kelly_on=False, kelly_fraction=0.5, kelly_cap=0.25, kelly_min_trades=10,
     atr_on=False, atr_mult=1.0, initial_equity=10_000.0, seed=0,
 )  # fmt: skip
@@ -121,11 +124,14 @@ def exchange_trades(eng, user: str) -> pd.DataFrame:
     rows, cur = [], None
     for f in eng.fills[user]:
         bar = (f.time - T0) // 60_000
+        rate = TAKER if f.crossed else MAKER
+        assert abs(f.fee - f.sz * f.px * rate) <= 1e-12 * max(1.0, f.fee), "a fill's fee is not the venue schedule's"
         if f.direction.startswith("Open"):
-            cur = {"entry_bar": bar, "side": 1 if f.is_buy else -1, "qty": f.sz, "entry_price": f.px}
+            cur = {"entry_bar": bar, "side": 1 if f.is_buy else -1, "qty": f.sz, "entry_price": f.px, "fees": f.fee}
             continue
         o = eng.orders.get(f.oid)
         reason = {"tp": "take_profit", "sl": "stop_loss"}.get(o.tpsl if o is not None else None, "signal")
         at_open = (f.time - T0) % 60_000 == 0
-        rows.append({**cur, "exit_bar": bar, "exit_price": f.px, "exit_reason": reason, "at_open": at_open})
+        rows.append({**cur, "exit_bar": bar, "exit_price": f.px, "exit_reason": reason, "at_open": at_open,
+                     "fees": cur["fees"] + f.fee})  # fmt: skip
     return pd.DataFrame(rows)

@@ -303,7 +303,9 @@ def test_a_closed_session_refuses_entries_but_lets_positions_close():
 
 
 def test_the_market_gates_entries_by_the_calendar_only_when_asked():
+    from backtest.config import load_params
     from backtest.data.synth import generate_bars
+    from backtest.sim import Market
 
     params = load_params()
     bars = generate_bars(3 * 1440, params.synth, start=pd.Timestamp("2026-03-06 00:00", tz="UTC"))

@@ -20,7 +20,7 @@ from hyperliquid.exchange import Exchange
 from backtest.sim import kernel as K
 from backtest.sim.engine import Simulator
 from backtest.sim.params import SimParams
-from live.paper_exchange.markets import round_px
+from backtest.venue.rules import round_price
 from tests.support.paper_exchange import PERP_DEXS, start
 from tests.support.parity import (
     COIN,
@@ -30,7 +30,6 @@ from tests.support.parity import (
     SLIP,
     START,
     T0,
-    TAKER,
     TP,
     exchange_trades,
     parity_bars,
@@ -39,9 +38,8 @@ from tests.support.parity import (
 )
 
 ENTRY_TTL, ENTRY_OFFSET, EXIT_OFFSET = 4, -20, -12  # behind the touch (ticks of 1 at ~20,000): many do not fill
-MAKER = 0.00015
 PARAMS = SimParams(
-    **{**PARITY_PARAMS, "maker_frac": MAKER},
+    **PARITY_PARAMS,
     entry_maker=True, entry_ttl=ENTRY_TTL, entry_offset=ENTRY_OFFSET, entry_expiry_market=False,
     exit_maker=True, exit_ttl=1, exit_offset=EXIT_OFFSET, exit_expiry_market=True, sz_decimals=4,
 )  # fmt: skip
@@ -80,7 +78,7 @@ def run_exchange(bars: pd.DataFrame, sig: np.ndarray, sim_orders: dict) -> tuple
     per bar and its order fates [entry, exit] x (filled, expired, cancelled)."""
     wallet = Account.create()
     h = start(bars, fund=((wallet.address.lower(), 1_000_000.0),), history_bars=START + 1, spread_bps=2 * SLIP * 1e4,
-              taker_fee=TAKER, maker_fee=MAKER, hip3_fee_multiplier=1.0, funding_rate_hourly=0.0)  # fmt: skip
+              funding_rate_hourly=0.0)  # fmt: skip
     eng = h.exchange.engine
     market = h.exchange.universe.by_name[COIN]
     ex = Exchange(wallet, h.url, perp_dexs=PERP_DEXS, timeout=5)
@@ -101,10 +99,13 @@ def run_exchange(bars: pd.DataFrame, sig: np.ndarray, sim_orders: dict) -> tuple
             # TP/SL go on at the first open after the entry's fill bar
             if pos and opens and opens[-1].tid != protected and (opens[-1].time - T0) // 60_000 < i:
                 entry, side = opens[-1].px, 1 if pos > 0 else -1
-                tp, sl = round_px(entry * (1 + side * TP), market), round_px(entry * (1 - side * SL), market)
+                tp, sl = (
+                    round_price(entry * (1 + side * TP), market.sz_decimals),
+                    round_price(entry * (1 - side * SL), market.sz_decimals),
+                )
                 exits = [
                     {"coin": COIN, "is_buy": side < 0, "sz": abs(pos), "reduce_only": True,
-                     "limit_px": round_px(level * (1 - 0.1 * side), market),
+                     "limit_px": round_price(level * (1 - 0.1 * side), market.sz_decimals),
                      "order_type": {"trigger": {"triggerPx": level, "isMarket": True, "tpsl": kind}}}
                     for level, kind in ((tp, "tp"), (sl, "sl"))
                 ]  # fmt: skip
@@ -135,8 +136,8 @@ def run_exchange(bars: pd.DataFrame, sig: np.ndarray, sim_orders: dict) -> tuple
                         ex.cancel(COIN, rest["oid"])
                         fates[k, 1] += 1
                         if rest["kind"] == K.O_EXIT and pos:  # exit_on_expiry = market
-                            r = ex.order(COIN, pos < 0, abs(pos), round_px(eng.mark(COIN) * (1 - 0.05 * np.sign(pos)),
-                                         market), {"limit": {"tif": "Ioc"}}, reduce_only=True)  # fmt: skip
+                            px = round_price(eng.mark(COIN) * (1 - 0.05 * np.sign(pos)), market.sz_decimals)
+                            r = ex.order(COIN, pos < 0, abs(pos), px, {"limit": {"tif": "Ioc"}}, reduce_only=True)
                             assert "filled" in status(r), r
                             pos = 0.0
                         rest = None

@@ -1,10 +1,12 @@
 """The paper exchange fills like the backtest simulator: same bars, same orders, same fills.
 
-Configured to match the simulator's execution model (half-spread = slippage, the same taker fee with HIP-3
-multiplier 1, no funding, zero latency on the simulator's side), entries, signal exits, take-profits, stops, gap
-exits and the stop-wins-when-both-touch rule agree bar for bar; prices agree up to the exchange's tick (5
-significant figures) and sizes up to its lot (szDecimals). The exchange takes its exit rules from the simulator's
-kernel (`gap_exit`, `intrabar_exit`); this test holds the two against each other end to end, through the SDK.
+The exchange runs its stock fee schedule (HIP-3 standard on xyz: the venue's) and the simulator charges the same
+schedule from `backtest.venue.fees`; the rest of the simulator's execution model is matched (half-spread =
+slippage, no funding, zero latency on the simulator's side). Entries, signal exits, take-profits, stops, gap exits
+and the stop-wins-when-both-touch rule agree bar for bar; prices agree up to the exchange's tick (5 significant
+figures), sizes up to its lot (szDecimals), and every trade's fees to the cent. The exchange takes its exit rules
+from the simulator's kernel (`gap_exit`, `intrabar_exit`); this test holds the two against each other end to end,
+through the SDK.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from eth_account import Account
 from hyperliquid.exchange import Exchange
 
 from backtest.sim import kernel as K
-from live.paper_exchange.markets import round_px
+from backtest.venue.rules import round_price
 from tests.support.paper_exchange import PERP_DEXS, start
 from tests.support.parity import (
     COIN,
@@ -24,7 +26,6 @@ from tests.support.parity import (
     SL,
     SLIP,
     START,
-    TAKER,
     TP,
     exchange_trades,
     parity_bars,
@@ -38,7 +39,7 @@ def run_exchange(bars: pd.DataFrame, sig: np.ndarray, sim_trades: pd.DataFrame) 
     """Drive the paper exchange through the SDK with the simulator's orders, at the same opens."""
     wallet = Account.create()
     h = start(bars, fund=((wallet.address.lower(), 1_000_000.0),), history_bars=START + 1, spread_bps=2 * SLIP * 1e4,
-              taker_fee=TAKER, hip3_fee_multiplier=1.0, funding_rate_hourly=0.0)  # fmt: skip
+              funding_rate_hourly=0.0)  # fmt: skip
     eng = h.exchange.engine
     market = h.exchange.universe.by_name[COIN]
     ex = Exchange(wallet, h.url, perp_dexs=PERP_DEXS, timeout=5)
@@ -52,18 +53,19 @@ def run_exchange(bars: pd.DataFrame, sig: np.ndarray, sim_trades: pd.DataFrame) 
             mid = eng.mark(COIN)
             want = 1 if action == K.BUY else -1 if action == K.SELL else 0
             if want and pos and (pos > 0) != (want > 0):  # the opposite position closes (no reversal in one bar)
-                r = ex.order(COIN, want > 0, abs(pos), round_px(mid * (1 + 0.05 * want), market),
+                r = ex.order(COIN, want > 0, abs(pos), round_price(mid * (1 + 0.05 * want), market.sz_decimals),
                              {"limit": {"tif": "Ioc"}}, reduce_only=True)  # fmt: skip
                 assert "filled" in r["response"]["data"]["statuses"][0], r
             elif want and not pos:
                 assert i in qty_at, f"the exchange opens at bar {i} where the simulator did not"
                 sz = round(float(qty_at[i]), market.sz_decimals)
-                r = ex.order(COIN, want > 0, sz, round_px(mid * (1 + 0.05 * want), market), {"limit": {"tif": "Ioc"}})
+                limit = round_price(mid * (1 + 0.05 * want), market.sz_decimals)
+                r = ex.order(COIN, want > 0, sz, limit, {"limit": {"tif": "Ioc"}})
                 entry = float(r["response"]["data"]["statuses"][0]["filled"]["avgPx"])
-                tp, sl = round_px(entry * (1 + want * TP), market), round_px(entry * (1 - want * SL), market)
+                tp, sl = (round_price(entry * (1 + want * x), market.sz_decimals) for x in (TP, -SL))
                 exits = [
                     {"coin": COIN, "is_buy": want < 0, "sz": sz, "reduce_only": True,
-                     "limit_px": round_px(level * (1 - 0.1 * want), market),
+                     "limit_px": round_price(level * (1 - 0.1 * want), market.sz_decimals),
                      "order_type": {"trigger": {"triggerPx": level, "isMarket": True, "tpsl": kind}}}
                     for level, kind in ((tp, "tp"), (sl, "sl"))
                 ]  # fmt: skip
@@ -93,6 +95,8 @@ def test_the_same_bars_and_orders_give_the_same_trades_in_the_exchange_and_the_s
     assert np.abs(ex["entry_price"].to_numpy() - sim["entry_price"].to_numpy()).max() <= tick
     assert np.abs(ex["exit_price"].to_numpy() - sim["exit_price"].to_numpy()).max() <= tick
     assert np.abs(ex["qty"].to_numpy() - sim["qty"].to_numpy()).max() <= 0.5e-4  # szDecimals 4
+    assert np.abs(ex["fees"].to_numpy() - sim["fees"].to_numpy()).max() < 0.005  # the same schedule, to the cent
+    assert ex["fees"].sum() == pytest.approx(sim["fees"].sum(), rel=1e-3) and ex["fees"].sum() > 0
 
 
 def test_the_parity_run_covers_every_exit_rule(both):
