@@ -49,4 +49,5 @@ def is_duplicate_cloid(error: str | None) -> bool:
 
 def is_gone(error: str | None) -> bool:
     """A cancel found nothing to cancel: the order was never placed, already cancelled or filled."""
-    return error == ERR_CANCEL or ("never placed" in (error or "")) or ("already canceled" in (error or ""))
+    text = error or ""
+    return text == ERR_CANCEL or "never placed" in text or "already canceled" in text  # parts of ERR_CANCEL

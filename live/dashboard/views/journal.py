@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backtest.venue.errors import is_gone
 from live.dashboard.views.fmt import _finite, fmt_num, fmt_signed, fmt_time, short_id
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -246,7 +247,7 @@ def cancel_took(record: dict[str, Any]) -> bool:
     """A journalled cancel removed its order: it worked, or the venue had already closed the order. A cancel that
     failed otherwise (rate limit, no answer) leaves the order resting."""
     err = record.get("error")
-    return not err or bool(record.get("gone")) or "never placed" in str(err) or "already canceled" in str(err)
+    return not err or bool(record.get("gone")) or is_gone(str(err))
 
 
 def open_orders(

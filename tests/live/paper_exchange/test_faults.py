@@ -231,3 +231,16 @@ def test_cli_flags_take_defaults_from_the_params_and_bounds_from_the_schema(caps
         with pytest.raises(SystemExit):
             parse_args(argv)
         assert said in capsys.readouterr().err
+
+
+def test_fee_flags_are_the_venues_facts(capsys):
+    cfg = parse_args(["--port", "0", "--maker-fee", "-0.0001", "--deployer-fee-scale", "0.5", "--growth-mode"])
+    assert cfg.maker_fee == -0.0001 and cfg.deployer_fee_scale == 0.5 and cfg.growth_mode and cfg.taker_fee is None
+    assert parse_args(["--port", "0"]).growth_mode is False
+    for bad, said in (
+        (["--taker-fee", "0.1"], "paper_exchange.taker_fee"),
+        (["--deployer-fee-scale", "2", "--growth-mode"], "growth_mode needs deployer_fee_scale <= 1"),
+    ):
+        with pytest.raises(SystemExit):
+            parse_args(["--port", "0", *bad])
+        assert said in capsys.readouterr().err
