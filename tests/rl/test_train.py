@@ -38,6 +38,8 @@ def test_checkpoint_metadata(runs, algo, tiny_params):
     assert splits["train"]["bars"][1] == splits["validation"]["bars"][0] < splits["test"]["bars"][0]
     assert 0 < meta["timesteps"] <= 256 + 128 and meta["iteration"] >= 1
     assert {"sharpe", "n_trades", "hold_rate_pct", "total_return_pct"} <= set(meta["validation"])
+    assert meta["fees"]["coin"] == "xyz:XYZ100" and meta["fees"]["taker"] > 0 and meta["fees"]["source"]
+    assert meta["validation"]["fee_schedule"] == meta["fees"]["label"]  # what the validation was charged
     assert meta["code_version"] is None or len(meta["code_version"]) >= 40
     module = load_module(best)
     assert module.lstm.num_layers == tiny_params.rl.lstm_layers == 2
