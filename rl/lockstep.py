@@ -24,6 +24,7 @@ from backtest.sim import kernel as K
 from backtest.sim.engine import BatchSimulator, SegmentRun
 from backtest.sim.market import Market
 from backtest.sim.params import SimParams
+from backtest.venue.fees import default_schedule
 from rl import netkernel as nk
 from rl.inference import Packed, limit_blas_threads, rows_for
 
@@ -151,5 +152,6 @@ def warm(packed: Packed, vote: tuple[float, int, int] | None = None) -> None:
     n, width = 60, int(packed.members[:, nk.MT_WIDTH].sum()) + (0 if vote is None else 1)
     flat = np.full(n, 100.0)
     market = Market(np.arange(n, dtype=np.int64) * 60_000, flat, flat, flat, flat, np.zeros(n), np.zeros(n), 60)
-    params = SimParams.from_config(params_model()(), objectives_model()())  # the schema's defaults: real types
+    defaults = params_model()()  # the schema's defaults: real types; fees only need their types here (no disk read)
+    params = SimParams.from_config(defaults, objectives_model()(), default_schedule(defaults.market.coin))
     run_lockstep(packed, market, np.zeros((n, width), np.float32), params, [(20, 40), (39, n)], 20, None, vote)
