@@ -109,7 +109,7 @@ def test_a_checkpoint_from_before_the_session_features_reads_its_own_columns(dat
     old_names = [n for n in FEATURE_NAMES if not n.startswith("session_")]
     old_norm = fit_norm(raw[:, : len(old_names)], tuple(old_names))
     module = make(LSTMActorCriticModule, 4, dim=len(old_names) + 4)
-    old = RLPolicyStrategy(FastPolicy(module), old_norm, old_names)
+    old = RLPolicyStrategy(FastPolicy(module, 0.0), old_norm, old_names)
     features = old.prepare(market.close, raw)
     assert features.shape == (market.n_bars, len(old_names))
     np.testing.assert_array_equal(features, old_norm.apply(raw[:, : len(old_names)]))
@@ -117,4 +117,4 @@ def test_a_checkpoint_from_before_the_session_features_reads_its_own_columns(dat
     runs = run_policy(market, features, sp, old, [(400, 1000)], 50)
     assert_same_runs(runs, run_policy(market, features, sp, old, [(400, 1000)], 50, compiled=False))
     with pytest.raises(ValueError, match="does not compute"):
-        RLPolicyStrategy(FastPolicy(module), old_norm, [*old_names[:-1], "tomorrows_close"])
+        RLPolicyStrategy(FastPolicy(module, 0.0), old_norm, [*old_names[:-1], "tomorrows_close"])
