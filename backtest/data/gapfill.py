@@ -15,9 +15,9 @@ the bar after it (a fill that drifted toward the next real open would tell a str
   when fewer than `MIN_CALIBRATION` precede it), likewise the mean volume and trade count.
 
 Every filled bar carries source "synthetic". Seeded per hole by (params.synth.seed, the hole's first bar time): the
-same series and seed give the same fill. This module uses the generator's public pieces only; the venue's
-off-session generator mode (branch `venue`, `backtest/data/offsession.py`) is meant to replace `_stretch` when it
-is on main.
+same series and seed give the same fill. The closed-session model is the generator's off-session mode
+(`backtest/data/offsession.py`: `hold_in_band`, `bridge_extremes`, `clamp_extremes`, with
+`synth.off_session.vol_multiplier`), so synthetic data and filled holes follow one rule.
 """
 
 from __future__ import annotations
@@ -26,77 +26,52 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
+from backtest.data.offsession import bridge_extremes, clamp_extremes, hold_in_band, sigma_from_bars
 from backtest.data.schema import TIMESTAMP_DTYPE, timestamps_ms
 from backtest.venue.calendar import SessionCalendar
 
-CLOSED_VOL_MULTIPLIER = 0.2  # closed-session volatility / in-session volatility (quiet: no outside price to follow)
 CALIBRATION_BARS = 1440
 MIN_CALIBRATION = 30
 
 
-@njit(cache=True)
-def _hold_in_band(log0, r, band, alpha, ema0):  # pragma: no cover - compiled
-    """Log closes from returns `r`, each held within +-band of the moving average of the closes before it."""
-    n = r.shape[0]
-    lc = np.empty(n)
-    center = np.empty(n)
-    prev, ema = log0, ema0
-    lo_f, hi_f = np.log(1.0 - band), np.log(1.0 + band)
-    for t in range(n):
-        center[t] = ema
-        x = prev + r[t]
-        le = np.log(ema)
-        x = min(max(x, le + lo_f), le + hi_f)
-        lc[t] = x
-        ema = ema + alpha * (np.exp(x) - ema)
-        prev = x
-    return lc, center
-
-
 def _robust_sigma(bars: pd.DataFrame) -> float:
-    r = np.log(bars["close"].to_numpy(np.float64) / bars["open"].to_numpy(np.float64))
-    return float(1.4826 * np.median(np.abs(r - np.median(r)))) if r.size else 0.0
+    return sigma_from_bars(bars) if len(bars) else 0.0
 
 
-def _stretch(last_close, ts, sigma, closed, band, alpha, rng, volume, trades) -> dict[str, np.ndarray]:
-    """OHLCV for one stretch of bar opens `ts` from `last_close` (band-held when `closed`)."""
+def _stretch(last_close, ts, sigma, closed, band, alpha, rng, volume, trades, quiet) -> dict[str, np.ndarray]:
+    """OHLCV for one stretch of bar opens `ts` from `last_close` (band-held and `quiet` x the volatility when
+    `closed`), with the generator's off-session pieces."""
     n = len(ts)
-    s = sigma * (CLOSED_VOL_MULTIPLIER if closed else 1.0)
+    quiet = quiet if closed else 1.0
+    s = np.full(n, sigma * quiet)
     r = rng.standard_normal(n) * s
     log0 = float(np.log(last_close))
     if closed:
-        lc, center = _hold_in_band(log0, r, band, alpha, float(last_close))
+        lc, center = hold_in_band(log0, r, np.ones(n, dtype=np.bool_), alpha, band, float(last_close))
     else:
         lc, center = log0 + np.cumsum(r), None
     lo = np.concatenate(([log0], lc[:-1]))
-    step = lc - lo
-    var = s * s
-    up = 0.5 * (step + np.sqrt(step * step - 2.0 * var * np.log1p(-rng.random(n))))
-    down = 0.5 * (step - np.sqrt(step * step - 2.0 * var * np.log1p(-rng.random(n))))
+    high, low = bridge_extremes(lo, lc - lo, s, rng.random(n), rng.random(n))
     open_, close = np.exp(lo), np.exp(lc)
-    high = np.maximum(np.exp(lo + up), np.maximum(open_, close))
-    low = np.minimum(np.exp(lo + down), np.minimum(open_, close))
     if closed:  # highs and lows stay in the band too (never inside the bar's body)
-        high = np.maximum(np.minimum(high, center * (1 + band)), np.maximum(open_, close))
-        low = np.minimum(np.maximum(low, center * (1 - band)), np.minimum(open_, close))
-    quiet = CLOSED_VOL_MULTIPLIER if closed else 1.0
+        high, low = clamp_extremes(high, low, open_, close, center, np.ones(n, dtype=bool), band)
     vol = np.maximum(np.round(volume * quiet * rng.lognormal(0.0, 0.5, n), 4), 1e-4)
     n_trades = 1 + rng.poisson(max(trades * quiet - 1.0, 0.0), n)
     return {"ts": ts, "open": open_, "high": high, "low": low, "close": close, "volume": vol, "trades": n_trades}
 
 
 def fill_gaps(
-    base: pd.DataFrame, interval_s: int, calendar: SessionCalendar, seed: int
+    base: pd.DataFrame, interval_s: int, calendar: SessionCalendar, seed: int, closed_vol_multiplier: float
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """`base` (real and proxy bars, sorted, unique) with every missing bar time between its first and last bar
-    filled by labelled synthetic bars; returns (bars, what was filled)."""
+    filled by labelled synthetic bars; returns (bars, what was filled). `closed_vol_multiplier` is the off-session
+    volatility ratio (`synth.off_session.vol_multiplier`)."""
     ts = timestamps_ms(base)
     iv = interval_s * 1000
     holes = np.flatnonzero(np.diff(ts) > iv)
     info: dict[str, Any] = {"holes": len(holes), "closed_bars": 0, "in_session_bars": 0,
-                            "closed_vol_multiplier": CLOSED_VOL_MULTIPLIER}  # fmt: skip
+                            "closed_vol_multiplier": closed_vol_multiplier}  # fmt: skip
     if len(holes) == 0:
         return base, info
     rules = calendar.off_session
@@ -123,7 +98,8 @@ def fill_gaps(
         rng = np.random.default_rng([seed, int(ts[h] // 1000)])
         last = float(base["close"].iloc[h])
         for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(slots)]):
-            piece = _stretch(last, slots[a:b], cal[0], bool(closed[a]), band, alpha, rng, cal[1], cal[2])
+            piece = _stretch(last, slots[a:b], cal[0], bool(closed[a]), band, alpha, rng, cal[1], cal[2],
+                             closed_vol_multiplier)  # fmt: skip
             parts.append(piece)
             last = float(piece["close"][-1])
             info["closed_bars" if closed[a] else "in_session_bars"] += int(b - a)

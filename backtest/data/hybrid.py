@@ -38,7 +38,8 @@ def build_hybrid(
             "with `python -m backtest.data import`"
         )
     cfg = blend(params.synth, calibrate(base, interval_s), params.backtest.real_weight)
-    filled, fill_info = fill_gaps(conform(base), interval_s, calendar_for(params.market.coin), params.synth.seed)
+    filled, fill_info = fill_gaps(conform(base), interval_s, calendar_for(params.market.coin), params.synth.seed,
+                                  params.synth.off_session.vol_multiplier)  # fmt: skip
     first = filled["timestamp"].iloc[0]
     n_pre = max(0, int((first - pd.Timestamp(start)).total_seconds()) // interval_s)
     fill_info["prefix_bars"] = n_pre
