@@ -495,10 +495,21 @@ def field_bounds(model: type[BaseModel], loc: Sequence[Any]) -> str:
 _BOUNDS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
 
 
+class _NotShown:
+    def __repr__(self) -> str:
+        return "<not shown>"
+
+
+def _hides_values(model: type[BaseModel], loc: tuple[Any, ...]) -> bool:
+    """A section whose values may be secrets (e.g. `alerts`: `hides_values = True`) never has them echoed."""
+    info = model.model_fields.get(loc[0]) if loc and isinstance(loc[0], str) else None
+    return bool(getattr(_submodel(info.annotation) if info else None, "hides_values", False))
+
+
 def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
     loc = tuple(error["loc"])
     key = ".".join(str(p) for p in loc)
-    value = error.get("input")
+    value = _NotShown() if _hides_values(model, loc) else error.get("input")
     ctx = error.get("ctx") or {}
     kind = error["type"]
     if kind == "extra_forbidden":

@@ -108,8 +108,8 @@ def test_unknown_override_key_is_refused_naming_the_set():
 
 def test_an_unknown_section_names_the_entry_point_group(tmp_path):
     path = tmp_path / "params.yaml"
-    path.write_text("alerts: {email: me@example.com}\n")
-    with pytest.raises(ConfigError, match=r"alerts: unknown section; known: market, .*group aml100.config"):
+    path.write_text("pager: {email: me@example.com}\n")
+    with pytest.raises(ConfigError, match=r"pager: unknown section; known: market, .*group aml100.config"):
         load_params(path)
 
 
