@@ -12,8 +12,9 @@ whole line, so the next record starts on a new line and is never glued onto the 
 moved; the trader alerts about it). Readers (`read_records`, `read_lines`) skip a line that does not parse and count
 it; a record glued after a torn line by an older writer is salvaged, not lost.
 
-`alert()` is what a person should look at: kept for the trader's status (the newest 50) and journalled as an
-`alert` record (kind, level, one-line message).
+`alert()` is what a person should look at: journalled as an `alert` record {event, level, one-line message,
+figures} (level and message from the catalog, `live.alerts.events`, unless given) and kept for the trader's status
+(the newest 50). The status, the dashboard, the monitor and the pushes (`live.alerts`) all read these records.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from cluster.atomic import atomic_path, atomic_write_json
+from live.alerts.events import describe
 from live.keys import Redactor
 
 log = logging.getLogger(__name__)
@@ -143,21 +145,23 @@ class Journal:
         ]
 
     def alert(
-        self, kind: str, detail: dict[str, Any] | None = None, level: str = "warning", message: str = ""
+        self, event: str, figures: dict[str, Any] | None = None, level: str | None = None, message: str | None = None
     ) -> dict[str, Any]:
-        """Something a person should look at (a risk event, an order error, a reconcile difference, a healed file,
-        ...): kept for the status and journalled as an `alert` record with `level` (critical/warning/info) and a
-        one-line `message` saying what happened and what to do."""
-        detail = dict(detail or {})
-        entry = {"ts": int(self.clock() * 1000), "kind": kind, "level": level, **detail}
-        if message:
-            entry["message"] = message
-        self.alerts.append(entry)
+        """Something a person should look at (a risk event, a refused order, a reconcile difference, a healed file,
+        ...): journalled as an `alert` record {event, level (critical/warning/info), message (one line: what
+        happened, the figure, what the system did, what to do), figures}, the level and message from
+        `live.alerts.events` unless given, and kept for the status. Returns the record."""
+        figures = clean(dict(figures or {}))
+        lvl, msg = describe(event, figures)
+        now = int(self.clock() * 1000)
+        rec = {"ts": now, "kind": "alert", "event": event, "level": level or lvl, "message": message or msg,
+               "figures": figures}  # fmt: skip
         try:
-            self.write("alert", alert=kind, level=level, message=message, **detail)
-        except (OSError, ValueError) as exc:  # the alert stays in the status even when the journal cannot take it
-            log.error("could not journal alert %s: %s", kind, exc)
-        return entry
+            rec = self.write("alert", event=event, level=rec["level"], message=rec["message"], figures=figures)
+        except (OSError, ValueError, TypeError) as exc:  # the alert stays in the status even when the journal fails
+            log.error("could not journal alert %s: %s", event, exc)
+        self.alerts.append({k: rec[k] for k in ("ts", "event", "level", "message")})
+        return rec
 
     def write(self, kind: str, durable: bool = True, **fields: Any) -> dict[str, Any]:
         """Append one record; returns it. It reaches the file at once (a killed process loses nothing); `durable`

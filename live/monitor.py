@@ -82,7 +82,7 @@ def snapshot(root: Path, paths: data.Paths, days: int, now_ms: int) -> Group:
         for o in reversed((status.get("last_orders") or _journal_orders(kinds))[-6:])
     ]  # fmt: skip
     parts.append(_table("last orders", orders))
-    alerts = views.alerts(recs, cycles)[:6]
+    alerts = views.alerts(recs, data.load_records(paths.autopilot_root(str(status.get("coin") or "")), days))[:6]
     txt = Text()
     for a in alerts:
         txt.append(f"{a['time']} ", "dim")

@@ -237,5 +237,7 @@ class OrderDesk:
                "error": ack.error, "ts": self._now_ms()}  # fmt: skip
         self.state.recent_orders.append(rec)
         if not ack.ok:
-            self.journal.alert("order_error", {"cloid": intent.cloid, "error": ack.error})
+            self.journal.alert("order_refused", {"cloid": intent.cloid, "error": ack.error, "is_buy": intent.is_buy,
+                                                 "size": intent.size, "limit_px": intent.limit_px,
+                                                 "reason": intent.reason, "status": ack.kind})  # fmt: skip
         return ack

@@ -207,9 +207,10 @@ class RiskGuard:
         return int(self.clock() * 1000)
 
     def _report(self, events: list[RiskEvent]) -> None:
+        limits = {"halt_level_pct": self.limits.auto_stop_frac * 100, "limit_pct": self.limits.daily_loss_frac * 100}
         for ev in events:
             self.journal.write("risk", event=ev.kind, **ev.detail)
-            self.journal.alert(ev.kind, ev.detail)
+            self.journal.alert(ev.kind, {**ev.detail, **limits} if ev.kind in ("halt", "daily_stop") else ev.detail)
 
     def on_bar_close(self, equity: float) -> None:
         """Peak, drawdown halt and daily stop with the equity marked at a bar close."""

@@ -101,7 +101,15 @@ class VenueSync:
         )
         if result.diffs:
             st.counts["diffs"] += len(result.diffs)
-            self.journal.alert("reconcile_diff", {"why": why, "diffs": result.diffs})
+            figures = {
+                "why": why,
+                "diffs": result.diffs,
+                "venue_size": venue_pos.size if venue_pos else 0.0,
+                "local_size": net_size(st.legs),
+                "cancelled": len(result.cancel),
+                "placed": len(result.place),
+            }
+            self.journal.alert("reconcile_diff", figures)
 
     # --- fills ----------------------------------------------------------------------------------------------------
     def journal_fills(self) -> None:

@@ -104,6 +104,7 @@ class Trader:
         self.inbox = ControlFolder(journal.root)
         self._queue: deque[Command] = deque()
         self._lock = threading.RLock()
+        self._feed_lost_ms: int | None = None
 
     @property
     def stream(self) -> StrategyStream:
@@ -132,6 +133,7 @@ class Trader:
         """Resume saved state (rebuilt when state.json cannot be resumed), warm the strategy on history, reconcile
         with the venue, connect the feed."""
         saved, rebuilt = self._saved_state()
+        before = read_status(self.journal.root)  # still "running": the last run never stopped (crash, kill -9)
         self.inbox.clear()
         self.journal.write(
             "start",
@@ -180,6 +182,7 @@ class Trader:
         self.sync.resolve_pending(saved)
         self.sync.reconcile("start")
         self.venue.feed.start(after_ms=history[-1].time_ms)
+        self._alert_start(saved is not None, before)
         self._write_status()
 
     def _saved_state(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -219,6 +222,15 @@ class Trader:
         self.journal.write("gap", **gap)
         self.state.gap = gap
 
+    def _alert_start(self, resumed: bool, before: dict[str, Any] | None) -> None:
+        ident = {"mode": self.id.mode, "coin": self.id.coin, "policy_id": self.id.policy_id,
+                 "strategy": self.id.strategy, "legs": len(self.state.legs)}  # fmt: skip
+        if before is not None and before.get("running"):
+            self.journal.alert("trader_restarted", {**ident, "pid": before.get("pid"),
+                                                    "last_update_ms": before.get("updated_ms")})  # fmt: skip
+        else:
+            self.journal.alert("trader_started", {**ident, "resumed": resumed})
+
     def shutdown(self, flatten: bool) -> None:
         """Stop trading: optionally close every position and cancel every order first; journal it."""
         with self._lock:
@@ -228,6 +240,7 @@ class Trader:
                 self.flatten("stop")
             self.stopped = True
             self.journal.write("stop", flatten=flatten, legs=len(self.state.legs))
+            self.journal.alert("trader_stopped", {"flatten": flatten, "legs": len(self.state.legs)})
             self._save_state()
             self._write_status()
             self.venue.feed.close()
@@ -240,7 +253,7 @@ class Trader:
                 self.step(poll_s)
             except Exception as exc:  # keep the loop alive: journal, back off, go on (the venue is the truth)
                 log.exception("trader step failed")
-                self.journal.alert("error", {"error": f"{type(exc).__name__}: {exc}"})
+                self.journal.alert("step_failed", {"error": f"{type(exc).__name__}: {exc}"})
                 time.sleep(min(5.0, poll_s * 4))
 
     # --- the loop -------------------------------------------------------------------------------------------------
@@ -260,13 +273,23 @@ class Trader:
                 self.journal.write("feed", event=ev.kind, **ev.detail)
                 if ev.kind in ("reconnected", "lost"):
                     self.state.need_reconcile = True
-                    self.journal.alert("feed_" + ev.kind, ev.detail)
+                    self._alert_feed(ev.kind, ev.detail)
             for i, bar in enumerate(bars):
                 decisions.append(self.on_bar(bar, actionable=i == len(bars) - 1))
             if not bars and self.state.need_reconcile and self.venue.feed.health().connected:
                 self.sync.reconcile("reconnect")
             self._write_status()
         return decisions
+
+    def _alert_feed(self, kind: str, detail: dict[str, Any]) -> None:
+        """feed_lost, or feed_restored with how long it was down (pushes wait `alerts.feed_down_seconds`)."""
+        if kind == "lost":
+            self._feed_lost_ms = self._feed_lost_ms or self._now_ms()
+            self.journal.alert("feed_lost", detail)
+        else:
+            down = (self._now_ms() - self._feed_lost_ms) / 1000 if self._feed_lost_ms else None
+            self._feed_lost_ms = None
+            self.journal.alert("feed_restored", {**detail, "down_s": down})
 
     def on_bar(self, bar: Bar, actionable: bool = True) -> Decision:
         """Everything that happens at one bar close, in order (see the module docstring)."""
@@ -430,7 +453,7 @@ class Trader:
                 strategy = resolve_strategy(cmd.spec, params)
             except Exception as exc:
                 self.journal.write("error", where="swap", spec=cmd.spec, error=f"{type(exc).__name__}: {exc}")
-                self.journal.alert("swap_failed", {"spec": cmd.spec, "error": str(exc)})
+                self.journal.alert("swap_failed", {"spec": cmd.spec, "error": str(exc), "current": self.id.policy_id})
                 return False
         old = self.id.policy_id
         self.params = params
@@ -439,7 +462,7 @@ class Trader:
         self.stream.warm_up(bars_frame(self.state.history))
         self.journal.write("swap", old=old, new=cmd.policy_id, strategy=strategy.name, strategy_spec=cmd.spec,
                            reason=cmd.reason, warm_bars=len(self.state.history))  # fmt: skip
-        self.journal.alert("swap", {"old": old, "new": cmd.policy_id})
+        self.journal.alert("swap", {"old": old, "new": cmd.policy_id, "reason": cmd.reason})
         self._save_state()
         self._write_status()
         return True

@@ -37,7 +37,11 @@ def pct(x: Any, digits: int = 2) -> str:
 
 
 def num(x: Any, digits: int = 4) -> str:
-    return f"{x:,.{digits}f}".rstrip("0").rstrip(".") if _ok(x) else "?"
+    """At most `digits` decimals, trailing zeros dropped: 0.25, 1.5, 40."""
+    if not _ok(x):
+        return "?"
+    text = f"{x:,.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def clock(ms: Any) -> str:
@@ -179,9 +183,16 @@ def _grade(d: dict[str, Any]) -> str:
                         "python -m live.serve resume.",
             "POOR": f"Watch the next cycles: {STATUS}."}.get(str(new), "Nothing to do.")  # fmt: skip
     change = f"grade {old} -> {new}" if old else f"first grade {new}"
-    return (f"autopilot cycle {_f(d, 'cycle')}: {change} for {_f(d, 'policy')} ({'; '.join(d.get('reasons') or [])}; "
-            f"Sharpe {num(d.get('sharpe'), 2)}, max drawdown {pct(d.get('max_drawdown_pct'))}, "
-            f"{_f(d, 'n_trades')} trades over {num(d.get('judge_days'), 1)} days) — {did}. {todo}")  # fmt: skip
+    figs = _known([("Sharpe {}", d.get("sharpe"), 2), ("max drawdown {} %", d.get("max_drawdown_pct"), 2),
+                   ("{} trades", d.get("n_trades"), 0)])  # fmt: skip
+    over = f" over the last {num(d['judge_days'], 1)} days" if _ok(d.get("judge_days")) else ""
+    why = "; ".join([*(d.get("reasons") or []), *([", ".join(figs) + over] if figs else [])])
+    return f"autopilot cycle {_f(d, 'cycle')}: {change} for {_f(d, 'policy')} ({why}) — {did}. {todo}"
+
+
+def _known(items: list[tuple[str, Any, int]]) -> list[str]:
+    """The figures that are there, formatted ("Sharpe 1.23"); missing ones left out rather than shown as "?"."""
+    return [fmt.format(num(v, digits)) for fmt, v, digits in items if _ok(v)]
 
 
 def _promoted(d: dict[str, Any]) -> str:
@@ -190,12 +201,14 @@ def _promoted(d: dict[str, Any]) -> str:
         swap = f"swapped into the trader ({_f(d, 'old')} -> {_f(d, 'id')}{resumed})"
     else:
         swap = "no trader running: python -m live.serve trades it at its next start"
-    return (f"autopilot cycle {_f(d, 'cycle')} promoted {_f(d, 'id')} ({_f(d, 'kind')}): test Sharpe "
-            f"{num(d.get('test_sharpe'), 2)} vs the live policy's {num(d.get('live_sharpe'), 2)} (margin "
-            f"{num(d.get('margin'), 2)}); {pct(d.get('monthly_return_pct'))}/month, max drawdown "
-            f"{pct(d.get('max_drawdown_pct'))}, profit factor {num(d.get('profit_factor'), 2)}, {_f(d, 'n_trades')} "
-            f"trades; gate passed{' for live use' if d.get('for_live') else ''} — {swap}. Watch its first bars: "
-            f"{STATUS}.")  # fmt: skip
+    vs = f" vs the live policy's {num(d['live_sharpe'], 2)}" if _ok(d.get("live_sharpe")) else ""
+    margin = f" (margin {num(d['margin'], 2)})" if _ok(d.get("margin")) else ""
+    figs = _known([("{} %/month", d.get("monthly_return_pct"), 2), ("max drawdown {} %", d.get("max_drawdown_pct"), 2),
+                   ("profit factor {}", d.get("profit_factor"), 2), ("{} trades", d.get("n_trades"), 0)])  # fmt: skip
+    kind = f" ({d['kind']})" if d.get("kind") else ""
+    return (f"autopilot cycle {_f(d, 'cycle')} promoted {_f(d, 'id')}{kind}: test Sharpe {num(d.get('test_sharpe'), 2)}"
+            f"{vs}{margin}{'; ' + ', '.join(figs) if figs else ''}; gate passed"
+            f"{' for live use' if d.get('for_live') else ''} — {swap}. Watch its first bars: {STATUS}.")  # fmt: skip
 
 
 def _refused(d: dict[str, Any]) -> str:

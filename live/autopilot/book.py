@@ -5,7 +5,8 @@ every step completed so far (written atomically after each step), so a killed au
 had not finished. `cycles.jsonl` gets one line per finished cycle (format: docs/LIVE.md and docs/AUTOPILOT.md),
 appended and fsynced (a torn last line a crash left is moved aside to `cycles.jsonl.torn-<time>` first, so the new
 line never glues onto it: `live.journal.heal_torn_tail`). `autopilot.lock` keeps a second autopilot for the same coin
-out.
+out. `alert()` writes the cycle's alerts (`live.autopilot.alerts`) into the autopilot's journal (`journal-*.jsonl`, the
+live journal's format), which the dashboard and the pushes (`live.alerts`) read.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cluster.atomic import atomic_write_json
-from live.journal import clean, heal_torn_tail, read_lines
+from live.journal import Journal, clean, heal_torn_tail, read_lines
 
 STEPS = ("data", "judge", "grade", "act", "improve", "promote")
 
@@ -28,6 +29,13 @@ class Book:
         self.root.mkdir(parents=True, exist_ok=True)
         self.state_path = root / "state.json"
         self.cycles_path = root / "cycles.jsonl"
+        self._journal: Journal | None = None
+
+    def alert(self, event: str, figures: dict[str, Any]) -> dict[str, Any]:
+        """An alert record in the autopilot's journal (level and message from `live.alerts.events`)."""
+        if self._journal is None:
+            self._journal = Journal(self.root)
+        return self._journal.alert(event, figures)
 
     def load(self) -> dict[str, Any] | None:
         """The unfinished cycle, if any."""

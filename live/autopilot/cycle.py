@@ -23,6 +23,7 @@ from typing import Any
 
 from backtest.config import REPO_ROOT, Objectives, Params, params_from_dict
 from backtest.data.inspect import shares_text
+from live.autopilot.alerts import TEST_KEYS, cycle_alerts
 from live.autopilot.book import STEPS, Book
 from live.autopilot.grade import grade, size_after
 from live.control import LiveControl, TraderNotFound
@@ -46,6 +47,7 @@ class Context:
     log: Callable[[str], None] = print
     control: LiveControl | None = None
     started: float = field(default_factory=time.monotonic)
+    doing: tuple[str, str] | None = None  # the improve step's sweep or training under way: (alert event, what)
 
     @property
     def coin(self) -> str:
@@ -286,7 +288,9 @@ def _sweep(ctx: Context, base: Params, level: str, spec: str, trials: int, name:
         retries=ctx.params.cluster.trial_retries, trial_resources=resources,
     )  # fmt: skip
     ctx.log(f"improve: {level} sweep {name}, {trials} trials of {spec}{' (resumed)' if resume else ''}; {held}")
+    ctx.doing = ("sweep_failed", f"{level} sweep {name} ({trials} trials of {spec})")
     res = run_sweep(base, ctx.objectives, space, opts, log=lambda m: ctx.log(f"  {m}"))
+    ctx.doing = None
     entry = res.entry
     return {
         "trials": trials,
@@ -308,12 +312,14 @@ def _retrain(ctx: Context, params: Params, cycle: int) -> dict[str, Any]:
     root = storage_root(ctx.params)  # object storage: train here, then upload next to the sweeps
     out = join(root, "runs", "autopilot", coin_slug(ctx.coin), "train") if is_uri(root) else ctx.book.root / "train"
     ctx.log(f"improve: retrain {ctx.cfg.retrain_algo} for {ctx.cfg.retrain_timesteps} steps with the winning params")
+    ctx.doing = ("training_failed", f"retrain of {ctx.cfg.retrain_algo} ({ctx.cfg.retrain_timesteps} steps)")
     with staged(out) as out_root:
         best = train_one(ctx.cfg.retrain_algo, params, ctx.cfg.retrain_timesteps, ctx.source(), ctx.cfg.data_days,
                          out_root, seed=params.rl.seed + cycle, log=lambda m: ctx.log(f"  {m}"),
                          max_seconds=max(30.0, ctx.budget_left_s()), objectives=ctx.objectives)  # fmt: skip
         where: str | Path = join(str(out), *best.relative_to(out_root).parts) if is_uri(out) else best
     entry = register_path(where, source=ctx.source(), days=ctx.cfg.data_days, registry=Registry(ctx.registry_root))
+    ctx.doing = None
     return _candidate(entry, "retrain")
 
 
@@ -375,8 +381,9 @@ def step_promote(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
             ctx.control.resume(reason=f"autopilot cycle {state['cycle']}: {c['id']} swapped in")
             swap["resumed"] = True
         ctx.log(f"promote: hot swap requested: {swap}")
+    test = {k: (entry.get("test") or {}).get(k) for k in TEST_KEYS}
     return {"promoted": c["id"], "refused": refused, "live_test_sharpe": live_sharpe, "swap": swap,
-            "gate": c["gate"]}  # fmt: skip
+            "gate": c["gate"], "kind": c["kind"], "test": test, "margin": margin, "for_live": real_venue}  # fmt: skip
 
 
 STEP_FUNCS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
@@ -410,9 +417,20 @@ def run_cycle(ctx: Context) -> dict[str, Any]:
         except Exception as exc:
             error = f"{name}: {type(exc).__name__}: {exc}"
             ctx.log(f"cycle {state['cycle']}: step {error}")
+            event, what = ctx.doing if name == "improve" and ctx.doing else ("cycle_failed", name)
+            state["failed"] = {"step": name, "event": event, "what": what, "error": f"{type(exc).__name__}: {exc}"}
+            ctx.doing = None
             break
         ctx.book.save(state)
     line = cycle_line(state, error, resumed_from)
+    if not state.get("alerted"):  # once per cycle, also when a crash made it finish twice
+        previous = ctx.book.cycles()
+        prev_status = previous[-1].get("status") if previous else None
+        for event, figures in cycle_alerts(state, prev_status, ctx.cfg.judge_days, ctx.cfg.cycle_hours,
+                                           list(ctx.cfg.improve_on)):  # fmt: skip
+            ctx.book.alert(event, figures)
+        state["alerted"] = True
+        ctx.book.save(state)
     ctx.book.record(line)
     state["finished"] = True
     ctx.book.save(state)

@@ -77,6 +77,10 @@ class Paths:
     def cycles_file(self, coin: str) -> Path:
         return self.autopilot_dir / coin_slug(coin) / CYCLES_FILE
 
+    def autopilot_root(self, coin: str) -> Path:
+        """The autopilot's folder of `coin`: cycles.jsonl, and its journal of alert records."""
+        return self.autopilot_dir / coin_slug(coin)
+
 
 @dataclass(frozen=True)
 class TraderRef:

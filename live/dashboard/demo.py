@@ -266,6 +266,7 @@ def write_demo_cycles(path: Path, end_ms: int, entries: list[dict], policy: str,
                    "CRITICAL": ["cut_size", "sweep", "retrain"]}[status]  # fmt: skip
         trials = {"execution": 8 if "sweep" in actions else 0, "learning": 4 if "retrain" in actions else 0}
         winner = gate = promoted = swap = None
+        judged = policy
         if trials["execution"]:
             winner = {"id": rng.choice(ids), "kind": "rules-params", "score": round(rng.uniform(-1, 2), 3)}
             passed = winner["score"] > 0.8
@@ -276,7 +277,7 @@ def write_demo_cycles(path: Path, end_ms: int, entries: list[dict], policy: str,
                 policy = winner["id"]
                 actions = [*actions, "promote", "swap"]
         lines.append({
-            "cycle": i + 1, "start_ms": start, "end_ms": end, "status": status,
+            "cycle": i + 1, "start_ms": start, "end_ms": end, "status": status, "policy": judged,
             "reasons": [f"demo: judged {status.lower()}"], "metrics": {"sharpe": round(rng.uniform(-2, 3), 2)},
             "live": None, "actions": actions, "size_multiplier": {"old": size, "new": new[status]},
             "trials": trials, "winner": winner, "gate": gate, "promoted": promoted, "swap": swap,
@@ -284,6 +285,32 @@ def write_demo_cycles(path: Path, end_ms: int, entries: list[dict], policy: str,
         })  # fmt: skip
         size = new[status]
     path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    write_demo_cycle_alerts(path.parent, lines)
+
+
+def write_demo_cycle_alerts(root: Path, lines: list[dict[str, Any]]) -> None:
+    """The alert records the autopilot writes for these cycles (`live.autopilot.alerts`), at each cycle's end."""
+    from live.autopilot.alerts import cycle_alerts
+    from live.journal import Journal
+
+    now = [0.0]
+    journal = Journal(root, clock=lambda: now[0])
+    previous = None
+    for c in lines:
+        now[0] = c["end_ms"] / 1000
+        refused = [] if c["gate"] is None or c["gate"]["passed"] else [{"id": c["winner"]["id"], "why": "gate: "
+                                                                         + str(c["gate"]["failed"])}]  # fmt: skip
+        steps = {"judge": {"policy": {"policy_id": c.get("policy")}, "metrics": c["metrics"]},
+                 "grade": {"level": c["status"], "reasons": c["reasons"]},
+                 "act": {"actions": c["actions"], "size_multiplier": c["size_multiplier"]},
+                 "promote": {"promoted": c["promoted"], "swap": c["swap"], "refused": refused,
+                             "test": {"sharpe": (c["winner"] or {}).get("score")}}}  # fmt: skip
+        failed = {"step": "improve", "event": "sweep_failed", "what": "execution sweep", "error": c["error"]}
+        state = {"cycle": c["cycle"], "steps": steps, "failed": failed if c["error"] else None}
+        for event, figures in cycle_alerts(state, previous, 3.0, 0.5, ["CRITICAL", "POOR"]):
+            journal.alert(event, figures)
+        previous = c["status"]
+    journal.close()
 
 
 def synthetic_journal(

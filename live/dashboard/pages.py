@@ -192,8 +192,7 @@ def live_body(trader: data.TraderRef, params: Any, paths: data.Paths) -> None:
         show_table(orders, "none")
     with right:
         st.subheader("Alerts")
-        cycle_path = paths.cycles_file(trader.coin)
-        al = views.alerts(recs, cycles(data.file_key(cycle_path)))[:12]
+        al = views.alerts(recs, records(paths.autopilot_root(trader.coin), params.dashboard.journal_days))[:12]
         if al:
             st.markdown("\n".join(f"- {LEVEL_TAGS.get(a['level'], '')} `{a['time']}` **{a['kind']}**: {a['text']}"
                                   for a in al))  # fmt: skip

@@ -20,8 +20,10 @@ def _journal(tmp_path, n_bars=120):
 
 def test_once_prints_status_equity_position_decisions_orders_and_alerts(tmp_path, capsys):
     root = _journal(tmp_path)
+    alert = {"ts": 1_772_500_000_000, "kind": "alert", "event": "feed_lost", "level": "warning",
+             "message": "market data feed lost (socket)", "figures": {"why": "socket"}}  # fmt: skip
     with open(next(root.glob("journal-*.jsonl")), "a") as fh:
-        fh.write(json.dumps({"ts": 1_772_500_000_000, "kind": "feed", "event": "lost", "error": "socket"}) + "\n")
+        fh.write(json.dumps(alert) + "\n")
     status = json.loads((root / "status.json").read_text())
     last = [r for r in read_records(root, kinds={"decision"})][-1]
     code = monitor.main(["--once", "--width", "160", "--set", f"live.journal_dir={tmp_path / 'live'}"])
@@ -31,7 +33,7 @@ def test_once_prints_status_equity_position_decisions_orders_and_alerts(tmp_path
     assert f"equity {status['equity']:,.2f}" in out
     assert f"{last['equity']:,.2f}" in out  # the newest decision's row
     assert "last decisions" in out and "last orders" in out
-    assert "feed_lost" in out and "feed down" in out
+    assert "feed_lost" in out and "market data feed lost (socket)" in out
 
 
 def test_without_a_trader_it_says_where_it_looked(tmp_path, capsys):

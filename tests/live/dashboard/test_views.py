@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from live.dashboard import views
+from live.journal import read_records
 
 MON = int(pd.Timestamp("2026-03-02 10:00", tz="UTC").value // 1_000_000)  # a Monday
 MIN = 60_000
@@ -155,34 +156,31 @@ def test_live_figures_gather_what_the_page_and_the_monitor_show_from_one_journal
     assert fig["slippage"]["n"] == 0 and fig["position"] == views.position_view({})
 
 
-def test_alerts_name_halt_feed_down_reconcile_difference_gate_refused_and_swaps_newest_first():
-    recs = [
-        {"kind": "risk", "ts": 1, "event": "halt", "drawdown_pct": 4.1, "equity": 9590.0, "peak": 10000.0},
-        {"kind": "feed", "ts": 2, "event": "lost", "error": "socket closed"},
-        {"kind": "reconcile", "ts": 3, "why": "position", "venue_size": 0.0, "local_size": 1.0,
-         "diffs": [{"kind": "venue_flat"}]},
-        {"kind": "reconcile", "ts": 4, "why": "periodic", "diffs": []},
-        {"kind": "swap", "ts": 5, "old": "a", "new": "b", "reason": "autopilot"},
-        {"kind": "ack", "ts": 6, "cloid": "0xdead", "status": "error", "error": "insufficient margin"},
-        {"kind": "decision", "ts": 7},
-    ]  # fmt: skip
-    cycles = [
-        {"cycle": 1, "end_ms": 8, "status": "POOR", "gate": {"passed": False, "failed": ["sharpe"]},
-         "winner": {"id": "w1"}},
-        {"cycle": 2, "end_ms": 9, "status": "GOOD", "gate": {"passed": True}, "swap": {"old": "b", "new": "w2"}},
-        {"cycle": 3, "end_ms": 10, "status": "CRITICAL", "reasons": ["live sharpe -3"], "error": "boom"},
-    ]  # fmt: skip
-    al = views.alerts(recs, cycles)
-    kinds = [a["kind"] for a in al]
-    assert kinds[0] in ("cycle_error", "cycle_critical") and kinds[-1] == "halt"
-    assert set(kinds) == {"halt", "feed_lost", "reconcile_diff", "swap", "order_error", "gate_refused", "swap_done",
-                          "cycle_error", "cycle_critical"}  # fmt: skip
+def test_alerts_are_the_journals_alert_records_trader_and_autopilot_newest_first(tmp_path):
+    from live.journal import Journal
+
+    now = [1.0]
+    trader = Journal(tmp_path / "trader", clock=lambda: now[0])
+    trader.write("risk", event="halt", drawdown_pct=4.1, equity=9590.0, peak=10000.0)
+    trader.alert("halt", {"equity": 9590.0, "peak": 10000.0, "drawdown_pct": 4.1, "halt_level_pct": 4.0})
+    now[0] = 2.0
+    trader.alert("feed_lost", {"why": "socket closed"})
+    now[0] = 3.0
+    trader.alert("order_refused", {"error": "insufficient margin", "is_buy": True, "size": 0.5, "limit_px": 20100.0})
+    trader.write("decision", bar=1)
+    auto = Journal(tmp_path / "auto", clock=lambda: now[0])
+    now[0] = 4.0
+    auto.alert("grade_changed", {"cycle": 3, "old": "POOR", "new": "CRITICAL", "reasons": ["live halt"]})
+    recs = [*read_records(tmp_path / "trader")]
+    al = views.alerts(recs, [*read_records(tmp_path / "auto")])
+    assert [a["kind"] for a in al] == ["grade_changed", "order_refused", "feed_lost", "halt"]
     by = {a["kind"]: a for a in al}
-    assert by["halt"]["level"] == "critical" and "4.10" in by["halt"]["text"]
-    assert by["feed_lost"]["level"] == "warning" and "feed down" in by["feed_lost"]["text"]
-    assert "venue_flat" in by["reconcile_diff"]["text"]
-    assert "w1" in by["gate_refused"]["text"] and "sharpe" in by["gate_refused"]["text"]
-    assert "b -> w2" in by["swap_done"]["text"]
+    assert by["halt"]["level"] == "critical" and "4.10 %" in by["halt"]["text"] and "9,590.00" in by["halt"]["text"]
+    assert by["feed_lost"]["level"] == "warning" and "socket closed" in by["feed_lost"]["text"]
+    assert by["order_refused"]["level"] == "warning" and "insufficient margin" in by["order_refused"]["text"]
+    assert by["grade_changed"]["level"] == "critical" and "POOR -> CRITICAL" in by["grade_changed"]["text"]
+    # the status keeps the newest alerts of the same records
+    assert [a["event"] for a in trader.alerts] == ["halt", "feed_lost", "order_refused"]
 
 
 CYCLES = [
