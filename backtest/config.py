@@ -509,7 +509,9 @@ def _hides_values(model: type[BaseModel], loc: tuple[Any, ...]) -> bool:
 def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
     loc = tuple(error["loc"])
     key = ".".join(str(p) for p in loc)
-    value = _NotShown() if _hides_values(model, loc) else error.get("input")
+    value = error.get("input")
+    if isinstance(value, str | dict | list) and _hides_values(model, loc):
+        value = _NotShown()
     ctx = error.get("ctx") or {}
     kind = error["type"]
     if kind == "extra_forbidden":

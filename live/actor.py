@@ -20,6 +20,7 @@ import threading
 import time
 from typing import Any
 
+from live.alerts.service import start_trader_alerts
 from live.control import SetSize, Stop, Swap, parse_command
 from live.service import ServiceSettings, acquire_trader_lock, build_trader
 
@@ -31,6 +32,7 @@ class LiveTraderActor:
         self.settings = ServiceSettings.from_dict(settings)
         self.lock = acquire_trader_lock(self.settings, journal_dir)
         self.trader = build_trader(self.settings, journal_dir, strategy)
+        self.alerts = start_trader_alerts(self.trader, say=print)  # before start: its start alert is pushed too
         self.trader.start()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self.trader.run, args=(self._stop,), name="live-trader", daemon=True)
@@ -56,6 +58,8 @@ class LiveTraderActor:
             time.sleep(0.1)
         self._stop.set()
         self._thread.join(10)
+        if self.alerts is not None:
+            self.alerts.stop(flush_s=10.0)  # the stop alert goes out before the actor is killed
         if not self._thread.is_alive():
             self.lock.release()
         return self.trader.status()

@@ -6,6 +6,7 @@
     python -m live.serve --speed 60                # demo: the self-started paper exchange replays a bar a second
     python -m live.serve status [--json]           # what the trader is doing
     python -m live.serve stop [--no-flatten]       # flatten (configurable) and stop
+    python -m live.serve pause|resume [--reason T] # no new entries (flatten first unless --no-flatten) / allow again
     python -m live.serve --mode testnet|mainnet    # real venues: a key, a gate passed for live use, and for
                                                    # mainnet --confirm-mainnet; refused otherwise
 
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n", 1)[1],
     )
-    p.add_argument("command", nargs="?", default="start", choices=["start", "status", "stop"])
+    p.add_argument("command", nargs="?", default="start", choices=["start", "status", "stop", "pause", "resume"])
     p.add_argument("--strategy", default="promoted", help="promoted (default) | rules | buyhold | checkpoint path")
     p.add_argument("--mode", choices=["paper", "testnet", "mainnet"], help="venue (default live.mode: paper)")
     p.add_argument("--base-url", help="a paper exchange already running (loopback), e.g. http://127.0.0.1:8089")
@@ -67,9 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--in-process", action="store_true", help="run the trader in this process, without Ray")
     p.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, a `ray start` cluster, or local)")
     p.add_argument("--json", action="store_true", help="status: print the raw status JSON")
-    p.add_argument(
-        "--no-flatten", action="store_true", help="stop: leave positions open (default live.flatten_on_stop)"
-    )
+    p.add_argument("--no-flatten", action="store_true", help="stop/pause: leave positions open (default: flatten)")
+    p.add_argument("--reason", default="", help="pause/resume: why (journalled and shown in the alert)")
     p.add_argument("--registry", help="registry folder (default registry/ or $AML100_REGISTRY)")
     p.add_argument("--status-every", type=float, default=60.0, help="foreground: seconds between status lines")
     add_config_args(p)
@@ -131,7 +131,9 @@ def format_status(st: dict[str, Any], source: str = "") -> str:
             f"{o.get('order_type', '')} -> {o.get('status')}{px}" + (f" ({o['error']})" if o.get("error") else "")
         )
     for a in (st.get("alerts") or [])[-3:]:
-        lines.append(f"alert     {time.strftime('%H:%M:%S', time.gmtime(a['ts'] / 1000))} {a['kind']}")
+        text = str(a.get("message") or a.get("event") or a.get("kind"))
+        text = text if len(text) <= 150 else text[:149] + "…"
+        lines.append(f"alert     {time.strftime('%H:%M:%S', time.gmtime(a['ts'] / 1000))} {a.get('level', '')} {text}")
     return "\n".join(lines)
 
 
@@ -222,6 +224,32 @@ def cmd_stop(args: argparse.Namespace, params: Params) -> int:
     return 1
 
 
+def cmd_pause_resume(args: argparse.Namespace, params: Params) -> int:
+    """Pause (no new entries; flatten first unless --no-flatten) or resume the running trader, then show it."""
+    from live.control import LiveControl
+
+    actor = _cluster_actor(params, args.address)
+    roots = _status_roots(params)
+    st = read_status(roots[0]) if roots else None
+    if actor is None and (st is None or not st.get("running") or not _pid_alive(st.get("pid"))):
+        print(f"no running live trader for {params.market.coin}")
+        return 1
+    ctl = LiveControl(roots[0] if roots else None, actor)
+    reason = args.reason or f"operator: python -m live.serve {args.command}"
+    pause = args.command == "pause"
+    if pause:
+        ctl.pause(reason, flatten=not args.no_flatten)
+    else:
+        ctl.resume(reason)
+    try:
+        st = ctl.wait_for(lambda s: bool((s.get("risk") or {}).get("paused")) == pause, timeout_s=120)
+    except TimeoutError as exc:
+        print(f"asked the trader to {args.command}; {exc}", file=sys.stderr)
+        return 1
+    print(format_status(st, "paused" if pause else "resumed"))
+    return 0
+
+
 def _stop_paper_host() -> None:
     """The paper exchange `live.serve` started on the cluster goes with the trader (its state file stays)."""
     import ray
@@ -295,6 +323,9 @@ def _run_in_process(settings: ServiceSettings, params: Params, args: argparse.Na
         print(f"error: {exc}", file=sys.stderr)
         return 1
     trader = build_trader(settings)
+    from live.alerts.service import start_trader_alerts
+
+    alerts = start_trader_alerts(trader, say=lambda m: print(m, flush=True))
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -315,6 +346,8 @@ def _run_in_process(settings: ServiceSettings, params: Params, args: argparse.Na
         stop.set()
         if not trader.stopped:
             trader.shutdown(flatten=False)
+        if alerts is not None:
+            alerts.stop(flush_s=10.0)
         if paper is not None:
             paper.stop()
         lock.release()
@@ -463,6 +496,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_status(args, params)
     if args.command == "stop":
         return cmd_stop(args, params)
+    if args.command in ("pause", "resume"):
+        return cmd_pause_resume(args, params)
     return cmd_start(args, params, objectives)
 
 

@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         from cluster import connect  # before looking for the trader: its actor may be on another node
 
         print(connect(args.address), flush=True)
+    from live.alerts.service import autopilot_label, start_alerts
+
+    alerts = start_alerts(params, root, autopilot_label(params.market.coin), say=lambda m: print(m, flush=True))
     stop = {"now": False}
 
     def on_signal(*_: object) -> None:
@@ -107,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             if stop["now"]:
                 return 0
     finally:
+        if alerts is not None:
+            alerts.stop(flush_s=15.0)
         lock.release()
 
 

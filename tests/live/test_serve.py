@@ -65,12 +65,16 @@ def test_status_without_a_trader_says_how_to_start_one(tmp_path, capsys):
     assert "python -m live.serve" in capsys.readouterr().out
 
 
-def test_the_ray_actor_trades_reports_resizes_swaps_and_stops(ray_session, tmp_path):
-    """The long-lived actor on the session's Ray against a paper exchange in this process."""
+def test_the_ray_actor_trades_reports_resizes_swaps_stops_and_pushes_its_alerts(ray_session, tmp_path):
+    """The long-lived actor on the session's Ray against a paper exchange in this process; its alerts reach a
+    loopback endpoint from the actor's own process (the URL in its environment, as `ray start` would pass it)."""
     import ray
 
     from live.actor import LiveTraderActor, remote_class
     from live.paper_exchange.server import start_in_thread
+    from tests.support.alerts import TOKEN, Sink
+
+    sink = Sink()
 
     params = load_params(overrides=[*MATCHED, "live.history_bars=300", "backtest.warmup_bars=300",
                                     f"live.journal_dir={tmp_path}", f"live.emergency_stop_file={tmp_path}/E",
@@ -78,7 +82,8 @@ def test_the_ray_actor_trades_reports_resizes_swaps_and_stops(ray_session, tmp_p
     server = start_in_thread(matched_paper_config(params, 300), bars=synthetic_bars(1000, params))
     try:
         settings = prepare_settings("paper", "rules", params, load_objectives(), server.url)
-        actor = remote_class(LiveTraderActor, num_cpus=0).remote(settings.to_dict())
+        env = {"env_vars": {"AML100_ALERT_URLS": sink.url()}}  # a loopback test URL: a real one is never passed so
+        actor = remote_class(LiveTraderActor, num_cpus=0).options(runtime_env=env).remote(settings.to_dict())
         st = ray.get(actor.status.remote(), timeout=120)
         assert st["running"] and st["mode"] == "paper" and st["policy_id"] == "rules"
         for _ in range(6):
@@ -99,8 +104,15 @@ def test_the_ray_actor_trades_reports_resizes_swaps_and_stops(ray_session, tmp_p
         root = next(tmp_path.glob("xyz_XYZ100/*/"))
         kinds = [json.loads(line)["kind"] for f in root.glob("journal-*.jsonl") for line in f.read_text().splitlines()]
         assert "swap" in kinds and "size" in kinds and "stop" in kinds
+        got = sink.wait(3)
+        print("\n".join(f"{p['title']}: {p['message']}" for p in got))
+        events = [p["title"].rsplit(" · ", 1)[1] for p in got]
+        assert events[0] == "trader started" and "policy swapped" in events and events[-1] == "trader stopped"
+        assert got[0]["title"].startswith("INFO · xyz:XYZ100 paper · ")
+        assert TOKEN not in "".join(f.read_text() for f in root.rglob("*.json*"))
     finally:
         server.stop()
+        sink.close()
 
 
 def test_the_live_trader_refuses_maker_styles_until_its_maker_half_lands():
