@@ -17,6 +17,7 @@ from backtest.config import load_objectives, load_params
 from live.autopilot.book import Book
 from live.autopilot.cycle import Context, run_cycle
 from live.control import LiveControl
+from live.journal import read_records
 from live.rehearsal import make_rig
 
 REPO = Path(__file__).resolve().parents[3]
@@ -80,6 +81,17 @@ def test_four_cycles_take_every_grade_pause_resize_promote_swap_and_refuse(ray_s
         cycles = Book(tmp_path / "autopilot").cycles()
         assert [c["cycle"] for c in cycles] == [1, 2, 3, 4]
         assert [c["status"] for c in cycles] == ["CRITICAL", "POOR", "GOOD", "MODERATE"]
+        # what a person is told: each grade change, the promotion with the gate's figures, the refusal
+        alerts = list(read_records(tmp_path / "autopilot", kinds={"alert"}))
+        assert [(a["event"], a["figures"]["cycle"]) for a in alerts] == [
+            ("grade_changed", 1), ("promoted", 1), ("grade_changed", 2), ("promotion_refused", 2),
+            ("grade_changed", 3), ("grade_changed", 4)]  # fmt: skip
+        assert [a["level"] for a in alerts if a["event"] == "grade_changed"] == ["critical", "warning", "info", "info"]
+        assert "first grade CRITICAL" in alerts[0]["message"] and "the trader is paused" in alerts[0]["message"]
+        promoted = alerts[1]["message"]
+        assert f"promoted {cycles[0]['promoted']}" in promoted and "test Sharpe" in promoted
+        assert "gate passed" in promoted and "swapped into the trader" in promoted and "trader resumed" in promoted
+        assert "gate: " in alerts[3]["message"] and "grade POOR -> GOOD" in alerts[4]["message"]
     finally:
         rig.stop()
 
@@ -114,3 +126,5 @@ def test_a_killed_autopilot_resumes_the_cycle_at_the_step_it_had_not_finished(tm
     assert "resuming at step improve" in second.stdout
     (line,) = Book(tmp_path / "ap").cycles()
     assert line["cycle"] == 1 and line["resumed_from"] == "improve" and line["trials"]["execution"] == 6
+    grades = [a for a in read_records(tmp_path / "ap", kinds={"alert"}) if a["event"] == "grade_changed"]
+    assert len(grades) == 1  # alerted once, by the run that finished the cycle
