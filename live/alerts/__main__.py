@@ -90,7 +90,8 @@ def folders(params: Params) -> list[tuple[Path, str, bool]]:
     return out
 
 
-def cmd_run(params: Params, scan_s: float) -> int:
+def cmd_run(params: Params, scan_s: float, stop: threading.Event) -> int:
+    """Push every folder found (new ones every `scan_s`) until `stop` is set."""
     from live.alerts.dispatcher import Dispatcher
     from live.alerts.service import cycles_file, usable_targets
     from live.alerts.summary import trader_summary
@@ -99,9 +100,6 @@ def cmd_run(params: Params, scan_s: float) -> int:
     if not targets:
         return 2
     running: dict[Path, Dispatcher] = {}
-    stop = threading.Event()
-    for s in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(s, lambda *_: stop.set())
     print(f"alerts: pushing to {', '.join(t.name for t in targets)}; Ctrl-C stops", flush=True)
     try:
         while not stop.is_set():
@@ -168,7 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "test":
         return cmd_test(params, args.message)
     if args.command == "run":
-        return cmd_run(params, args.scan_seconds)
+        stop = threading.Event()
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, lambda *_: stop.set())
+        return cmd_run(params, args.scan_seconds, stop)
     return cmd_status(params)
 
 

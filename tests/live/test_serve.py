@@ -131,3 +131,40 @@ def test_a_malformed_key_is_reported_as_malformed_not_missing_and_never_echoed(m
     err = capsys.readouterr().err
     assert code == 2 and "AML100_PRIVATE_KEY (in the environment) is malformed" in err
     assert "no signing key" not in err and key not in err and key.removeprefix("0x")[:8] not in err
+
+
+def test_pause_and_resume_from_the_command_line_reach_the_running_trader(tmp_path, capsys):
+    """`python -m live.serve pause|resume`: through the control folder, handled between two bars, shown."""
+    import threading
+
+    from backtest.strategies.rules import RulesStrategy
+    from live.journal import read_records
+    from live.rehearsal import make_rig
+
+    rig = make_rig(tmp_path / "rig", lambda p: RulesStrategy(p.trading), n_bars=400, history=200)
+    base = tmp_path / "journals"
+    (base / "xyz_XYZ100").mkdir(parents=True)
+    (base / "xyz_XYZ100" / rig.trader.id.account).symlink_to(rig.root)  # where live.serve looks for traders
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            rig.trader.step(0.05)
+
+    worker = threading.Thread(target=loop, daemon=True)
+    worker.start()
+    try:
+        sets = ["--set", f"live.journal_dir={base}"]
+        assert main(["pause", "--reason", "checking the venue", *sets]) == 0
+        assert rig.trader.state.risk.paused and "paused" in capsys.readouterr().out
+        assert main(["resume", *sets]) == 0
+        assert not rig.trader.state.risk.paused
+        alerts = [(a["event"], a["figures"].get("reason")) for a in read_records(rig.root, kinds={"alert"})]
+        assert ("paused", "checking the venue") in alerts and (
+            "resumed",
+            "operator: python -m live.serve resume",
+        ) in alerts
+    finally:
+        stop.set()
+        worker.join(5)
+        rig.stop()

@@ -249,3 +249,32 @@ def test_python_m_live_alerts_test_says_which_url_worked_and_never_shows_one(tmp
     monkeypatch.delenv("AML100_ALERT_URLS")
     assert main(["test", "--set", "alerts.urls=[{env: AML100_NO_SUCH_VARIABLE}]"]) == 2
     assert "no alert URL configured" in capsys.readouterr().out
+
+
+def test_python_m_live_alerts_run_pushes_the_folders_it_finds_until_stopped(tmp_path, sink, monkeypatch, capsys):
+    import threading
+
+    from live.alerts.__main__ import cmd_run
+
+    root = tmp_path / "live" / "xyz_XYZ100" / "0xabc"
+    journal = Journal(root)
+    journal.write_status({"coin": "xyz:XYZ100", "mode": "paper", "running": True})
+    monkeypatch.setenv("AML100_ALERT_URLS", sink.url())
+    params = load_params(overrides=[f"live.journal_dir={tmp_path / 'live'}", f"autopilot.dir={tmp_path / 'ap'}",
+                                    "alerts.poll_seconds=0.05"])  # fmt: skip
+    stop = threading.Event()
+    worker = threading.Thread(target=lambda: cmd_run(params, 0.1, stop), daemon=True)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not (root / "alerts" / "state.json").exists():  # opened: from here on, what is written is pushed
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        journal.alert("halt", sample_figures()["halt"])
+        assert sink.wait(1)[0]["title"] == "CRITICAL · xyz:XYZ100 paper · drawdown halt"
+    finally:
+        stop.set()
+        worker.join(15)
+    assert not worker.is_alive()
+    out = capsys.readouterr().out
+    assert "watching xyz:XYZ100 paper" in out and TOKEN not in out

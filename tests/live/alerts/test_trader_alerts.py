@@ -102,7 +102,7 @@ def test_a_dead_endpoint_does_not_delay_a_bar(rig, caplog, capsys):
     on_bar = rig.trader.on_bar
     rig.advance()
     try:
-        for block in range(6):  # alternate, so both see the same kind of bars and the same machine load
+        for block in range(4):  # alternate, so both see the same kind of bars and the same machine load
             with_dispatcher = block % 2 == 1
             times = loaded if with_dispatcher else quiet
             rig.trader.on_bar = _timed(on_bar, times)
