@@ -4,11 +4,12 @@ It runs on a background thread of the command that owns the journal (the trader'
 autopilot) or in `python -m live.alerts run`; whoever holds `<folder>/alerts/dispatch.lock` dispatches that folder,
 so no alert goes out twice. The trader itself never waits for it: it only appends records, as before.
 
-`<folder>/alerts/state.json` (replaced atomically) holds where the reading stopped (journal file and byte offset,
-complete lines only), the policy's state (rate windows, a held feed loss, the quiet-hours queue, the last summary
-day) and the messages not yet delivered to every URL, so a restart neither loses nor repeats a push (at most the one
-message in flight when the process died goes out again). A fresh state starts at the journal's end: history is not
-pushed. Every delivery outcome (sent, failed with its retry time, given up) is a `delivery` record in
+`<folder>/alerts/state.json` (replaced atomically at start and whenever anything changed: an alert read, a delivery,
+a window; a reading position that passed no alert at most every 30 s) holds where the reading stopped (journal file
+and byte offset, complete lines only), the policy's state (rate windows, a held feed loss, the quiet-hours queue,
+the last summary day) and the messages not yet delivered to every URL, so a restart neither loses nor repeats a push
+(at most the one message in flight when the process died goes out again). A fresh state starts at the journal's end:
+history is not pushed. Every delivery outcome (sent, failed with its retry time, given up) is a `delivery` record in
 `<folder>/alerts/journal-*.jsonl`, never an alert, so a dead endpoint cannot feed a loop.
 """
 
@@ -37,6 +38,7 @@ ALERTS_DIR = "alerts"
 _ALERT = b'"kind":"alert"'
 _RECORD = b'{"ts":'
 LOCK_RETRY_S = 5.0
+POSITION_SAVE_S = 30.0  # how often a reading position that passed no alert is saved (an alert saves at once)
 
 Summary = Callable[[int], tuple[str, str]]  # now ms -> (level, body) of the daily summary
 
@@ -121,6 +123,7 @@ class Dispatcher:
         self._next_lock_try = 0.0
         self._seq = 0
         self._dirty = False
+        self._saved_at = 0.0
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
         self.deliveries: Journal | None = None
@@ -191,6 +194,7 @@ class Dispatcher:
             for name in msg["targets"]:
                 self.workers[name].submit(msg)
         self.opened = True
+        self._save()  # from here on nothing written to the journal can be skipped, even after a crash
         return True
 
     def _read_state(self) -> dict[str, Any] | None:
@@ -205,6 +209,7 @@ class Dispatcher:
                                                     "policy": self.policy.state(), "pending": self.pending,
                                                     "seq": self._seq, "label": self.label})  # fmt: skip
         self._dirty = self.policy.dirty = False
+        self._saved_at = time.monotonic()
 
     # --- one turn -------------------------------------------------------------------------------------------------
     def run_once(self, now_ms: int | None = None) -> None:
@@ -222,8 +227,10 @@ class Dispatcher:
             if self.summary is not None:
                 self._queue([self._daily(day, now)])
         self._drain()
-        if self._dirty or self.policy.dirty or self.tail.position != before:
+        if self._dirty or self.policy.dirty:
             self._save()
+        elif self.tail.position != before and time.monotonic() - self._saved_at >= POSITION_SAVE_S:
+            self._save()  # lines without an alert only: re-reading them after a crash pushes nothing
 
     def _daily(self, day: str, now: int) -> Push:
         try:
