@@ -57,7 +57,7 @@ def data_layer(paths: data.Paths, days: int) -> dict[str, float]:
     views.fill_table(rows)
     views.open_orders(k.get("order", []), k.get("ack", []), k.get("cancel", []), k.get("fill", []))
     views.heatmap_frame(views.heatmap(views.entry_times(k.get("fill", []))))
-    views.alerts(recs, cyc)
+    views.alerts(recs, data.load_records(paths.autopilot_root(trader.coin), days))
     t_live = time.perf_counter() - t0
     t1 = time.perf_counter()
     views.cycle_rows(cyc)

@@ -71,6 +71,10 @@ class TornTail:
     kept: Path
     size: int  # bytes moved
 
+    def figures(self) -> dict[str, Any]:
+        """The `journal_torn` alert's figures."""
+        return {"file": self.file.name, "kept": str(self.kept), "bytes": self.size}
+
 
 def _last_newline(fh: Any, size: int, block: int = 1 << 16) -> int:
     """Offset of the last b"\\n" of a file opened in binary mode (-1 when there is none)."""

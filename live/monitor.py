@@ -5,8 +5,8 @@
     python -m live.monitor --once            # print one snapshot and exit (scripts, tests)
 
 Shows status (mode, policy, running, status age), equity and PnL, drawdown against the halt level, risk flags and
-feed health, the position and its legs, the last decisions and orders, and alerts (journal and autopilot cycles).
-Read-only. The figures come from `live.dashboard.views`, the same functions the web dashboard uses.
+feed health, the position and its legs, the last decisions and orders, and alerts (the trader's and the autopilot's
+`alert` records). Read-only. The figures come from `live.dashboard.views`, the same functions the web dashboard uses.
 """
 
 from __future__ import annotations

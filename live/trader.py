@@ -31,7 +31,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -152,14 +151,9 @@ class Trader:
             fees=self.fees.to_dict(),  # what the venue said it charges (a replay charges the same)
         )
         for torn in self.journal.healed:
-            self.journal.alert(
-                "journal_torn",
-                {"file": torn.file.name, "kept": str(torn.kept), "bytes": torn.size},
-                message=f"{torn.file.name} ended in a torn line (a crash mid-write): its {torn.size} bytes were "
-                f"moved to {torn.kept.name} and the journal goes on from its last whole line; nothing else changed",
-            )
+            self.journal.alert("journal_torn", torn.figures())
         if rebuilt is not None:
-            self.journal.alert("state_rebuilt", rebuilt, message=_rebuilt_message(rebuilt))
+            self.journal.alert("state_rebuilt", rebuilt)
         history = self.venue.feed.history(self.params.live.history_bars)
         if len(history) < 2:
             raise RuntimeError(f"the venue returned {len(history)} closed bars of {self.id.coin}; need at least 2")
@@ -220,6 +214,7 @@ class Trader:
                "missing": max(0, bars - covered), "backfilled": "rest candleSnapshot (warm-up history)",
                "traded": False, "last_bar_before": last}  # fmt: skip
         self.journal.write("gap", **gap)
+        self.journal.alert("restart_gap", gap)
         self.state.gap = gap
 
     def _alert_start(self, resumed: bool, before: dict[str, Any] | None) -> None:
@@ -507,15 +502,6 @@ class Trader:
 
     def _write_status(self) -> None:
         self.journal.write_status(self.status())
-
-
-def _rebuilt_message(r: dict[str, Any]) -> str:
-    halt = ", drawdown halt kept" if r.get("halted") else ""
-    return (
-        f"state.json could not be resumed ({r['why']}); kept as {Path(r['kept']).name}; state rebuilt from the "
-        f"journal ({r['records']} records: {r['fills']} fills, {r['trades']} trades{halt}) with {r['legs']} leg(s) "
-        f"from {r['legs_from']}, then looked up and reconciled with the venue (the venue is the truth)"
-    )
 
 
 def _trigger_view(leg: Leg, kind: str) -> dict[str, Any]:

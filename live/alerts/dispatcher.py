@@ -30,13 +30,12 @@ from live.alerts.config import AlertsConfig
 from live.alerts.policy import Policy, Push
 from live.alerts.sender import Outcome, TargetWorker
 from live.alerts.targets import Target, build_notifier, guard_apprise_logging
-from live.journal import JOURNAL_GLOB, Journal
+from live.journal import JOURNAL_GLOB, Journal, parse_line
 
 log = logging.getLogger("live.alerts")
 STATE_VERSION = 1
 ALERTS_DIR = "alerts"
 _ALERT = b'"kind":"alert"'
-_RECORD = b'{"ts":'
 LOCK_RETRY_S = 5.0
 POSITION_SAVE_S = 30.0  # how often a reading position that passed no alert is saved (an alert saves at once)
 
@@ -85,15 +84,12 @@ class JournalTail:
 
 
 def _alert_of(line: bytes) -> dict[str, Any] | None:
+    """The `alert` record of one journal line (one parse rule with every reader: `live.journal.parse_line`, which
+    also salvages a record appended to a torn line), else None."""
     if _ALERT not in line:
         return None
-    for text in (line, line[line.rfind(_RECORD) :]):  # a record appended to a torn line still counts
-        try:
-            rec = json.loads(text)
-        except ValueError:
-            continue
-        return rec if isinstance(rec, dict) and rec.get("kind") == "alert" else None
-    return None
+    rec, _ = parse_line(line.decode("utf-8", errors="replace"))
+    return rec if rec is not None and rec.get("kind") == "alert" else None
 
 
 class Dispatcher:

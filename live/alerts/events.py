@@ -162,6 +162,38 @@ def _stopped(d: dict[str, Any]) -> str:
     return f"trader stopped ({how}). Start it again with python -m live.serve."
 
 
+def _basename(path: Any) -> str:
+    return str(path).replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _journal_torn(d: dict[str, Any]) -> str:
+    f = _f(d, "file")
+    return (f"{f} ended in a torn line (a crash mid-write): its {d['bytes']} bytes were moved to "
+            f"{_basename(d['kept'])} and the file goes on from its last whole line; nothing else changed. Nothing "
+            f"to do (the kept bytes are there to read).")  # fmt: skip
+
+
+def _state_rebuilt(d: dict[str, Any]) -> str:
+    halt = ", drawdown halt kept" if d.get("halted") else ""
+    return (f"state.json could not be resumed ({d['why']}); kept as {_basename(d['kept'])}; state rebuilt from the "
+            f"journal ({d['records']} records: {d['fills']} fills, {d['trades']} trades{halt}) with {d['legs']} leg(s) "
+            f"from {d['legs_from']}, then looked up and reconciled with the venue (the venue is the truth). Check "
+            f"the legs: {STATUS}.")  # fmt: skip
+
+
+def _day_clock(ms: Any) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC") if _ok(ms) else "?"
+
+
+def _restart_gap(d: dict[str, Any]) -> str:
+    missing = d.get("missing") or 0
+    never = f"; {missing} older than the history window, never seen" if missing else ""
+    return (f"restart gap: {d['bars']} bar(s) closed while no trader ran ({_day_clock(d.get('from'))} .. "
+            f"{_day_clock(d.get('to'))}): {_f(d, 'covered', 0)} came back over REST with the warm-up history, so the "
+            f"strategy's state ran through them, but none was traded{never}. Nothing to do; if it was not a planned "
+            f"stop, find why the trader was down.")  # fmt: skip
+
+
 # --- autopilot ------------------------------------------------------------------------------------------------------
 def _grade_level(d: dict[str, Any]) -> str:
     return {"CRITICAL": "critical", "POOR": "warning"}.get(str(d.get("new")), "info")
@@ -261,6 +293,9 @@ CATALOG: dict[str, Event] = {
     "trader_started": Event("trader started", "info", _started),
     "trader_restarted": Event("trader restarted after a crash", "warning", _restarted),
     "trader_stopped": Event("trader stopped", "info", _stopped),
+    "restart_gap": Event("restart gap", "warning", _restart_gap),
+    "journal_torn": Event("journal torn tail moved aside", "warning", _journal_torn),
+    "state_rebuilt": Event("state rebuilt", "warning", _state_rebuilt),
     "step_failed": Event(
         "trader loop error",
         "warning",

@@ -35,6 +35,8 @@ class Book:
         """An alert record in the autopilot's journal (level and message from `live.alerts.events`)."""
         if self._journal is None:
             self._journal = Journal(self.root)
+            for torn in self._journal.healed:  # its own journal's torn tail, moved aside when it opened
+                self._journal.alert("journal_torn", torn.figures())
         return self._journal.alert(event, figures)
 
     def load(self) -> dict[str, Any] | None:
@@ -56,8 +58,9 @@ class Book:
 
     def record(self, line: dict[str, Any]) -> None:
         """Append the finished cycle's line and mark the state finished."""
-        if self.cycles_path.is_file():
-            heal_torn_tail(self.cycles_path, int(time.time() * 1000))
+        torn = heal_torn_tail(self.cycles_path, int(time.time() * 1000)) if self.cycles_path.is_file() else None
+        if torn is not None:
+            self.alert("journal_torn", torn.figures())
         with open(self.cycles_path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(clean(line), separators=(",", ":"), allow_nan=False) + "\n")
             fh.flush()

@@ -80,10 +80,10 @@ def test_trader_restarted_after_a_crash_mid_write_journals_its_start_on_a_new_li
         trader = restart(rig, _rules)
         starts = [r for r in read_records(rig.root, kinds={"start"})]
         assert len(starts) == 2  # the new start record was not glued onto the torn line
-        alert = next(r for r in read_records(rig.root, kinds={"alert"}) if r["alert"] == "journal_torn")
+        alert = next(r for r in read_records(rig.root, kinds={"alert"}) if r["event"] == "journal_torn")
         kept = next(rig.root.glob("journal-*.jsonl.torn-*"))
-        assert alert["kept"] == str(kept) and kept.name in alert["message"] and alert["level"] == "warning"
-        assert any(a["kind"] == "journal_torn" for a in trader.status()["alerts"])
+        assert alert["figures"]["kept"] == str(kept) and kept.name in alert["message"] and alert["level"] == "warning"
+        assert any(a["event"] == "journal_torn" for a in trader.status()["alerts"])
         rig.advance()
         counts: Counter = Counter()
         list(read_records(rig.root, counts=counts))

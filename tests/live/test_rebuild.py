@@ -78,7 +78,7 @@ def test_trader_restarted_on_a_damaged_state_rebuilds_it_from_the_journal_and_ke
         after = trader.state
         kept = next(rig.root.glob("state.json.bad-*"))
         assert kept.read_text().startswith(text[:20] if damage == "truncated" else '{"version"')  # kept as it was
-        alert = next(r for r in read_records(rig.root, kinds={"alert"}) if r["alert"] == "state_rebuilt")
+        alert = next(r for r in read_records(rig.root, kinds={"alert"}) if r["event"] == "state_rebuilt")
         assert kept.name in alert["message"] and "rebuilt from the journal" in alert["message"]
         assert next(r for r in read_records(rig.root, kinds={"start"}) if r["resumed"])["state"] == "rebuilt"
         # what the old state knew, back from the journal and status.json
@@ -113,7 +113,7 @@ def test_without_status_json_the_rebuilt_trader_adopts_the_venue_position(tmp_pa
         trader = restart(rig, _rules)
         assert trader.state.position == pytest.approx(_venue_size(rig)) != 0
         assert all(lg.adopted for lg in trader.state.legs)
-        alert = next(r for r in read_records(rig.root, kinds={"alert"}) if r["alert"] == "state_rebuilt")
+        alert = next(r for r in read_records(rig.root, kinds={"alert"}) if r["event"] == "state_rebuilt")
         assert "from the venue (no status.json)" in alert["message"]
     finally:
         rig.stop()

@@ -145,7 +145,9 @@ def test_a_restart_journals_the_bars_it_missed_and_how_they_were_backfilled_and_
         assert st["gap"]["bars"] == gap["bars"]
         line = next(x for x in format_status(st).splitlines() if x.startswith("gap"))
         assert f"{gap['bars']} bar(s) missed" in line and ("never seen" in line) == (down_bars > 120)
-        assert any(a["kind"] == "gap" for a in views.alerts(list(read_records(rig.root))))
+        (alert,) = [a for a in views.alerts(list(read_records(rig.root))) if a["kind"] == "restart_gap"]
+        assert f"restart gap: {gap['bars']} bar(s) closed while no trader ran" in alert["text"]
+        assert alert["level"] == "warning" and ("never seen" in alert["text"]) == (down_bars > 120)
         rig.advance()
         assert read_status(rig.root)["gap"]["bars"] == gap["bars"]
     finally:

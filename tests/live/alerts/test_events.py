@@ -34,9 +34,9 @@ def test_levels_follow_the_stakes():
 
 
 def test_an_unknown_event_or_a_missing_figure_still_makes_a_readable_alert():
-    assert describe("journal_torn", {"file": "journal-2026-03-02.jsonl", "bytes": 17}) == (
+    assert describe("disk_full", {"file": "journal-2026-03-02.jsonl", "bytes": 17}) == (
         "warning",
-        "journal torn: file journal-2026-03-02.jsonl, bytes 17",
+        "disk full: file journal-2026-03-02.jsonl, bytes 17",
     )
     level, msg = describe("halt", {"equity": 9590.0})  # peak and drawdown missing
     assert level == "critical" and msg == "drawdown halt: equity 9590.0"

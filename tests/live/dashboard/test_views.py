@@ -299,18 +299,20 @@ def test_formatting_never_fails_on_missing_values():
 
 def test_alert_records_show_their_level_and_message_once_and_skipped_lines_are_named():
     recs = [
-        {"kind": "alert", "ts": 1, "alert": "journal_torn", "level": "warning", "message": "moved 12 bytes aside"},
-        {"kind": "risk", "ts": 2, "event": "halt", "drawdown_pct": 4.1},
-        {"kind": "alert", "ts": 2, "alert": "halt", "level": "warning", "message": ""},  # shown from its risk record
-        {"kind": "alert", "ts": 3, "alert": "state_rebuilt", "level": "critical", "message": "state.json rebuilt"},
-    ]
+        {"kind": "alert", "ts": 1, "event": "journal_torn", "level": "warning", "message": "moved 12 bytes aside",
+         "figures": {"bytes": 12}},
+        {"kind": "risk", "ts": 2, "event": "halt", "drawdown_pct": 4.1},  # the risk record itself is not an alert
+        {"kind": "alert", "ts": 2, "event": "halt", "level": "critical", "message": "drawdown halt", "figures": {}},
+        {"kind": "alert", "ts": 3, "event": "state_rebuilt", "level": "bogus", "message": "", "figures": {}},
+        {"kind": "gap", "ts": 3, "bars": 4},  # shown through its restart_gap alert, not by itself
+    ]  # fmt: skip
     al = views.alerts(recs)
     assert [(a["kind"], a["level"]) for a in al] == [
-        ("state_rebuilt", "critical"),
+        ("state_rebuilt", "warning"),  # an unknown level reads as a warning, an empty message as the event
         ("halt", "critical"),
         ("journal_torn", "warning"),
     ]
-    assert al[-1]["text"] == "moved 12 bytes aside"
+    assert al[-1]["text"] == "moved 12 bytes aside" and al[0]["text"] == "state_rebuilt"
     assert views.skipped_text({"torn": 2, "salvaged": 1}) == (
         "2 torn journal line(s) skipped (a crash mid-write); 1 record(s) recovered from behind a torn line"
     )
