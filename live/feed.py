@@ -4,7 +4,8 @@ without gaps.
 `BarFeed` watches the socket (`backtest.venue.feed`: `SdkFeed`, `CandleAssembler`; a dead thread or `stale_after_s`
 without a message means lost), rebuilds the client with backoff, backfills missed closed bars over REST
 `candleSnapshot`, polls REST while the socket is down, and says what it did in `events` and `health()`. Bars come out
-strictly after the last one emitted, so a consumer never sees a bar twice.
+strictly after the last one emitted, so a consumer never sees a bar twice. `restored` follows a reconnect once a
+candle message has arrived on the new socket: a socket that connects but stays silent is not a restored feed.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class FeedHealth:
 
 @dataclass
 class FeedEvent:
-    kind: str  # "connected" | "lost" | "reconnected" | "backfill" | "rest_poll" | "error"
+    kind: str  # "connected" | "lost" | "reconnected" | "restored" | "backfill" | "rest_poll" | "error"
     detail: dict[str, Any] = field(default_factory=dict)
 
 
@@ -98,6 +99,7 @@ class BarFeed:
         self._next_attempt = 0.0
         self._next_rest_poll = 0.0
         self._attempt = 0
+        self._awaiting_data = False  # reconnected, no candle message yet
         self._lock = threading.Lock()
         self.mid: float | None = None
         self.reconnects = 0
@@ -157,7 +159,9 @@ class BarFeed:
 
     def _lost(self, why: str) -> None:
         log.warning("candle feed lost (%s); reconnecting", why)
-        self.events.append(FeedEvent("lost", {"why": why}))
+        silent = None if self._last_msg is None else round(max(0.0, self.clock() - self._last_msg), 1)
+        self.events.append(FeedEvent("lost", {"why": why, "silent_s": silent}))
+        self._awaiting_data = False
         if self.client is not None:
             self.client.close()
         self.client = None
@@ -234,6 +238,7 @@ class BarFeed:
             if self.client is None and self.clock() >= self._next_attempt and self._connect():
                 self.reconnects += 1
                 self.events.append(FeedEvent("reconnected", {"reconnects": self.reconnects}))
+                self._awaiting_data = True
                 self._safe(lambda: self._emit(self._backfill(None), out))
             if self.client is not None:
                 try:
@@ -246,6 +251,9 @@ class BarFeed:
                         items.append(self._queue.get_nowait())
                     except queue.Empty:
                         break
+                if items and self._awaiting_data:
+                    self._awaiting_data = False
+                    self.events.append(FeedEvent("restored", {"reconnects": self.reconnects}))
                 for item in items:
                     for c in self.assembler.feed(item):
                         bar = candle_to_bar(c, self.source)

@@ -268,6 +268,7 @@ class Trader:
                 self.journal.write("feed", event=ev.kind, **ev.detail)
                 if ev.kind in ("reconnected", "lost"):
                     self.state.need_reconcile = True
+                if ev.kind in ("lost", "restored"):
                     self._alert_feed(ev.kind, ev.detail)
             for i, bar in enumerate(bars):
                 decisions.append(self.on_bar(bar, actionable=i == len(bars) - 1))
@@ -277,14 +278,18 @@ class Trader:
         return decisions
 
     def _alert_feed(self, kind: str, detail: dict[str, Any]) -> None:
-        """feed_lost, or feed_restored with how long it was down (pushes wait `alerts.feed_down_seconds`)."""
+        """One outage, one pair: `feed_lost` when the feed goes down (a socket rebuilt that stays silent and is lost
+        again is the same outage), `feed_restored` when candles flow again, with how long it was down, counted from
+        the last message before the loss (pushes wait `alerts.feed_down_seconds`)."""
+        now = self._now_ms()
         if kind == "lost":
-            self._feed_lost_ms = self._feed_lost_ms or self._now_ms()
-            self.journal.alert("feed_lost", detail)
-        else:
-            down = (self._now_ms() - self._feed_lost_ms) / 1000 if self._feed_lost_ms else None
+            if self._feed_lost_ms is None:
+                self._feed_lost_ms = now - int(1000 * (detail.get("silent_s") or 0.0))
+                self.journal.alert("feed_lost", detail)
+        elif self._feed_lost_ms is not None:
+            down = (now - self._feed_lost_ms) / 1000
             self._feed_lost_ms = None
-            self.journal.alert("feed_restored", {**detail, "down_s": down})
+            self.journal.alert("feed_restored", {**detail, "down_s": round(down, 1)})
 
     def on_bar(self, bar: Bar, actionable: bool = True) -> Decision:
         """Everything that happens at one bar close, in order (see the module docstring)."""

@@ -123,6 +123,26 @@ def test_a_silent_socket_counts_as_lost():
     assert feed.health().mode == "rest" and "lost" in [e.kind for e in feed.drain_events()]
 
 
+def test_a_rebuilt_socket_is_restored_only_once_a_candle_message_arrives_on_it():
+    v = FakeVenue()
+    v.visible = 11
+    clock = [0.0]
+    feed = make_feed(v, stale_after_s=5.0, clock=lambda: clock[0])
+    feed.start(after_ms=t(v, 9))
+    clock[0] = 6.0
+    feed.poll(0.0)
+    (lost,) = [e for e in feed.drain_events() if e.kind == "lost"]
+    assert lost.detail["silent_s"] == 6.0  # how long it had been silent when it was called lost
+    feed.poll(0.0)  # a new socket, silent so far
+    assert [e.kind for e in feed.drain_events()].count("restored") == 0
+    v.publish(10)
+    feed.poll(0.0)
+    assert [e.kind for e in feed.drain_events()] == ["restored"]
+    v.publish(10)
+    feed.poll(0.0)
+    assert "restored" not in [e.kind for e in feed.drain_events()]  # once per reconnect
+
+
 def test_while_the_venue_is_down_rest_is_polled_and_bars_keep_coming_once_it_answers():
     v = FakeVenue()
     v.visible = 11
