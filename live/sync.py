@@ -68,6 +68,7 @@ class VenueSync:
             st.need_reconcile = True
             return
         t = int(st.last_bar.time_ms // self.bar_ms) + 1 if st.last_bar else 0
+        believed = net_size(st.legs)  # the trader's position before the venue corrects it (the alert's figure)
         result = reconcile(st.legs, acct.positions.get(self.coin), orders, t, self.desk.lot, self._adopt)
         st.counts["reconciles"] += 1
         st.since_reconcile = 0
@@ -105,7 +106,7 @@ class VenueSync:
                 "why": why,
                 "diffs": result.diffs,
                 "venue_size": venue_pos.size if venue_pos else 0.0,
-                "local_size": net_size(st.legs),
+                "local_size": believed,
                 "cancelled": len(result.cancel),
                 "placed": len(result.place),
             }
