@@ -70,3 +70,17 @@ def test_a_promotion_carries_the_gate_figures_and_the_swap():
     assert grade == "grade_changed" and figures["old"] == "POOR" and figures["actions"] == ["pause"]
     assert promo == "promoted" and p["test_sharpe"] == 1.3 and p["live_sharpe"] == 0.4 and p["n_trades"] == 70
     assert p["swapped"] and p["resumed"] and p["old"] == "rules" and p["for_live"]
+
+
+def test_a_torn_cycles_file_or_journal_is_healed_and_alerted_in_the_autopilot_journal(tmp_path):
+    book = Book(tmp_path)
+    book.record({"cycle": 1, "status": "GOOD"})
+    with open(book.cycles_path, "a") as fh:
+        fh.write('{"cycle": 2, "sta')  # a crash mid-write
+    (tmp_path / "journal-2026-03-02.jsonl").write_text('{"ts":1,"kind":"alert","event":"swap"}\n{"ts":2,"ki')
+    book.record({"cycle": 2, "status": "POOR"})
+    assert [c["cycle"] for c in book.cycles()] == [1, 2]
+    torn = [a for a in read_records(tmp_path, kinds={"alert"}) if a["event"] == "journal_torn"]
+    assert sorted(a["figures"]["file"] for a in torn) == ["cycles.jsonl", "journal-2026-03-02.jsonl"]
+    assert all(a["level"] == "warning" and "moved to" in a["message"] for a in torn)
+    assert len(list(tmp_path.glob("*.torn-*"))) == 2
