@@ -212,6 +212,25 @@ def action_orders(action, side_open, n_open, halted, max_positions):
 
 
 @kernel_jit(inline="always")
+def resting_order_rule(kind, side, reason, want, halted, bar, expiry, to_market):
+    """What the resting post-only order becomes at the open of `bar`, given the action decided at the close before
+    (`want`: +1 buy, -1 sell, 0 nothing): (outcome, absorbed), outcome an `OC_*` or -1 (it keeps resting).
+
+    An opposite action cancels it (the action is then interpreted as if nothing rested), except a max-hold exit
+    (reason R_TIMEOUT: the hold limit is not the policy's to override); the drawdown halt (`halted`) cancels an
+    entry; an action of its own direction is absorbed (nothing new is sent, the ttl is not renewed); at its expiry
+    open it expires, or becomes a market order of the same size when `to_market` (OC_CONVERTED). The simulator and
+    the live trader (live/orders.py) both ask this one function, like `action_orders`.
+    """
+    if (kind == O_ENTRY and halted) or (want == -side and not (kind == O_EXIT and reason == R_TIMEOUT)):
+        return OC_CANCELLED, False
+    absorbed = want == side
+    if bar >= expiry:
+        return (OC_CONVERTED if to_market else OC_EXPIRED), absorbed
+    return -1, absorbed
+
+
+@kernel_jit(inline="always")
 def size_fraction(n_trades, n_wins, sum_win, sum_loss, p):
     """Margin fraction of equity for a new position: fixed, or capped fractional Kelly once enough trades closed.
 
@@ -482,6 +501,14 @@ def _tp_level(side, tp, h, lw, seed, bar, stream, p):
 
 
 @kernel_jit(inline="always")
+def _holds_side(slots, side):
+    for k in range(slots.shape[0]):
+        if slots[k, S_SIDE] == side:
+            return True
+    return False
+
+
+@kernel_jit(inline="always")
 def _exit_side_gone(acct, slots):
     """A resting exit whose positions are all closed leaves the book (filled if it closed one, else cancelled)."""
     if acct[A_O_KIND] != O_EXIT:
@@ -561,29 +588,26 @@ def _order_at_open(acct, slots, trades, i, o, want, drift, fill_ms, timeout_side
     o_side = acct[A_O_SIDE]
     if o_side != 0.0:
         kind = acct[A_O_KIND]
-        halt_cancels = kind == O_ENTRY and acct[A_HALTED] != 0.0
-        if halt_cancels or (want == -o_side and not (kind == O_EXIT and acct[A_O_REASON] == R_TIMEOUT)):
-            _end_order(acct, OC_CANCELLED)
-        else:
-            absorbed = want == o_side
-            if i >= acct[A_O_EXPIRY]:
-                to_market = p.entry_expiry_market if kind == O_ENTRY else p.exit_expiry_market
-                if not to_market:
-                    _end_order(acct, OC_EXPIRED)
-                else:
-                    px = o * (1.0 + o_side * p.slip_frac) + o_side * drift
-                    if kind == O_ENTRY:
-                        _fill_entry_order(acct, slots, px, p.taker_frac, 0.0, i, fill_ms, float(i), p)
-                    else:
-                        reason = int(acct[A_O_REASON])
-                        for k in range(slots.shape[0]):
-                            if slots[k, S_SIDE] == -o_side:
-                                _close_slot(acct, slots, k, px, p.taker_frac, i, fill_ms, reason, trades)
-                    _end_order(acct, OC_CONVERTED)
+        to_market = p.entry_expiry_market if kind == O_ENTRY else p.exit_expiry_market
+        outcome, absorbed = resting_order_rule(
+            kind, o_side, acct[A_O_REASON], want, acct[A_HALTED] != 0.0, i, acct[A_O_EXPIRY], to_market
+        )
+        if outcome == OC_CONVERTED:
+            px = o * (1.0 + o_side * p.slip_frac) + o_side * drift
+            if kind == O_ENTRY:
+                _fill_entry_order(acct, slots, px, p.taker_frac, 0.0, i, fill_ms, float(i), p)
+            else:
+                reason = int(acct[A_O_REASON])
+                for k in range(slots.shape[0]):
+                    if slots[k, S_SIDE] == -o_side:
+                        _close_slot(acct, slots, k, px, p.taker_frac, i, fill_ms, reason, trades)
+        if outcome >= 0:
+            _end_order(acct, outcome)
     if timeout_side != 0.0:
         if acct[A_O_SIDE] != 0.0 and acct[A_O_KIND] == O_ENTRY:
             _end_order(acct, OC_CANCELLED)
-        if acct[A_O_SIDE] == 0.0:
+        # posted only while the positions are still there (an exit sent to market at its expiry just closed them)
+        if acct[A_O_SIDE] == 0.0 and _holds_side(slots, timeout_side):
             _place_order(acct, O_EXIT, -timeout_side, o, tick_i, i, R_TIMEOUT, 0.0, p)
     return absorbed
 
