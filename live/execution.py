@@ -1,7 +1,9 @@
 """Orders on the venue through the SDK's `Exchange`: client order ids, lookup before any resend, the weight budget.
 
 Every order carries a client order id derived from (policy, bar, leg) by the caller (`backtest.venue.wire.cloid_for`),
-is journalled before it is sent, and its answer after. When a call times out, fails with a 5xx or 429 or loses its
+is journalled before it is sent, and its answer after. Orders are IOC ("market"), post-only limits (`Alo`: a maker
+style, `live.resting`; the venue's post-only rejection is an answer, `rejected`, never retried) or reduce-only TP/SL
+triggers. When a call times out, fails with a 5xx or 429 or loses its
 connection, the order is looked up by its cloid before anything is resent; a resend reuses the same cloid, which the
 venue refuses to place twice. Every call reports success or failure to `on_call` (the circuit breaker) and waits for
 its weight in the REST budget. Every action is signed with a nonce from `nonces` (`live.lock.NonceSource`: strictly
@@ -17,7 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from backtest.domain import AccountState, Fill, OpenOrder, OrderStatus
-from backtest.venue.errors import is_duplicate_cloid, is_gone
+from backtest.venue.errors import is_duplicate_cloid, is_gone, is_post_only_rejection
 from backtest.venue.limits import WEIGHT_INFO, WEIGHT_LIGHT, exchange_weight
 from backtest.venue.ratelimit import WeightBudget
 from backtest.venue.retry import RetryPolicy, describe_error, is_retryable
@@ -33,6 +35,7 @@ from backtest.venue.wire import (
 )
 from live.journal import Journal
 from live.lock import NonceSource, signing
+from live.resting import OrderFills
 
 log = logging.getLogger(__name__)
 W_EXCHANGE, W_LIGHT, W_HEAVY = exchange_weight(1), WEIGHT_LIGHT, WEIGHT_INFO  # the venue's REST weights
@@ -40,7 +43,8 @@ W_EXCHANGE, W_LIGHT, W_HEAVY = exchange_weight(1), WEIGHT_LIGHT, WEIGHT_INFO  # 
 
 @dataclass(frozen=True)
 class OrderIntent:
-    """One order the trader wants: an IOC ("market") order or a reduce-only TP/SL trigger."""
+    """One order the trader wants: an IOC ("market") order, a post-only limit (tif "Alo") or a reduce-only TP/SL
+    trigger."""
 
     cloid: str
     is_buy: bool
@@ -53,10 +57,13 @@ class OrderIntent:
     reason: str = ""  # open | close | max_hold | emergency | stop | tp | sl | reconcile
     decision_px: float | None = None  # the bar close the decision was taken at (for slippage)
     bar_ms: int | None = None
+    tif: str = "Ioc"  # "Ioc" | "Alo" (post-only) for limit orders
 
     @property
     def kind(self) -> str:
-        return "trigger" if self.trigger_px is not None else "ioc"
+        if self.trigger_px is not None:
+            return "trigger"
+        return "alo" if self.tif == "Alo" else "ioc"
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None and v != ""}
@@ -136,6 +143,33 @@ class Execution:
         )
         return parse_order_status(answer)
 
+    def order_fills(self, cloid: str, since_ms: int) -> OrderFills:
+        """What became of one order: its status by cloid and its fills since `since_ms` (venue time) by oid or
+        cloid, each trade id counted once."""
+        st = self.order_status(cloid)
+        if not st.found:
+            return OrderFills(False, st.status, None)
+        seen: dict[int, Fill] = {}
+        for f in self.fills_since(since_ms):
+            if f.oid == st.oid or f.cloid == cloid:
+                seen.setdefault(f.tid, f)
+        fills = list(seen.values())
+        size = sum(f.size for f in fills)
+        if not fills or size <= 0:
+            return OrderFills(True, st.status, st.oid)
+        avg = sum(f.size * f.px for f in fills) / size
+        times = [f.time_ms for f in fills]
+        return OrderFills(True, st.status, st.oid, size, avg, min(times), max(times), tuple(sorted(seen)))
+
+    def best_bid_ask(self) -> tuple[float, float]:
+        """The venue's touch now (`l2Book`): (best bid, best ask), where a post-only order is priced."""
+        book = self._read("l2Book", W_LIGHT, lambda: self.info.l2_snapshot(self.coin))
+        try:
+            bids, asks = book["levels"]
+            return float(bids[0]["px"]), float(asks[0]["px"])
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise ExchangeUnavailable(f"l2Book of {self.coin} without a touch: {exc!r}") from None
+
     # --- orders -----------------------------------------------------------------------------------------------
     def _signed(self, action: Callable[[], Any]) -> Any:
         """Call one SDK action, signed with the next nonce of this signer (never one used before, by any process)."""
@@ -152,7 +186,7 @@ class Execution:
                 "trigger": {"triggerPx": intent.trigger_px, "isMarket": True, "tpsl": intent.tpsl or "sl"}
             }
         else:
-            order_type = {"limit": {"tif": "Ioc"}}
+            order_type = {"limit": {"tif": intent.tif}}
         self.budget.acquire(W_EXCHANGE)
         return self._signed(
             lambda: self.exchange.order(
@@ -218,6 +252,8 @@ class Execution:
                 continue
             self.on_call(True)
             ack = parse_order_response(response)[0]
+            if not ack.ok and intent.tif == "Alo" and is_post_only_rejection(ack.error):
+                ack = OrderAck("rejected", cloid=intent.cloid, error=ack.error)  # an answer: journalled, not retried
             if not ack.ok and is_duplicate_cloid(ack.error):
                 # an earlier attempt landed after all: the venue refused a second copy; report the first
                 try:
@@ -251,6 +287,11 @@ class Execution:
 
     def cancel(self, cloid: str, reason: str = "") -> bool:
         """Cancel by cloid; True when cancelled or already gone."""
+        return self.cancel_order(cloid, reason) != "failed"
+
+    def cancel_order(self, cloid: str, reason: str = "") -> str:
+        """Cancel by cloid: "cancelled", "gone" (the venue had already closed it: filled, or cancelled it itself;
+        look it up to know which) or "failed" (no answer, or refused)."""
         from hyperliquid.utils.types import Cloid
 
         for attempt in range(self.policy.max_attempts):
@@ -265,15 +306,15 @@ class Execution:
                 # gone: the venue had already closed it (filled, or cancelled itself: a reduce-only trigger of a
                 # position that went flat), which is what the cancel wanted; journalled as such, not as an error
                 self.journal.write("cancel", cloid=cloid, reason=reason, error=None if gone else err, gone=gone)
-                return err is None or gone
+                return "gone" if gone else ("cancelled" if err is None else "failed")
             except Exception as exc:
                 self.on_call(False)
                 if not is_retryable(exc):
                     self.journal.write("cancel", cloid=cloid, reason=reason, error=describe_error(exc))
-                    return False
+                    return "failed"
                 self.sleep(self.policy.delay(attempt))
         self.journal.write("cancel", cloid=cloid, reason=reason, error="no answer")
-        return False
+        return "failed"
 
     # --- prices -----------------------------------------------------------------------------------------------
     def ioc_price(self, is_buy: bool, ref_px: float, slippage_frac: float) -> float:

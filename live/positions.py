@@ -28,6 +28,9 @@ class Leg:
     tp_rev: int = 0  # bumped when the TP trigger is placed again (its cloid changes with it)
     sl_rev: int = 0
     adopted: bool = False  # taken over from the venue by reconciliation
+    maker: bool = False  # entered by a post-only order (maker fee)
+    protected: bool = True  # its TP/SL triggers are on the venue; a maker entry's go on at the open `exits_from`
+    exits_from: int = 0  # a maker entry: the bar after its (last) fill bar
 
     @property
     def tp_cloid(self) -> str:

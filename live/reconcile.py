@@ -12,7 +12,9 @@ Rules, in order:
 4. Anything else (opposite side, larger, unexplained): adopt the venue's position as one leg entered at its entry
    price on the current bar (max hold counts from now), with fresh TP/SL from the simulator's `exit_levels`.
 5. Open orders on the coin that no leg owns (orphans, e.g. triggers of a closed leg or an order placed before a
-   crash) are cancelled; a leg whose TP or SL trigger is missing gets it placed again (new revision, new cloid).
+   crash) are cancelled, except those the trader keeps (`keep`: its resting post-only order); a leg whose TP or SL
+   trigger is missing gets it placed again (new revision, new cloid). A maker entry's leg has no triggers until the
+   open after its fill bar (`Leg.protected` False): none is missing, and none of them fired.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def reconcile(
     bar: int,
     lot: float,
     adopt: Callable[[int, float, float, int], Leg],
+    keep: frozenset[str] = frozenset(),
 ) -> ReconcileResult:
     """See the module docstring. `adopt(side, size, entry_px, bar)` builds a leg for a venue position."""
     venue = position.size if position is not None else 0.0
@@ -54,7 +57,7 @@ def reconcile(
     res = ReconcileResult(legs=list(legs))
     tol = lot / 2
     if abs(venue - local) > tol:
-        fired = [lg for lg in legs if lg.tp_cloid not in open_cloids or lg.sl_cloid not in open_cloids]
+        fired = [lg for lg in legs if lg.protected and not {lg.tp_cloid, lg.sl_cloid} <= open_cloids]
         if abs(venue) <= tol:
             res.closed, res.legs = list(legs), []
             res.fired = [lg.leg_id for lg in fired]
@@ -74,14 +77,14 @@ def reconcile(
                 res.diffs.append({"kind": "adopted", "local": local, "venue": venue, "entry_px": entry})
     owned = {c for lg in res.legs for c in (lg.tp_cloid, lg.sl_cloid)}
     leftovers = {c for lg in res.closed for c in (lg.tp_cloid, lg.sl_cloid)}  # the other trigger of a closed leg
-    res.cancel = [o for o in orders if o.cloid not in owned]
+    res.cancel = [o for o in orders if o.cloid not in owned and o.cloid not in keep]
     orphans = [o.cloid for o in res.cancel if o.cloid not in leftovers]
     if orphans:
         res.diffs.append({"kind": "orphan_orders", "cloids": orphans})
     before = {lg.leg_id for lg in legs}
     for i, lg in enumerate(res.legs):
         missing = [k for k in ("tp", "sl") if lg.trigger_cloid(k) not in open_cloids]
-        if not missing:
+        if not missing or not lg.protected:
             continue
         if lg.leg_id in before:  # placed before and gone since: a new revision, so a new cloid
             lg = replace(lg, tp_rev=lg.tp_rev + ("tp" in missing), sl_rev=lg.sl_rev + ("sl" in missing))

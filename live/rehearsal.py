@@ -15,7 +15,6 @@ tick and lot rounding. Tests, the latency benchmark and `python -m live.rehearsa
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +26,11 @@ from backtest.data.synth import generate_bars
 from backtest.strategies.base import Strategy
 from backtest.venue.calendar import calendar_for
 from backtest.venue.ratelimit import WeightBudget
+from backtest.venue.rules import round_prices, rules_for
 from live.journal import Journal
 from live.keys import Redactor, Signer, paper_wallet
 from live.paper_exchange.config import FaultConfig, PaperExchangeConfig
 from live.paper_exchange.server import ServerHandle, start_in_thread
-from live.service import require_market_execution
 from live.trader import Trader, TraderIdentity
 from live.venue import connect_venue
 
@@ -49,9 +48,17 @@ def rig_overrides(texts: list[str]) -> list[Override]:
 
 
 def synthetic_bars(n: int, params: Params, seed: int = 11) -> pd.DataFrame:
+    """Synthetic 1m bars (the market's session calendar: quiet off-session stretches) with prices on the venue's tick
+    (the rules table's `sz_decimals` for the coin), as a real venue's trades are: the
+    paper exchange then trades at the very prices its candles show the trader and the replay (a post-only order's
+    limit is priced off the book at the open, exactly as the simulator prices it)."""
     start = pd.Timestamp("2026-03-02 00:00", tz="UTC")
     calendar = calendar_for(params.market.coin)
-    return generate_bars(n, params.synth, start=start, interval_s=60, seed=seed, calendar=calendar)
+    bars = generate_bars(n, params.synth, start=start, interval_s=60, seed=seed, calendar=calendar)
+    sz_decimals = rules_for(params.market.coin).sz_decimals
+    for col in ("open", "high", "low", "close"):
+        bars[col] = round_prices(bars[col].to_numpy(), sz_decimals)
+    return bars
 
 
 def matched_paper_config(params: Params, history: int, **kw) -> PaperExchangeConfig:
@@ -129,7 +136,6 @@ def make_rig(
         "live.order_timeout_s=2.0",
     ]
     params = load_params(overrides=[*rig_overrides(settings), *(overrides or [])])
-    require_market_execution(params)
     objectives = load_objectives()
     bars = synthetic_bars(n_bars, params) if bars is None else bars
     coin, dex = params.market.coin, params.market.dex
@@ -195,11 +201,6 @@ def main(argv: list[str] | None = None) -> int:
     add_config_args(ap)
     args = ap.parse_args(argv)
     params = load_params(args.config, [*rig_overrides(MATCHED), *args.overrides])
-    try:
-        require_market_execution(params)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     slug = "".join(c if c.isalnum() else "-" for c in Path(args.strategy).name)[:30]
     out = args.out or journal_base(params) / "rehearsals" / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{slug}"
     bars = synthetic_bars(args.history + args.bars + 10, params, seed=args.seed)

@@ -4,7 +4,10 @@ The journal holds every bar the trader saw (its warm-up history, then each close
 rebuilds that bar series, runs `backtest.runner.run_backtest` over it as one continuous segment that starts at the
 trader's first decision (its warm-up = the history), and compares the two bar for bar. It charges the fee schedule
 the venue stated at the session's start (journalled in its `start` record), and checks every fill's fee against it
-to the cent. Fills differ only by the documented execution differences (docs/LIVE.md); the report measures them.
+to the cent (a post-only fill at the maker rate, any other at the taker rate). Fills differ only by the documented
+execution differences (docs/LIVE.md); the report measures them from the journal. Trades are matched by entry bar,
+side, exit bar and exit reason; with a maker style the post-only orders' outcomes (submitted, rejected, filled,
+expired, converted, cancelled) are counted on both sides and their fill prices compared exactly.
 
     python -m live.replay [--root runs/live/<coin>/<account>] [--strategy SPEC] [--session -1]
 """
@@ -21,7 +24,11 @@ import pandas as pd
 
 from backtest.config import Objectives, Params, objectives_from_dict, params_from_dict, with_overrides
 from backtest.sim import ACTION_NAMES
+from backtest.sim import kernel as K
 from live.journal import read_records
+
+# the live journal's exit reasons, as the backtester names them
+EXIT_REASONS = {"signal": "signal", "max_hold": "timeout", "tp": "take_profit", "sl": "stop_loss"}
 
 
 @dataclass
@@ -36,6 +43,7 @@ class Session:
     orders: list[dict[str, Any]] = field(default_factory=list)
     acks: list[dict[str, Any]] = field(default_factory=list)
     trades: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: list[dict[str, Any]] = field(default_factory=list)  # post-only orders that left the book
 
     def frame(self) -> pd.DataFrame:
         """History + live bars in the bar schema."""
@@ -58,7 +66,7 @@ def sessions(root: str | Path) -> list[Session]:
     """Every session in the journal under `root`, oldest first."""
     out: list[Session] = []
     lists = {"bar": "bars", "decision": "decisions", "fill": "fills", "order": "orders", "ack": "acks",
-             "trade": "trades"}  # fmt: skip
+             "trade": "trades", "outcome": "outcomes"}  # fmt: skip
     for rec in read_records(root, kinds={"start", "history", *lists}):
         kind = rec["kind"]
         if kind == "start":
@@ -96,6 +104,12 @@ class ReplayReport:
     live_fees: float = 0.0  # fees the venue charged the session's fills
     backtest_fees: float = 0.0  # fees the backtest charged over the same bars
     fee_schedule: str = ""  # the schedule the backtest charged
+    trade_keys: tuple[list[tuple], list[tuple]] = field(default_factory=lambda: ([], []))  # (entry bar, side, exit bar, reason): live, backtest
+    maker: bool = False  # a maker style was on
+    orders_live: np.ndarray = field(default_factory=lambda: np.zeros((2, K.N_OC), dtype=int))  # [entry, exit] x
+    orders_backtest: np.ndarray = field(default_factory=lambda: np.zeros((2, K.N_OC), dtype=int))  # ORDER_OUTCOMES
+    order_errors: int = 0  # post-only orders the venue refused for another reason than crossing (live only)
+    maker_fill_diff_bps: list[float] = field(default_factory=list)  # post-only fills live vs backtest, same bar
 
     @property
     def fees_agree(self) -> bool:
@@ -109,6 +123,17 @@ class ReplayReport:
     @property
     def identical(self) -> bool:
         return not self.mismatches
+
+    @property
+    def trades_agree(self) -> bool:
+        """The same trades: entry bar, side, exit bar and exit reason, one for one."""
+        return self.trade_keys[0] == self.trade_keys[1]
+
+    @property
+    def orders_agree(self) -> bool:
+        """The post-only orders' outcomes are the backtest's, count for count, and their fills at its prices."""
+        same_px = all(abs(x) < 1e-6 for x in self.maker_fill_diff_bps)
+        return bool((self.orders_live == self.orders_backtest).all()) and not self.order_errors and same_px
 
     def table(self) -> str:
         def stats(xs: list[float]) -> str:
@@ -128,6 +153,19 @@ class ReplayReport:
             f"the backtest's rate: {'agrees to the cent' if self.fees_agree else 'DIFFERS'}, {stats(self.fee_diffs)}",
             f"fee schedule           {self.fee_schedule or 'unknown'}",
         ]
+        live_t, bt_t = self.trade_keys
+        same = len(set(live_t) & set(bt_t))
+        lines.append(f"trades matched         {same} / {max(len(live_t), len(bt_t))} by entry bar, side, exit bar, "
+                     f"reason{'' if self.trades_agree else '  DIFFER'}")  # fmt: skip
+        if self.maker:
+            lines.append(f"post-only orders       live / backtest ({'identical' if self.orders_agree else 'DIFFER'})")
+            for k, purpose in enumerate(("entry", "exit")):
+                cells = "  ".join(f"{name} {self.orders_live[k, j]}/{self.orders_backtest[k, j]}"
+                                  for j, name in enumerate(K.ORDER_OUTCOMES))  # fmt: skip
+                lines.append(f"  {purpose:<5}  {cells}")
+            if self.order_errors:
+                lines.append(f"  refused by the venue (not crossing): {self.order_errors}")
+            lines.append(f"maker fill vs sim, bps {stats(self.maker_fill_diff_bps)}")
         return "\n".join(lines)
 
 
@@ -168,8 +206,55 @@ def replay(session: Session, strategy_spec: str, params: Params, objectives: Obj
     fee_diffs = [float(f["fee"]) - float(f["size"]) * float(f["px"]) * rate[bool(f.get("crossed", True))]
                  for f in session.fills]  # fmt: skip
     live_fees = float(sum(float(f["fee"]) for f in session.fills))
-    return ReplayReport(len(bt), live, bt, len(session.trades), len(result.trades), entry_diff, slip, fee_diffs,
-                        live_fees, float(result.fees), fees["label"])  # fmt: skip
+    report = ReplayReport(len(bt), live, bt, len(session.trades), len(result.trades), entry_diff, slip, fee_diffs,
+                          live_fees, float(result.fees), fees["label"])  # fmt: skip
+    last_ms = int(bars["timestamp"].iloc[-1].value // 1_000_000)  # the replay's last bar: later opens are not in it
+    report.trade_keys = _trade_keys(session, result, last_ms)
+    report.maker = p.execution.any_maker
+    if report.maker:
+        _compare_orders(report, session, result, last_ms, bar_ms)
+    return report
+
+
+def _trade_keys(session: Session, result: Any, last_ms: int) -> tuple[list[tuple], list[tuple]]:
+    """(entry bar ms, side, exit bar ms, exit reason) of the trades both sides closed inside the replay's bars."""
+    live = [(t["entry_bar_ms"], int(t["side"]), t["exit_bar_ms"], EXIT_REASONS.get(t["reason"], t["reason"]))
+            for t in session.trades if t.get("exit_bar_ms") is not None and t["exit_bar_ms"] <= last_ms]  # fmt: skip
+    ts = result.timestamps
+    bt = [(int(ts[int(r.entry_bar)]), int(r.side), int(ts[int(r.exit_bar)]), str(r.exit_reason))
+          for r in result.trades.itertuples() if r.exit_reason != "end"]  # fmt: skip
+    return sorted(live), sorted(bt)
+
+
+def _compare_orders(report: ReplayReport, session: Session, result: Any, last_ms: int, bar_ms: int) -> None:
+    """Post-only orders placed at an open inside the replay's bars, by outcome (one that was still resting after its
+    last bar is cancelled there, as the backtest cancels it at the end), and their fill prices."""
+    names = {n: j for j, n in enumerate(K.ORDER_OUTCOMES)}
+    ended = {o["cloid"]: o for o in session.outcomes}
+    live = np.zeros((2, K.N_OC), dtype=int)
+    for o in session.orders:
+        placed = int(o.get("bar_ms") or 0) + bar_ms
+        if o.get("order_type") != "alo" or placed > last_ms:
+            continue
+        k = 0 if o.get("reason") == "open" else 1
+        live[k, names["submitted"]] += 1
+        end = ended.get(o["cloid"])
+        if end is not None and end["outcome"] == "error":
+            report.order_errors += 1
+        elif end is None or end["end_bar_ms"] > last_ms:
+            live[k, names["cancelled"]] += 1
+        else:
+            live[k, names[end["outcome"]]] += 1
+    report.orders_live, report.orders_backtest = live, result.orders.astype(int)
+    ts = result.timestamps
+    sim_px = {("entry", int(ts[int(r.entry_bar)])): float(r.entry_price) for r in result.trades.itertuples()
+              if r.entry_maker}  # fmt: skip
+    sim_px |= {("exit", int(ts[int(r.exit_bar)])): float(r.exit_price) for r in result.trades.itertuples()
+               if r.exit_maker and r.exit_reason in ("signal", "timeout")}  # fmt: skip
+    for o in session.outcomes:
+        px = sim_px.get((o["purpose"], o["end_bar_ms"]))
+        if o["outcome"] == "filled" and o["end_bar_ms"] <= last_ms and px and o.get("avg_px"):
+            report.maker_fill_diff_bps.append((float(o["avg_px"]) - px) / px * 1e4)
 
 
 def main(argv: list[str] | None = None) -> int:

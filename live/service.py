@@ -214,25 +214,12 @@ def load_strategy_for(settings: ServiceSettings) -> Strategy:
     return resolve_strategy(settings.strategy_spec, params_from_dict(settings.params))
 
 
-def require_market_execution(params: Params) -> None:
-    """The live trader sends market (IOC) orders only, until its maker half lands (issue #21): a maker style in the
-    params would make every backtest and replay of the session disagree with what it traded, so it is refused."""
-    ex = params.execution
-    maker = [f"execution.{k} = maker" for k in ("entry", "exit", "take_profit") if getattr(ex, k) == "maker"]
-    if maker:
-        raise ServiceError(
-            f"{', '.join(maker)}: the live trader does not place post-only orders yet; backtests, the RL env and "
-            "sweeps simulate them. Trade with execution.entry/exit/take_profit=market."
-        )
-
-
 def build_trader(
     settings: ServiceSettings, journal_dir: str | Path | None = None, strategy: Strategy | None = None
 ) -> Trader:
     """The trader for `settings`: strategy loaded (or the one given, already loaded by the caller), venue
     connected, journal opened (not started yet)."""
     params = params_from_dict(settings.params)
-    require_market_execution(params)
     objectives: Objectives = objectives_from_dict(settings.objectives)
     signer = signer_for(settings)
     coin, dex = params.market.coin, params.market.dex
@@ -280,7 +267,6 @@ def prepare_settings(
         print(f"note: {exc}\nnote: paper trading the RSI/MACD rules meanwhile (policy id 'rules').", flush=True)
         choice = StrategyChoice("rules", "rules", params)
     resolve_strategy(choice.spec, choice.params)  # fail fast on a spec that does not load
-    require_market_execution(choice.params)
     signer_source = "paper" if mode == "paper" else "env"
     key_error = None
     if mode != "paper":

@@ -4,6 +4,8 @@
 baselines, the fills already journalled and this run's recent decisions and orders. The trader builds one and hands
 it to each part that needs it (`live.orders.OrderDesk`, `live.sync.VenueSync`, `live.risk.RiskGuard`); `saved()` and
 `resume()` are the `state.json` round trip. `Policy` is the strategy being traded, replaced whole by a hot swap.
+
+With a maker style it also holds the one resting post-only order (`live.resting.RestingOrder`), saved with the rest.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from backtest.strategies.base import Strategy
 from backtest.strategies.stream import StrategyStream
 from backtest.venue.limits import FILLS_PER_RESPONSE
 from live.positions import Leg, TradeStats, net_size
+from live.resting import PURPOSES, RestingOrder
 from live.risk import RiskState
 
 STATE_VERSION = 1
@@ -33,10 +36,10 @@ class Policy:
     sim: SimParams
     stream: StrategyStream
 
-    def exit_levels(self, side: int, entry_px: float) -> tuple[float, float]:
-        """(TP, SL) of an entry at `entry_px`: the simulator's `exit_levels`, with the ATR of the last bar the
-        stream saw when the stop is ATR-based."""
-        atr = self.stream.features.atr if self.sim.atr_on else 0.0
+    def exit_levels(self, side: int, entry_px: float, atr: float | None = None) -> tuple[float, float]:
+        """(TP, SL) of an entry at `entry_px`: the simulator's `exit_levels`, with the ATR known at the decision
+        (`atr`; by default that of the last bar the stream saw) when the stop is ATR-based."""
+        atr = (self.stream.features.atr if atr is None else atr) if self.sim.atr_on else 0.0
         tp, sl = exit_levels(float(side), entry_px, atr if math.isfinite(atr) else 0.0, self.sim)
         return float(tp), float(sl)
 
@@ -52,6 +55,7 @@ class TraderState:
     policy: Policy
     size_multiplier: float
     legs: list[Leg] = field(default_factory=list)
+    resting: RestingOrder | None = None  # the post-only order on the venue (a maker style), at most one
     risk: RiskState = field(default_factory=RiskState)
     stats: TradeStats = field(default_factory=TradeStats)
     counts: dict[str, int] = field(default_factory=_counts)
@@ -91,6 +95,7 @@ class TraderState:
             "saved_ms": now_ms,
             "policy_id": self.policy.policy_id,
             "legs": [lg.to_dict() for lg in self.legs],
+            "resting": None if self.resting is None else self.resting.to_dict(),
             "risk": self.risk.to_dict(),
             "stats": self.stats.to_dict(),
             "size_multiplier": self.size_multiplier,
@@ -110,6 +115,7 @@ class TraderState:
             raise ValueError(f"state version {saved.get('version')!r}, this trader reads version {STATE_VERSION}")
         try:
             legs = [Leg.from_dict(d) for d in saved.get("legs") or []]
+            resting = RestingOrder.from_dict(saved["resting"]) if saved.get("resting") else None
             risk = RiskState.from_dict(saved.get("risk") or {})
             risk = replace(risk, peak=float(risk.peak), day_start_equity=float(risk.day_start_equity),
                            failures=int(risk.failures), breaker_until_ms=int(risk.breaker_until_ms))  # fmt: skip
@@ -122,6 +128,10 @@ class TraderState:
             counts = {str(k): int(v) for k, v in (saved.get("counts") or {}).items()}
             control_id = saved.get("control_id")
             last_bar_ms = None if saved.get("last_bar_ms") is None else int(saved["last_bar_ms"])
+            if resting is not None and (resting.purpose not in PURPOSES or resting.side not in (1, -1)
+                                        or not all(math.isfinite(float(x)) for x in (resting.size, resting.limit_px))):
+                raise ValueError(f"resting order {resting.cloid!r}: {resting.purpose} side {resting.side}, "
+                                 f"size {resting.size}, limit {resting.limit_px}")  # fmt: skip
             for leg in legs:
                 if leg.side not in (1, -1) or not all(math.isfinite(float(x)) for x in (leg.size, leg.entry_px)):
                     raise ValueError(f"leg {leg.leg_id!r} has side {leg.side}, size {leg.size}, entry {leg.entry_px}")
@@ -129,7 +139,7 @@ class TraderState:
             raise ValueError(f"a field does not hold what it should ({type(exc).__name__}: {exc})") from None
         if not math.isfinite(size_multiplier) or size_multiplier < 0:
             raise ValueError(f"size_multiplier {size_multiplier}")
-        self.legs, self.risk, self.stats = legs, risk, stats
+        self.legs, self.resting, self.risk, self.stats = legs, resting, risk, stats
         self.size_multiplier, self.start_equity, self.rebase_bar = size_multiplier, start_equity, rebase_bar
         self.last_fill_ms = last_fill_ms
         self.seen_tids.extend(seen)

@@ -2,7 +2,9 @@
 
 `VenueSync` reads the venue (account, open orders, fills), applies `live.reconcile.reconcile` (a pure function) to the
 legs in the shared `TraderState` and repairs through the `OrderDesk` (orphans cancelled, missing triggers placed,
-legs the venue closed counted as trades); it journals every fill once (by trade id).
+legs the venue closed counted as trades); it journals every fill once (by trade id). The resting post-only order
+(a maker style) is looked up by cloid first, at every bar and before every reconciliation, so its fills are legs
+before the legs are compared with the venue's position (never adopted as an unknown position, never counted twice).
 """
 
 from __future__ import annotations
@@ -57,9 +59,25 @@ class VenueSync:
         leg_id = cloid_for(self.state.policy.policy_id, "adopted", bar, side, size)
         return Leg(leg_id, side, size, entry_px, bar, self.state.last_equity or 0.0, tp, sl, adopted=True)
 
+    def check_resting(self, i: int) -> None:
+        """The resting post-only order's status and fills by cloid (oid, trade ids) at the open of bar `i`: a fill
+        becomes a leg, an order the venue closed is settled (`OrderDesk.settle`)."""
+        if self.state.resting is not None:
+            self.desk.check_resting(i)
+
+    def reconcile_if_moved(self) -> None:
+        """Reconcile now if the venue's position is not the legs' (TP/SL just put on fired at once)."""
+        acct = self.account()
+        if acct is not None and self.differs(acct):
+            self.reconcile("position", acct=acct)
+
     def reconcile(self, why: str, acct: AccountState | None = None) -> None:
         """Make the legs the venue's position and orders (`live.reconcile`), repair, journal what differed."""
         st = self.state
+        t = int(st.last_bar.time_ms // self.bar_ms) + 1 if st.last_bar else 0
+        if st.resting is not None:  # its fills first (they may have landed since the account was read): read again
+            self.check_resting(t)
+            acct = None
         try:
             acct = acct or self.exec.account_state()
             orders: list[OpenOrder] = self.exec.open_orders()
@@ -69,7 +87,8 @@ class VenueSync:
             return
         t = int(st.last_bar.time_ms // self.bar_ms) + 1 if st.last_bar else 0
         believed = net_size(st.legs)  # the trader's position before the venue corrects it (the alert's figure)
-        result = reconcile(st.legs, acct.positions.get(self.coin), orders, t, self.desk.lot, self._adopt)
+        keep = frozenset({st.resting.cloid}) if st.resting is not None else frozenset()
+        result = reconcile(st.legs, acct.positions.get(self.coin), orders, t, self.desk.lot, self._adopt, keep)
         st.counts["reconciles"] += 1
         st.since_reconcile = 0
         st.need_reconcile = False
@@ -78,7 +97,8 @@ class VenueSync:
             fills = [f for f in self._fills if f.cloid in (lg.tp_cloid, lg.sl_cloid)]
             if fills:
                 px = sum(f.px * f.size for f in fills) / sum(f.size for f in fills)
-                self.desk.record_trade(lg, px, "tp" if fills[-1].cloid == lg.tp_cloid else "sl")
+                self.desk.record_trade(lg, px, "tp" if fills[-1].cloid == lg.tp_cloid else "sl",
+                                       exit_ms=fills[-1].time_ms)  # fmt: skip
         st.legs = result.legs
         for o in result.cancel:
             if o.cloid:

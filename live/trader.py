@@ -1,7 +1,8 @@
 """The live trader: every closed bar, decide with the backtest's own strategy code and act on the venue.
 
 `Trader.on_bar` is one bar, top to bottom (docs/LIVE.md has the full story):
-1. the account from the venue (`VenueSync.account`);
+1. the account from the venue (`VenueSync.account`), then the resting post-only order by its cloid (a maker style:
+   its fills become legs before anything reads them);
 2. equity marked at the bar's close (the simulator's definition);
 3. risk (`RiskGuard`: the drawdown halt by the simulator's rule, the daily loss limit);
 4. reconcile when the venue's position differs from the legs (now, before deciding on them), or after a reconnect
@@ -9,7 +10,9 @@
 5. decide: `StrategyStream.on_bar(bar, position_state)` -- the same features, normalisation, strategy object and
    recurrent state a backtest uses, with the position state computed by the simulator's kernel;
 6. act (`OrderDesk.act`): max-hold and signal closes, then the open, in the simulator's order of events, each order
-   with a deterministic cloid, journalled before it is sent (`live.execution`); TP/SL triggers on the venue;
+   with a deterministic cloid, journalled before it is sent (`live.execution`); TP/SL triggers on the venue; with a
+   maker style the resting order first meets the decision and its ttl (cancel, absorb, expire), and a new one is
+   a post-only order at the touch;
 7. fills journalled once each (`VenueSync`), state saved, the journal fsynced.
 Only the newest bar of a batch (after a reconnect backfill) is traded; older ones still pass through the strategy,
 so its state never skips a bar. `step()` is one loop turn: commands (`live.control`), the emergency-stop file (it
@@ -174,6 +177,7 @@ class Trader:
         )
         self._journal_gap(history)
         self.sync.resolve_pending(saved)
+        self.sync.check_resting(int(history[-1].time_ms // (self.bar_s * 1000)) + 1)  # an Alo the last run left
         self.sync.reconcile("start")
         self.venue.feed.start(after_ms=history[-1].time_ms)
         self._alert_start(saved is not None, before)
@@ -297,6 +301,7 @@ class Trader:
         t = int(bar.time_ms // (self.bar_s * 1000))
         self._record_bar(bar, actionable)
         acct = self.sync.account()  # 1
+        self.sync.check_resting(t + 1)  # 1b
         equity = self._mark_equity(acct, bar.close, t)  # 2
         if equity is not None:
             self.risk.on_bar_close(equity)  # 3
@@ -304,6 +309,8 @@ class Trader:
         executed = actionable and acct is not None
         decision, blocked = self._decide(bar, t, equity, executed)  # 5
         if executed and equity is not None and not st.risk.emergency:
+            if self.desk.arm_triggers(t + 1):  # 6a: TP/SL of a maker entry whose fill bar has passed
+                self.sync.reconcile_if_moved()  # a level the open already passed fired: before the action, as simulated
             self.desk.act(decision.action, bar, t, equity, blocked)  # 6
         if later is not None:
             self.sync.reconcile(later)
@@ -351,7 +358,8 @@ class Trader:
     def _decide(self, bar: Bar, t: int, equity: float | None, executed: bool) -> tuple[Decision, str | None]:
         """The strategy's decision on this bar (and why opens are blocked now), journalled."""
         st = self.state
-        legs = [(float(lg.side), lg.size, lg.entry_px, lg.entry_bar) for lg in st.legs]
+        # the position at this close: a post-only entry that filled at the next open (the venue has moved on) is not
+        legs = [(float(lg.side), lg.size, lg.entry_px, lg.entry_bar) for lg in st.legs if lg.entry_bar <= t]
         eq = equity if equity is not None else 1.0
         pos_state: np.ndarray = position_state_of(legs, bar.close, eq, st.start_equity or eq, t, self.bar_s)
         decision = self.stream.on_bar(bar, pos_state)
@@ -382,6 +390,8 @@ class Trader:
 
     def flatten(self, reason: str) -> None:
         """Close everything on the coin and cancel every order (emergency stop, stop, pause)."""
+        if self.state.resting is not None and self.state.last_bar is not None:
+            self.desk.end_resting("cancelled", reason, int(self.state.last_bar.time_ms // (self.bar_s * 1000)) + 1)
         self.desk.close_legs(list(self.state.legs), reason, self.state.last_bar)
         self.desk.close_the_rest(self.sync.account(), reason)
         self.sync.journal_fills()
@@ -488,7 +498,8 @@ class Trader:
                 "updated_ms": self._now_ms(),
                 "running": not self.stopped,
                 "position": {"size": st.position, "side": side_of(st.legs), "legs": [lg.to_dict() for lg in st.legs]},
-                "open_orders": [_trigger_view(lg, k) for lg in st.legs for k in ("tp", "sl")],
+                "open_orders": [_trigger_view(lg, k) for lg in st.legs if lg.protected for k in ("tp", "sl")],
+                "resting_order": None if st.resting is None else st.resting.to_dict(),
                 "equity": st.last_equity,
                 "start_equity": st.start_equity,
                 "size_multiplier": st.size_multiplier,

@@ -502,7 +502,7 @@ def _tp_level(side, tp, h, lw, seed, bar, stream, p):
 
 @kernel_jit(inline="always")
 def _holds_side(slots, side):
-    for k in range(slots.shape[0]):
+    for k in range(slots.shape[0]):  # noqa: SIM110 (numba compiles no generator expressions)
         if slots[k, S_SIDE] == side:
             return True
     return False

@@ -29,6 +29,14 @@ def err_min_value(min_value: float) -> str:
 
 ERR_MIN = err_min_value(MIN_ORDER_VALUE)
 
+# a post-only (Alo) order that would cross at arrival; the venue goes on with ", bbo was <bid>@<ask>. asset=<a>"
+ERR_POST_ONLY = "Post only order would have immediately matched"
+
+
+def err_post_only(bid: str, ask: str, asset: int) -> str:
+    """The post-only refusal with the touch it would have crossed (prices as the wire writes them)."""
+    return f"{ERR_POST_ONLY}, bbo was {bid}@{ask}. asset={asset}"
+
 
 # --- the paper exchange's own wording (undocumented cases) ------------------------------------------------------
 ERR_ASSET = "Invalid asset."
@@ -45,6 +53,11 @@ def is_duplicate_cloid(error: str | None) -> bool:
     """The venue refused an order because its cloid was already used (an earlier attempt landed)."""
     text = (error or "").lower()
     return "duplicate" in text and "cloid" in text
+
+
+def is_post_only_rejection(error: str | None) -> bool:
+    """The venue refused a post-only order because it would have crossed: a normal outcome, never retried."""
+    return (error or "").startswith(ERR_POST_ONLY)
 
 
 def is_gone(error: str | None) -> bool:

@@ -277,8 +277,7 @@ def _sweep(ctx: Context, base: Params, level: str, spec: str, trials: int, name:
     from rl.tuning.pipeline import SweepOptions, run_sweep
     from rl.tuning.space import load_space
 
-    # the live trader sends market orders only until its maker half lands (issue #21): never promote a maker style
-    space = load_space(None, base).without("execution.")
+    space = load_space(None, base)
     resume = exists(join(ctx.tune_dir, name))
     resources, held = trial_resources(ctx.params)
     opts = SweepOptions(

@@ -18,7 +18,16 @@ import math
 import random
 
 from backtest.sim.kernel import R_STOP_LOSS, gap_exit, intrabar_exit, traded_through
-from backtest.venue.errors import ERR_ASSET, ERR_CANCEL, ERR_IOC, ERR_MODIFY, ERR_PARENT, ERR_REDUCE, ERR_REJECT
+from backtest.venue.errors import (
+    ERR_ASSET,
+    ERR_CANCEL,
+    ERR_IOC,
+    ERR_MODIFY,
+    ERR_PARENT,
+    ERR_REDUCE,
+    ERR_REJECT,
+    err_post_only,
+)
 from backtest.venue.rules import trigger_limit
 from live.paper_exchange import accounts as acc
 from live.paper_exchange.config import PaperExchangeConfig
@@ -111,10 +120,7 @@ class Matcher:
         crosses = (asks[0][0] <= order.px) if order.is_buy else (bids[0][0] >= order.px)
         if order.tif == "Alo" and crosses:
             self.close(order, "rejected")
-            return Rejected(
-                f"Post only order would have immediately matched, bbo was {fmt_num(bids[0][0])}@"
-                f"{fmt_num(asks[0][0])}. asset={market.asset}"
-            )
+            return Rejected(err_post_only(fmt_num(bids[0][0]), fmt_num(asks[0][0]), market.asset))
         if order.reduce_only:
             order.sz = min(order.sz, abs(pos))
         filled, avg = self._take(order, market, bids, asks, order.px) if crosses else (0.0, 0.0)

@@ -115,13 +115,11 @@ def test_the_ray_actor_trades_reports_resizes_swaps_stops_and_pushes_its_alerts(
         sink.close()
 
 
-def test_the_live_trader_refuses_maker_styles_until_its_maker_half_lands():
-    from backtest.config import load_params
-    from live.service import ServiceError, require_market_execution
-
-    require_market_execution(load_params())
-    with pytest.raises(ServiceError, match=r"execution\.entry = maker: the live trader does not place post-only"):
-        require_market_execution(load_params(overrides=["execution.entry=maker"]))
+def test_maker_styles_pass_the_door_and_reach_the_trader_s_settings(tmp_path):
+    params = load_params(overrides=["execution.entry=maker", "execution.exit=maker", "execution.entry_ttl_bars=3"])
+    settings = prepare_settings("paper", "rules", params, load_objectives(), "http://127.0.0.1:1")
+    ex = settings.params["execution"]
+    assert (ex["entry"], ex["exit"], ex["entry_ttl_bars"]) == ("maker", "maker", 3)
 
 
 @pytest.mark.parametrize("key", ["0x" + "a1" * 31 + "zz", "a1b2", "0x" + "00" * 32])
