@@ -104,7 +104,8 @@ class ReplayReport:
     live_fees: float = 0.0  # fees the venue charged the session's fills
     backtest_fees: float = 0.0  # fees the backtest charged over the same bars
     fee_schedule: str = ""  # the schedule the backtest charged
-    trade_keys: tuple[list[tuple], list[tuple]] = field(default_factory=lambda: ([], []))  # (entry bar, side, exit bar, reason): live, backtest
+    # (entry bar, side, exit bar, exit reason) of each closed trade: live, backtest
+    trade_keys: tuple[list[tuple], list[tuple]] = field(default_factory=lambda: ([], []))
     maker: bool = False  # a maker style was on
     orders_live: np.ndarray = field(default_factory=lambda: np.zeros((2, K.N_OC), dtype=int))  # [entry, exit] x
     orders_backtest: np.ndarray = field(default_factory=lambda: np.zeros((2, K.N_OC), dtype=int))  # ORDER_OUTCOMES

@@ -20,6 +20,7 @@ PURPOSES = ("entry", "exit")
 OUTCOME_NAMES = {K.OC_REJECTED: "rejected", K.OC_FILLED: "filled", K.OC_EXPIRED: "expired",
                  K.OC_CONVERTED: "converted", K.OC_CANCELLED: "cancelled"}  # fmt: skip
 
+
 @dataclass
 class RestingOrder:
     """One post-only order on the venue, from the moment it is journalled until it leaves the book."""

@@ -128,8 +128,11 @@ class TraderState:
             counts = {str(k): int(v) for k, v in (saved.get("counts") or {}).items()}
             control_id = saved.get("control_id")
             last_bar_ms = None if saved.get("last_bar_ms") is None else int(saved["last_bar_ms"])
-            if resting is not None and (resting.purpose not in PURPOSES or resting.side not in (1, -1)
-                                        or not all(math.isfinite(float(x)) for x in (resting.size, resting.limit_px))):
+            if resting is not None and (
+                resting.purpose not in PURPOSES
+                or resting.side not in (1, -1)
+                or not all(math.isfinite(float(x)) for x in (resting.size, resting.limit_px))
+            ):
                 raise ValueError(f"resting order {resting.cloid!r}: {resting.purpose} side {resting.side}, "
                                  f"size {resting.size}, limit {resting.limit_px}")  # fmt: skip
             for leg in legs:

@@ -167,7 +167,6 @@ def test_max_hold_with_maker_exits_posts_an_exit_that_an_opposite_signal_does_no
     assert (t.exit_reason, t.exit_maker, t.exit_price, t.exit_bar) == ("timeout", True, 100.10, 3)
 
 
-
 def test_a_max_hold_exit_sent_to_market_at_its_expiry_is_not_posted_again_for_the_closed_position():
     m = make_market([FLAT, QUIET, QUIET, QUIET, QUIET, QUIET])
     p = sim_params(execution__exit="maker", trading__max_hold_seconds=60)  # ttl 1, on expiry market
@@ -181,6 +180,7 @@ def test_a_max_hold_exit_sent_to_market_at_its_expiry_is_not_posted_again_for_th
     m = make_market([FLAT, dip, QUIET, dip, FLAT, FLAT])
     res = run(m, p, [BUY, HOLD, BUY])  # the exit goes to market at the open of 3, where the buy is placed and fills
     assert res.trades.entry_bar.tolist() == [1, 3] and counts(res, "entry")["filled"] == 2
+
 
 def test_a_maker_take_profit_needs_a_trade_through_and_fills_at_the_level_even_on_a_gap():
     p = sim_params(execution__take_profit="maker", backtest__maker_commission_pct=0.01)
