@@ -52,10 +52,10 @@ class RestingOrder:
     def reason_code(self) -> int:
         return K.R_TIMEOUT if self.reason == "max_hold" else K.R_SIGNAL
 
-    def at_open(self, want: int, bar: int, halted: bool, to_market: bool) -> tuple[int, bool]:
+    def at_open(self, want: int, bar: int, blocked: bool, to_market: bool) -> tuple[int, bool]:
         """The kernel's `resting_order_rule` at the open of `bar`: (outcome code or -1 to keep resting, absorbed)."""
         outcome, absorbed = K.resting_order_rule(
-            self.kind, float(self.side), self.reason_code, float(want), halted, bar, self.expiry_bar, to_market
+            self.kind, float(self.side), self.reason_code, float(want), blocked, bar, self.expiry_bar, to_market
         )
         return int(outcome), bool(absorbed)
 

@@ -212,17 +212,18 @@ def action_orders(action, side_open, n_open, halted, max_positions):
 
 
 @kernel_jit(inline="always")
-def resting_order_rule(kind, side, reason, want, halted, bar, expiry, to_market):
+def resting_order_rule(kind, side, reason, want, blocked, bar, expiry, to_market):
     """What the resting post-only order becomes at the open of `bar`, given the action decided at the close before
     (`want`: +1 buy, -1 sell, 0 nothing): (outcome, absorbed), outcome an `OC_*` or -1 (it keeps resting).
 
     An opposite action cancels it (the action is then interpreted as if nothing rested), except a max-hold exit
-    (reason R_TIMEOUT: the hold limit is not the policy's to override); the drawdown halt (`halted`) cancels an
-    entry; an action of its own direction is absorbed (nothing new is sent, the ttl is not renewed); at its expiry
-    open it expires, or becomes a market order of the same size when `to_market` (OC_CONVERTED). The simulator and
-    the live trader (live/orders.py) both ask this one function, like `action_orders`.
+    (reason R_TIMEOUT: the hold limit is not the policy's to override); a block on opens (`blocked`: the drawdown
+    halt, or a closed session when only sessions are traded) cancels an entry; an action of its own direction is
+    absorbed (nothing new is sent, the ttl is not renewed); at its expiry open it expires, or becomes a market order
+    of the same size when `to_market` (OC_CONVERTED). The simulator and the live trader (live/orders.py) both ask
+    this one function, like `action_orders`.
     """
-    if (kind == O_ENTRY and halted) or (want == -side and not (kind == O_EXIT and reason == R_TIMEOUT)):
+    if (kind == O_ENTRY and blocked) or (want == -side and not (kind == O_EXIT and reason == R_TIMEOUT)):
         return OC_CANCELLED, False
     absorbed = want == side
     if bar >= expiry:
@@ -578,9 +579,10 @@ def _open_with_limits(acct, slots, trades, i, o, bar_open_ms, p):
 
 
 @kernel_jit()
-def _order_at_open(acct, slots, trades, i, o, want, drift, fill_ms, timeout_side, tick_i, p):
+def _order_at_open(acct, slots, trades, i, o, want, drift, fill_ms, timeout_side, tick_i, blocked, p):
     """3b. The resting order at this open: an opposite action cancels it (then acts as if none rested; a max-hold
-    exit is the hold limit's, not the policy's, and stays), the drawdown halt cancels an entry, an action of its own
+    exit is the hold limit's, not the policy's, and stays), a block on opens (`blocked`: the drawdown halt, or the
+    market's session closed with `trade_closed_sessions` false) cancels an entry, an action of its own
     direction is absorbed by it; at its expiry open it is cancelled or sent as a market order. Then a max-hold close
     with maker exits becomes a post-only exit order (one resting order per account: it replaces a resting entry).
     Returns True when the action was absorbed."""
@@ -590,7 +592,7 @@ def _order_at_open(acct, slots, trades, i, o, want, drift, fill_ms, timeout_side
         kind = acct[A_O_KIND]
         to_market = p.entry_expiry_market if kind == O_ENTRY else p.exit_expiry_market
         outcome, absorbed = resting_order_rule(
-            kind, o_side, acct[A_O_REASON], want, acct[A_HALTED] != 0.0, i, acct[A_O_EXPIRY], to_market
+            kind, o_side, acct[A_O_REASON], want, blocked, i, acct[A_O_EXPIRY], to_market
         )
         if outcome == OC_CONVERTED:
             px = o * (1.0 + o_side * p.slip_frac) + o_side * drift
@@ -745,8 +747,9 @@ def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, opens,
 
     # 3b. the resting order at this open (cancel, absorb, expire; a maker max-hold exit is posted)
     absorbed = False
+    blocked = acct[A_HALTED] != 0.0 or opens[i] == 0.0
     if acct[A_O_SIDE] != 0.0 or timeout_side != 0.0:
-        absorbed = _order_at_open(acct, slots, trades, i, o, want, drift, fill_ms, timeout_side, tick[i], p)
+        absorbed = _order_at_open(acct, slots, trades, i, o, want, drift, fill_ms, timeout_side, tick[i], blocked, p)
 
     # 4. the decision from the close of t: a market order fills at this open, against the trader by slippage and
     #    latency; a maker order is placed (while another order rests, nothing more is sent)
@@ -759,7 +762,6 @@ def step_bar(acct, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, opens,
             if side != 0.0:
                 n_open += 1
                 side_open = side
-        blocked = acct[A_HALTED] != 0.0 or opens[i] == 0.0
         close_side, open_side = action_orders(action, side_open, n_open, blocked, p.max_positions)
         if close_side != 0.0:
             if not p.exit_maker:

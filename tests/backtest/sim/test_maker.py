@@ -209,6 +209,20 @@ def test_the_drawdown_halt_cancels_a_resting_entry():
     assert sim.resting_order is None and counts(sim.result(), "entry")["cancelled"] == 1
 
 
+def test_a_resting_entry_is_cancelled_at_an_open_outside_the_session_when_only_sessions_are_traded():
+    """`trading.trade_closed_sessions` false refuses entries whose fill opens outside the session: a post-only entry
+    resting into a closed open leaves the book there (cancelled), as the live trader's blocked opens cancel it."""
+    import dataclasses
+
+    m = make_market([FLAT, QUIET, QUIET, (100.0, 100.05, 99.5, 100.0), FLAT])  # bar 3 trades through the bid
+    gated = dataclasses.replace(m, opens=np.array([1, 1, 1, 0, 1], dtype=np.float64))
+    p = maker(execution__entry_ttl_bars=5)
+    assert run(m, p, [BUY]).trades.iloc[0].entry_bar == 3  # in session it rests and fills in bar 3
+    res = run(gated, p, [BUY])
+    assert res.trades.empty
+    assert counts(res, "entry") == {**dict.fromkeys(K.ORDER_OUTCOMES, 0), "submitted": 1, "cancelled": 1}
+
+
 MAKER_CONFIGS = [
     {"execution__entry": "maker"},
     {"execution__entry": "maker", "execution__exit": "maker", "execution__take_profit": "maker",
