@@ -322,8 +322,13 @@ class Execution:
         px = ref_px * (1 + slippage_frac) if is_buy else ref_px * (1 - slippage_frac)
         return self.rules.round_price(px, up=is_buy)
 
-    def trigger_prices(self, is_buy: bool, level: float) -> tuple[float, float]:
-        """(trigger price on the tick, its market limit price) for a reduce-only trigger at `level`: the limit is the
-        venue's trigger slippage through the trigger (`backtest.venue.rules.trigger_limit`)."""
-        trig = self.rules.round_price(level)
+    def trigger_prices(self, is_buy: bool, level: float, tpsl: str) -> tuple[float, float]:
+        """(trigger price on the tick, its market limit price) for a reduce-only trigger at `level` (`tpsl` "tp" or
+        "sl"): the limit is the venue's trigger slippage through the trigger (`backtest.venue.rules.trigger_limit`).
+
+        The trigger is rounded away from the position's entry (a long's TP up and SL down, a short's the other way):
+        the simulator fires a level when a bar reaches the exact level, so on bars that trade on the tick the venue
+        fires the rounded trigger on exactly the bars the simulator fires the level on; rounded to the nearest, a
+        bar reaching the tick just short of a long's TP would fire it live and not in the backtest."""
+        trig = self.rules.round_price(level, up=(tpsl == "tp") != is_buy)
         return trig, self.rules.round_price(trigger_limit(trig, is_buy), up=is_buy)

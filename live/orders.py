@@ -474,7 +474,7 @@ class OrderDesk:
         for kind in kinds:
             level = leg.tp_px if kind == "tp" else leg.sl_px
             is_buy = leg.side < 0
-            trig, limit = self.exec.trigger_prices(is_buy, level)
+            trig, limit = self.exec.trigger_prices(is_buy, level, kind)
             self._submit(
                 OrderIntent(
                     cloid=leg.trigger_cloid(kind),

@@ -94,8 +94,11 @@ def test_prices_are_put_on_the_tick_in_the_trader_s_disfavour(tmp_path):
     ex = make_exec(tmp_path, FlakyVenue())
     assert ex.ioc_price(True, 20000.4, 0.01) == 20201.0  # buy limit rounds up
     assert ex.ioc_price(False, 20000.4, 0.01) == 19800.0
-    trig, limit = ex.trigger_prices(False, 19950.6)
+    trig, limit = ex.trigger_prices(False, 19950.6, "tp")  # a long's TP: the trigger rounds up, away from entry
     assert trig == 19951.0 and limit == 17955.0
+    assert ex.trigger_prices(False, 19950.6, "sl")[0] == 19950.0  # a long's SL rounds down
+    assert ex.trigger_prices(True, 19950.4, "tp")[0] == 19950.0  # a short's TP down, its SL up
+    assert ex.trigger_prices(True, 19950.4, "sl")[0] == 19951.0
 
 
 class CancelVenue(FlakyVenue):
