@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     report = replay(sessions(rig.root)[-1], args.strategy, rig.params, rig.objectives)
     print(f"rehearsed {args.strategy} for {args.bars} bars on the paper exchange in {took:.1f} s; journal {rig.root}")
     print(report.table())
-    return 0 if report.identical and report.fees_agree else 1
+    return 0 if report.agrees else 1
 
 
 if __name__ == "__main__":

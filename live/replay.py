@@ -136,6 +136,12 @@ class ReplayReport:
         same_px = all(abs(x) < 1e-6 for x in self.maker_fill_diff_bps)
         return bool((self.orders_live == self.orders_backtest).all()) and not self.order_errors and same_px
 
+    @property
+    def agrees(self) -> bool:
+        """The replay agrees: the same decisions, the same trades, every fee to the cent and, with a maker style, the
+        same post-only outcomes and fill prices (a rehearsal and `python -m live.replay` exit 0 only then)."""
+        return self.identical and self.fees_agree and self.trades_agree and (not self.maker or self.orders_agree)
+
     def table(self) -> str:
         def stats(xs: list[float]) -> str:
             if not xs:
@@ -167,6 +173,8 @@ class ReplayReport:
             if self.order_errors:
                 lines.append(f"  refused by the venue (not crossing): {self.order_errors}")
             lines.append(f"maker fill vs sim, bps {stats(self.maker_fill_diff_bps)}")
+        checked = "decisions, trades, fees" + (", post-only orders" if self.maker else "")
+        lines.append(f"replay                 {'agrees' if self.agrees else 'DIFFERS'} ({checked})")
         return "\n".join(lines)
 
 
@@ -284,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"session started {pd.Timestamp(session.start['ts'], unit='ms', tz='UTC')}, policy "
           f"{session.start.get('policy_id')}, strategy {spec}")  # fmt: skip
     print(report.table())
-    return 0 if report.identical and report.fees_agree else 1
+    return 0 if report.agrees else 1
 
 
 def newest_root(params: Params) -> Path:
