@@ -8,7 +8,10 @@ gives, made from:
   statistics), the size multiplier, the drawdown halt, the day's start equity and daily stop, pause, the equity
   baseline and its rebase, the counters, the last control request handled, the last bar processed;
 - the legs of status.json's position (written atomically after every loop turn, so as fresh as the state was);
-  none when status.json is missing or belongs to another coin or account.
+  none when status.json is missing or belongs to another coin or account;
+- status.json's resting post-only order (a maker style), unless the journal already holds its `outcome` (it left
+  the book): the trader then looks it up by cloid at start and keeps, settles or ends it as after any restart.
+  Without status.json an order still resting on the venue is an orphan: reconciliation cancels it.
 
 The venue stays the truth: the trader then looks up the previous session's unanswered orders and reconciles, which
 repairs or adopts the legs from the venue's position and orders exactly as after any start.
@@ -22,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from live.positions import Leg, TradeStats
+from live.resting import PURPOSES, RestingOrder
 from live.risk import RiskState
 
 _COUNTED = {"bar": "bars", "decision": "decisions", "order": "orders", "fill": "fills", "reconcile": "reconciles"}
@@ -51,6 +55,20 @@ def status_legs(status: dict[str, Any] | None, coin: str, account: str) -> list[
     return out
 
 
+def status_resting(status: dict[str, Any] | None, coin: str, account: str, ended: set[str]) -> dict[str, Any] | None:
+    """status.json's resting post-only order (a valid one, of this trader), unless its cloid is in `ended` (the
+    journal holds its outcome)."""
+    if status_legs(status, coin, account) is None or not isinstance(status.get("resting_order"), dict):
+        return None
+    try:
+        r = RestingOrder.from_dict(status["resting_order"])
+    except TypeError:
+        return None
+    if r.cloid in ended or r.purpose not in PURPOSES or r.side not in (1, -1):
+        return None
+    return r.to_dict()
+
+
 def rebuild_state(
     records: Iterable[dict[str, Any]], status: dict[str, Any] | None, coin: str, account: str, bar_ms: int,
     version: int,
@@ -59,6 +77,7 @@ def rebuild_state(
     stats = TradeStats()
     counts = {"bars": 0, "decisions": 0, "orders": 0, "fills": 0, "reconciles": 0, "diffs": 0}
     tids: list[int] = []
+    ended: set[str] = set()  # post-only orders whose outcome is journalled
     peak, halted, halt_ms = 0.0, False, None
     day, day_start, daily_stop = "", 0.0, False
     paused, pause_reason = False, ""
@@ -87,6 +106,8 @@ def rebuild_state(
         elif kind == "fill" and rec.get("tid") is not None:
             tids.append(rec["tid"])
             last_fill_ms = max(last_fill_ms, int(rec.get("time") or 0))
+        elif kind == "outcome" and rec.get("cloid"):
+            ended.add(str(rec["cloid"]))
         elif kind == "trade" and _finite(rec.get("return_pct")):
             stats.record(float(rec["return_pct"]) / 100.0)
             trade = {k: v for k, v in rec.items() if k not in ("ts", "kind")}
@@ -118,6 +139,7 @@ def rebuild_state(
         "saved_ms": last_ts,
         "orders_since_ms": previous_start_ms or 0,  # every order of the last session is looked up if unanswered
         "legs": legs,
+        "resting": status_resting(status, coin, account, ended),
         "risk": risk.to_dict(),
         "stats": stats.to_dict(),
         "start_equity": start_equity,
@@ -132,5 +154,5 @@ def rebuild_state(
         saved["size_multiplier"] = size_multiplier
     legs_from = "the venue (no status.json)" if from_status is None else "status.json"
     summary = {"records": n, "legs": len(legs), "legs_from": legs_from, "fills": len(tids), "trades": stats.n_trades,
-               "halted": halted}  # fmt: skip
+               "halted": halted, "resting": saved["resting"] is not None}  # fmt: skip
     return saved, summary

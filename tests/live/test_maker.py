@@ -191,3 +191,32 @@ def _configs(root):
 
     start = sessions(root)[-1].start
     return params_from_dict(start["params"]), objectives_from_dict(start["objectives"])
+
+
+def test_a_damaged_state_json_keeps_the_resting_order_from_status_json_and_it_ends_once(tmp_path):
+    """state.json torn while a post-only entry rests: the rebuilt state takes the order from status.json (its
+    outcome is not in the journal yet), the trader looks it up by cloid and keeps it (no orphan cancelled), and its
+    ttl ends it once."""
+    from tests.support.trader import crash, restart
+
+    rig = maker_rig(tmp_path, {0: BUY}, {}, ["execution.entry_offset_ticks=-5", "execution.entry_ttl_bars=4"])
+    try:
+        rig.advance()
+        resting = rig.trader.state.resting
+        assert resting is not None
+        crash(rig)
+        (rig.root / "state.json").write_text('{"version": 1, "legs": [')
+        trader = restart(rig, lambda p: Scripted({}))
+        assert trader.state.resting is not None and trader.state.resting.cloid == resting.cloid
+        alert = next(r for r in read_records(rig.root, kinds={"alert"}) if r["event"] == "state_rebuilt")
+        assert "and its resting post-only order from status.json" in alert["message"]
+        start = [r for r in read_records(rig.root, kinds={"reconcile"}) if r["why"] == "start"][-1]
+        assert start["diffs"] == []  # the venue's open order is the trader's own: not an orphan
+        for _ in range(4):
+            rig.advance()
+    finally:
+        rig.stop()
+    (out,) = _records(rig, "outcome")
+    assert (out["cloid"], out["outcome"]) == (resting.cloid, "expired")
+    assert out["end_bar_ms"] - out["placed_bar_ms"] == 4 * 60_000
+    assert not [o for o in rig.exchange.engine.orders.values() if o.status == "open"]
