@@ -165,7 +165,8 @@ def test_the_emergency_stop_cancels_a_resting_entry(tmp_path):
 
 def test_the_maker_rehearsal_replays_exactly(tmp_path, capsys):
     """`python -m live.rehearsal --set execution.entry=maker ...` on synthetic bars: the same decisions, the same
-    trades (entry and exit bars, sides, reasons), the same order outcomes, the maker fills at the same prices."""
+    trades (entry and exit bars, sides, reasons), the same order outcomes, the maker fills at the same prices, and
+    every fill's fee (maker and taker) what the backtest charges, to the cent."""
     from live.rehearsal import main
 
     sets = ["execution.entry=maker", "execution.entry_offset_ticks=5", "execution.entry_ttl_bars=3",
@@ -179,8 +180,13 @@ def test_the_maker_rehearsal_replays_exactly(tmp_path, capsys):
     print(out)
     assert code == 0, out
     assert "post-only orders       live / backtest (identical)" in out
-    report = replay(sessions(tmp_path / "live")[-1], "rules", *_configs(tmp_path / "live"))
-    assert report.identical and report.trades_agree and report.orders_agree
+    assert "replay                 agrees (decisions, trades, fees, post-only orders)" in out
+    session = sessions(tmp_path / "live")[-1]
+    report = replay(session, "rules", *_configs(tmp_path / "live"))
+    assert report.identical and report.trades_agree and report.orders_agree and report.agrees
+    # fee parity holds for maker fills: the venue charged each post-only fill the maker rate, to the cent
+    assert report.fees_agree and len(report.fee_diffs) == len(session.fills)
+    assert [f for f in session.fills if not f["crossed"]] and [f for f in session.fills if f["crossed"]]
     filled = report.orders_live[:, 2]
     assert filled[0] >= 3 and report.orders_live[0, 3] >= 1, report.table()  # fills and expiries both happen
     assert report.maker_fill_diff_bps and np.abs(report.maker_fill_diff_bps).max() == 0.0
