@@ -43,8 +43,8 @@ W_EXCHANGE, W_LIGHT, W_HEAVY = exchange_weight(1), WEIGHT_LIGHT, WEIGHT_INFO  # 
 
 @dataclass(frozen=True)
 class OrderIntent:
-    """One order the trader wants: an IOC ("market") order, a post-only limit (tif "Alo") or a reduce-only TP/SL
-    trigger."""
+    """One order the trader wants: an IOC ("market") order, a post-only limit (tif "Alo"), a reduce-only TP/SL
+    trigger, or a reduce-only resting take-profit limit (tif "Gtc": `execution.take_profit` = maker)."""
 
     cloid: str
     is_buy: bool
@@ -57,13 +57,13 @@ class OrderIntent:
     reason: str = ""  # open | close | max_hold | emergency | stop | tp | sl | reconcile
     decision_px: float | None = None  # the bar close the decision was taken at (for slippage)
     bar_ms: int | None = None
-    tif: str = "Ioc"  # "Ioc" | "Alo" (post-only) for limit orders
+    tif: str = "Ioc"  # "Ioc" | "Alo" (post-only) | "Gtc" (a maker take-profit) for limit orders
 
     @property
     def kind(self) -> str:
         if self.trigger_px is not None:
             return "trigger"
-        return "alo" if self.tif == "Alo" else "ioc"
+        return {"Alo": "alo", "Gtc": "gtc"}.get(self.tif, "ioc")
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None and v != ""}
@@ -321,6 +321,12 @@ class Execution:
         """An IOC limit `slippage_frac` through `ref_px`, on the tick (rounded away from the book's side)."""
         px = ref_px * (1 + slippage_frac) if is_buy else ref_px * (1 - slippage_frac)
         return self.rules.round_price(px, up=is_buy)
+
+    def take_profit_limit(self, is_buy: bool, level: float) -> float:
+        """A maker take-profit's limit price on the tick, rounded towards the entry (a long's down, a short's up):
+        the simulator fills the exact level when a bar trades strictly through it, and on bars that trade on the
+        tick the venue's strict trade-through of the rounded price is that same condition."""
+        return self.rules.round_price(level, up=is_buy)
 
     def trigger_prices(self, is_buy: bool, level: float, tpsl: str) -> tuple[float, float]:
         """(trigger price on the tick, its market limit price) for a reduce-only trigger at `level` (`tpsl` "tp" or

@@ -471,9 +471,17 @@ class OrderDesk:
 
     # --- triggers and cancels -------------------------------------------------------------------------------------
     def place_triggers(self, leg: Leg, kinds: tuple[str, ...]) -> None:
+        """The leg's reduce-only exits on the venue: TP and SL triggers; with `execution.take_profit` = maker the TP
+        is a resting limit at the level instead (tif Gtc, the leg's TP cloid: the simulator's maker take-profit,
+        filled at the level when a bar trades through it; an open already past it fills it at once, as a taker)."""
         for kind in kinds:
             level = leg.tp_px if kind == "tp" else leg.sl_px
             is_buy = leg.side < 0
+            if kind == "tp" and self.state.policy.sim.tp_limit:
+                px = self.exec.take_profit_limit(is_buy, level)
+                self._submit(OrderIntent(cloid=leg.trigger_cloid(kind), is_buy=is_buy, size=leg.size, limit_px=px,
+                                         reduce_only=True, leg=leg.leg_id, reason=kind, tif="Gtc"))  # fmt: skip
+                continue
             trig, limit = self.exec.trigger_prices(is_buy, level, kind)
             self._submit(
                 OrderIntent(

@@ -98,7 +98,7 @@ class VenueSync:
             if fills:
                 px = sum(f.px * f.size for f in fills) / sum(f.size for f in fills)
                 self.desk.record_trade(lg, px, "tp" if fills[-1].cloid == lg.tp_cloid else "sl",
-                                       exit_ms=fills[-1].time_ms)  # fmt: skip
+                                       exit_maker=not fills[-1].crossed, exit_ms=fills[-1].time_ms)  # fmt: skip
         st.legs = result.legs
         for o in result.cancel:
             if o.cloid:

@@ -226,3 +226,23 @@ def test_a_damaged_state_json_keeps_the_resting_order_from_status_json_and_it_en
     assert (out["cloid"], out["outcome"]) == (resting.cloid, "expired")
     assert out["end_bar_ms"] - out["placed_bar_ms"] == 4 * 60_000
     assert not [o for o in rig.exchange.engine.orders.values() if o.status == "open"]
+
+
+def test_a_maker_take_profit_rests_at_its_level_and_needs_a_trade_through(tmp_path):
+    """`execution.take_profit=maker`: the TP is a reduce-only resting limit (Gtc) at the level on the tick, rounded
+    towards the entry; a bar that touches it does not fill it, one that trades through fills it at its price with the
+    maker fee, on the bar the simulator fills it."""
+    tp_px = 20_009.0  # entry 19,990 + 0.1 % = 20,009.99, on the tick towards the entry
+    rows = {1: THROUGH_BID, 3: (PX, tp_px, PX - 4, PX), 4: (PX, tp_px + 1, PX - 4, PX)}
+    sets = ["execution.take_profit=maker", "trading.take_profit_pct=0.1", "trading.stop_loss_pct=0.5"]
+    rig = maker_rig(tmp_path, {0: BUY}, rows, sets)
+    _run(rig, 6)
+    (tp,) = [o for o in _records(rig, "order") if o.get("tpsl") is None and o["reason"] == "tp"]
+    assert (tp["order_type"], tp["limit_px"], tp["reduce_only"], tp["is_buy"]) == ("gtc", tp_px, True, False)
+    exit_fill = [f for f in _records(rig, "fill") if f["cloid"] == tp["cloid"]]
+    assert len(exit_fill) == 1 and exit_fill[0]["px"] == tp_px and not exit_fill[0]["crossed"]  # maker
+    (trade,) = _records(rig, "trade")
+    assert trade["reason"] == "tp" and trade["exit_bar_ms"] - trade["entry_bar_ms"] == 3 * 60_000
+    assert trade["maker"] == [True, True] and not rig.trader.state.legs
+    report = _replayed(rig, {0: BUY})
+    assert report.agrees, report.table()
