@@ -178,8 +178,8 @@ def _state_rebuilt(d: dict[str, Any]) -> str:
     resting = " and its resting post-only order" if d.get("resting") else ""
     return (f"state.json could not be resumed ({d['why']}); kept as {_basename(d['kept'])}; state rebuilt from the "
             f"journal ({d['records']} records: {d['fills']} fills, {d['trades']} trades{halt}) with {d['legs']} leg(s)"
-            f"{resting} from {d['legs_from']}, then looked up and reconciled with the venue (the venue is the truth). Check "
-            f"the legs: {STATUS}.")  # fmt: skip
+            f"{resting} from {d['legs_from']}, then looked up and reconciled with the venue (the venue is the "
+            f"truth). Check the legs: {STATUS}.")  # fmt: skip
 
 
 def _day_clock(ms: Any) -> str:
