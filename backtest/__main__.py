@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--strategy",
         default="rules",
-        help="rules | buyhold | ensemble | ppo | dqn | <checkpoint directory> (default rules)",
+        help="rules | buyhold | oracle (synthetic data with the edge on only) | ensemble | ppo | dqn | <checkpoint "
+        "directory> (default rules)",
     )
     p.add_argument(
         "--start",

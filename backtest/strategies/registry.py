@@ -1,6 +1,7 @@
 """Turn a `--strategy` argument into a strategy object.
 
-Built in: `rules`, `buyhold`. `package.module:Class` loads your own strategy class (constructed with the params).
+Built in: `rules`, `buyhold`, and `oracle` (synthetic data with the planted edge only: `backtest.strategies.oracle`).
+`package.module:Class` loads your own strategy class (constructed with the params).
 Anything else is offered to loaders registered under the `aml100.strategies` entry-point group (the rl package
 registers trained policies and ensembles there), so backtest never imports rl.
 """
@@ -16,7 +17,7 @@ from backtest.strategies.base import PolicyStrategy, SignalStrategy, Strategy
 from backtest.strategies.buyhold import BuyHoldStrategy
 from backtest.strategies.rules import RulesStrategy
 
-BUILTIN = ("rules", "buyhold")
+BUILTIN = ("rules", "buyhold", "oracle")
 ENTRY_POINT_GROUP = "aml100.strategies"
 
 
@@ -30,6 +31,13 @@ def resolve_strategy(spec: str, params: Params) -> Strategy:
         return RulesStrategy(params.trading)
     if spec == "buyhold":
         return BuyHoldStrategy()
+    if spec == "oracle":
+        from backtest.strategies.oracle import OracleError, OracleStrategy
+
+        try:
+            return OracleStrategy.for_params(params)
+        except OracleError as exc:
+            raise StrategyError(f"strategy 'oracle': {exc}") from None
     if ":" in spec and not Path(spec).exists():
         return _import_strategy(spec, params)
     tried = []

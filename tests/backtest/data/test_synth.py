@@ -91,3 +91,58 @@ def test_intraday_seasonality_raises_volatility_near_the_us_open(params):
     r = np.abs(np.log(bars["close"] / bars["open"]).to_numpy())
     hour = bars["timestamp"].dt.hour.to_numpy()
     assert r[hour == 14].mean() > 1.2 * r[hour == 2].mean()
+
+
+def _bars_digest(bars: pd.DataFrame) -> str:
+    import hashlib
+
+    values = np.ascontiguousarray(bars[["open", "high", "low", "close", "volume"]].to_numpy())
+    return hashlib.sha256(values.tobytes() + bars["trades"].to_numpy().tobytes()).hexdigest()[:16]
+
+
+def test_exposing_the_planted_signal_left_the_bars_of_every_seed_unchanged(params):
+    # digests of 20,000 bars computed with the generator before the signal was exposed (README figures depend on them)
+    assert _bars_digest(generate_bars(20_000, _edge(params, False).synth)) == "f97f61c1ee106ada"
+    assert _bars_digest(generate_bars(20_000, _edge(params, True).synth)) == "647510330308163a"
+
+
+def test_planted_signal_is_labelled_deterministic_and_known_at_each_close(params):
+    from backtest.data.synth import planted_signal
+
+    cfg = with_overrides(params, ["synth.edge.enabled=true", "synth.trend_drift_bps=2.0"]).synth
+    path = simulate(30_000, cfg)
+    sig = path.signal()
+    pd.testing.assert_frame_equal(sig, planted_signal(30_000, cfg))
+    assert list(sig.columns) == ["timestamp", "regime", "direction", "ar", "expected_next_bps", "target"]
+    assert (sig["timestamp"] == path.bars["timestamp"]).all()
+    trend = path.regime == TREND
+    np.testing.assert_array_equal(sig["target"].to_numpy()[trend], path.direction[trend])
+    assert (sig["target"].to_numpy()[~trend] == 0).all()
+    # the AR component is the return minus drift, away from jumps: r_t = mu_t + u_t (+ jump_t)
+    r = np.diff(np.log(path.bars["close"].to_numpy()), prepend=np.log(cfg.start_price))
+    resid = r - path.drift - path.ar
+    assert np.mean(np.abs(resid) < 1e-12) > 0.99
+    expected = (path.drift + path.phi * path.ar) * 1e4
+    np.testing.assert_allclose(sig["expected_next_bps"], expected)
+
+
+def test_edge_off_plants_no_signal(params):
+    path = simulate(20_000, _edge(params, False).synth)
+    sig = path.signal()
+    assert (sig["target"] == 0).all() and (sig["expected_next_bps"] == 0).all()
+
+
+def test_planted_signal_is_flat_while_the_market_is_closed(params):
+    from backtest.data.synth import planted_signal
+    from backtest.venue.calendar import calendar_for
+
+    cfg = with_overrides(params, ["synth.edge.enabled=true", "synth.trend_drift_bps=2.0"]).synth
+    calendar = calendar_for("xyz:XYZ100")
+    path = simulate(20_000, cfg, calendar=calendar)
+    sig = path.signal()
+    pd.testing.assert_frame_equal(sig, planted_signal(20_000, cfg, calendar=calendar))
+    assert path.closed is not None and path.closed.any() and (~path.closed).any()
+    assert (sig["target"].to_numpy()[path.closed] == 0).all()
+    assert (sig["expected_next_bps"].to_numpy()[path.closed] == 0).all()
+    trend_open = (path.regime == TREND) & ~path.closed
+    np.testing.assert_array_equal(sig["target"].to_numpy()[trend_open], path.direction[trend_open])
