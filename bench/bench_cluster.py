@@ -200,7 +200,7 @@ def learning_costs(tmp: Path) -> dict[str, Any]:
     import torch
 
     from backtest.config import load_params
-    from rl.algos import BUILDERS, iteration_steps
+    from rl.algos import build, iteration_steps
     from rl.data import prepare
     from rl.evaluate import span_result
     from rl.policy import RLPolicyStrategy
@@ -213,7 +213,7 @@ def learning_costs(tmp: Path) -> dict[str, Any]:
     prepared = prepare(params, "synthetic", 30)
     env_config = {"params": params.model_dump(mode="json"), "source": "synthetic", "days": 30, "seed": 1}
     t = time.perf_counter()
-    trainer = BUILDERS[lc.algo](params, env_config, 1, iteration_steps(params, lc.iter_steps)).build_algo()
+    trainer = build(lc.algo, params, env_config, 1, iteration_steps(params, lc.iter_steps))
     t_build = time.perf_counter() - t
     try:
         trainer.train()

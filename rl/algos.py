@@ -23,6 +23,7 @@ from backtest.config import Params
 from rl.device import learner_gpus
 from rl.env import TradingEnv
 from rl.modules import LSTMActorCriticModule, LSTMDuelingQModule
+from rl.vector_env import make_env
 
 
 def model_config(params: Params) -> dict[str, Any]:
@@ -41,17 +42,34 @@ def iteration_steps(params: Params, requested: int | None = None) -> int:
     return max(int(requested or params.rl.episode_bars), minibatch if requested is None else 1)
 
 
+ENV_NAME = "aml100-trading"
+
+
+def env_settings(params: Params) -> tuple[Any, str]:
+    """(env, gymnasium vectorisation mode): the compiled vector env through RLlib's vector entry point
+    (`rl.vector_env`; registered under ENV_NAME, as RLlib takes a class or a registered name), or gymnasium's
+    SyncVectorEnv of `TradingEnv`s. Both give the same episodes, bit for bit."""
+    if not params.rl.vector_env:
+        return TradingEnv, "sync"
+    from ray.tune.registry import register_env
+
+    register_env(ENV_NAME, make_env)
+    return ENV_NAME, "vector_entry_point"
+
+
 def ppo_config(params: Params, env_config: dict[str, Any], seed: int, iter_steps: int) -> AlgorithmConfig:
     rl = params.rl
     minibatch = min(rl.batch_size * rl.max_seq_len, iter_steps)
+    env, vectorize = env_settings(params)
     return (
         PPOConfig()
-        .environment(TradingEnv, env_config=env_config)
+        .environment(env, env_config=env_config)
         .framework("torch")
         .env_runners(
             num_env_runners=0,
             num_envs_per_env_runner=rl.num_envs,
             rollout_fragment_length=max(1, iter_steps // rl.num_envs),
+            gym_env_vectorize_mode=vectorize,
         )
         .learners(num_learners=0, num_gpus_per_learner=learner_gpus())
         .training(
@@ -62,6 +80,8 @@ def ppo_config(params: Params, env_config: dict[str, Any], seed: int, iter_steps
             num_epochs=rl.ppo.epochs,
             clip_param=rl.ppo.clip,
             entropy_coeff=rl.ppo.entropy,
+            lambda_=rl.ppo.gae_lambda,
+            grad_clip=rl.ppo.grad_clip or None,
         )
         .rl_module(rl_module_spec=RLModuleSpec(module_class=LSTMActorCriticModule), model_config=model_config(params))
         .debugging(seed=seed)
@@ -71,14 +91,16 @@ def ppo_config(params: Params, env_config: dict[str, Any], seed: int, iter_steps
 def dqn_config(params: Params, env_config: dict[str, Any], seed: int, iter_steps: int) -> AlgorithmConfig:
     rl = params.rl
     eps = rl.epsilon
+    env, vectorize = env_settings(params)
     return (
         DQNConfig()
-        .environment(TradingEnv, env_config=env_config)
+        .environment(env, env_config=env_config)
         .framework("torch")
         .env_runners(
             num_env_runners=0,
             num_envs_per_env_runner=rl.num_envs,
             rollout_fragment_length=max(1, min(rl.dqn.rollout_per_env, iter_steps // rl.num_envs)),
+            gym_env_vectorize_mode=vectorize,
         )
         .learners(num_learners=0, num_gpus_per_learner=learner_gpus())
         .training(
@@ -102,3 +124,20 @@ def dqn_config(params: Params, env_config: dict[str, Any], seed: int, iter_steps
 
 
 BUILDERS = {"ppo": ppo_config, "dqn": dqn_config}
+
+
+def seed_replay_buffer(trainer: Any, seed: int) -> None:
+    """Seed DQN's replay sampling. RLlib 2.60's `EpisodeReplayBuffer` draws from `np.random.default_rng(None)`
+    (fresh OS entropy), so without this no two DQN runs with the same seed learn the same policy."""
+    import numpy as np
+
+    buffer = getattr(trainer, "local_replay_buffer", None)
+    if buffer is not None and hasattr(buffer, "rng"):
+        buffer.rng = np.random.default_rng(seed)
+
+
+def build(algo: str, params: Params, env_config: dict[str, Any], seed: int, iter_steps: int) -> Any:
+    """The RLlib Algorithm for `algo`, seeded everywhere it draws (its replay buffer too)."""
+    trainer = BUILDERS[algo](params, env_config, seed, iter_steps).build_algo()
+    seed_replay_buffer(trainer, seed)
+    return trainer

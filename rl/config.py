@@ -24,6 +24,8 @@ class PPOSection(Section):
     epochs: int = Field(default=8, ge=1, le=100)
     clip: float = Field(default=0.2, gt=0, le=1)
     entropy: float = Field(default=0.01, ge=0, le=1)
+    gae_lambda: float = Field(default=0.95, ge=0, le=1)
+    grad_clip: float = Field(default=0.5, ge=0)  # 0 = no clipping
 
 
 class DQNSection(Section):
@@ -61,6 +63,8 @@ class RLConfig(Section):
     validation_fraction: float = Field(default=0.2, gt=0, lt=1)
     seed: int = Field(default=1, ge=0)
     num_envs: int = Field(default=8, ge=1, le=256)
+    torch_threads: int = Field(default=1, ge=0, le=256)  # 0 = torch's default (one per core)
+    vector_env: bool = True  # the compiled vector env (rl/vector_env.py) instead of a SyncVectorEnv of TradingEnvs
     ppo: PPOSection = Field(default_factory=PPOSection)
     dqn: DQNSection = Field(default_factory=DQNSection)
     epsilon: EpsilonConfig = Field(default_factory=EpsilonConfig)

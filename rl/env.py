@@ -66,8 +66,7 @@ class TradingEnv(gym.Env):
         if not config.get("auto_stop", False):
             sim_params = sim_params._replace(auto_stop_frac=0.0)
         self.sim = Simulator(self.prepared.market, sim_params)
-        names = self.prepared.feature_names
-        self._vol_col = names.index("atr") if "atr" in names else None
+        self._vol_pct = vol_pct_series(self.prepared)
         self.shaper = RewardShaper(self.params.rl.reward, self.params.backtest.bar_seconds)
         dim = self.prepared.features.shape[1] + POSITION_STATE_DIM
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (dim,), np.float32)
@@ -97,13 +96,21 @@ class TradingEnv(gym.Env):
 
     def step(self, action: int):
         ev = self.sim.step(int(action))
-        vol_pct = None
-        if self._vol_col is not None:  # ATR / close at the new close, in percent (causal)
-            vol_pct = float(self.prepared.raw_features[self.sim.t, self._vol_col] * 100.0)
+        vol_pct = None if self._vol_pct is None else float(self._vol_pct[self.sim.t])
         terms = self.shaper.terms(ev, vol_pct)
         info = {"equity": float(ev.equity_after), "pnl_reward": terms.pnl, "n_closed": int(ev.n_closed)}
         broke = ev.equity_after <= 0
         return self._obs(), float(terms.total), bool(broke), bool(ev.done and not broke), info
+
+
+def vol_pct_series(prepared: Prepared) -> np.ndarray | None:
+    """ATR / close per bar in percent (causal: known at the bar's close), float64, for vol-scaled rewards; None
+    without an `atr` feature. Computed in float32 like the features, so every env reads the same numbers."""
+    names = prepared.feature_names
+    if "atr" not in names:
+        return None
+    col = prepared.raw_features[:, names.index("atr")]
+    return np.ascontiguousarray((col * np.float32(100.0)).astype(np.float64))
 
 
 def _default_params() -> Params:

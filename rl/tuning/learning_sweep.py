@@ -46,7 +46,7 @@ def learning_trainable(
 
     from backtest.metrics import bar_returns, compute_metrics
     from rl import checkpoint as ck
-    from rl.algos import BUILDERS, iteration_steps
+    from rl.algos import build, iteration_steps
     from rl.data import prepare
     from rl.evaluate import span_result
     from rl.policy import RLPolicyStrategy
@@ -61,7 +61,7 @@ def learning_trainable(
     windows = fold_windows(prepared.splits.validation, folds)
     env_config = {"params": params.model_dump(mode="json"), "source": source, "days": days, "seed": seed}
     steps = iteration_steps(params, iter_steps)
-    trainer = BUILDERS[algo](params, env_config, seed, steps).build_algo()
+    trainer = build(algo, params, env_config, seed, steps)
     best = -float("inf")
     try:
         for it in range(1, iterations + 1):

@@ -108,15 +108,17 @@ def test_foreign_specs_are_not_ours(tiny_params, tmp_path):
     assert load_strategy(str(tmp_path), tiny_params) is None
 
 
-def test_same_seed_and_config_give_the_same_policy(runs, tmp_path):
-    """A second PPO run with the same seed and config reproduces the first one's weights and validation figures."""
+@pytest.mark.parametrize("algo", ["ppo", "dqn"])
+def test_same_seed_and_config_give_the_same_policy(runs, tmp_path, algo):
+    """A second run with the same seed and config reproduces the first one's weights and validation figures (DQN
+    too: its replay buffer is seeded, which RLlib does not do)."""
     import torch
 
-    argv = ["--algo", "ppo", "--timesteps", "256", "--iter-steps", "128", "--data", "synthetic", "--days", "3"]
+    argv = ["--algo", algo, "--timesteps", "256", "--iter-steps", "128", "--data", "synthetic", "--days", "3"]
     for item in TINY:
         argv += ["--set", item]
     assert main([*argv, "--out", str(tmp_path)]) == 0
-    first, second = ck.latest(runs, "ppo"), ck.latest(tmp_path, "ppo")
+    first, second = ck.latest(runs, algo), ck.latest(tmp_path, algo)
     assert ck.read_metadata(first)["validation"] == ck.read_metadata(second)["validation"]
     a, b = load_module(first).state_dict(), load_module(second).state_dict()
     assert a.keys() == b.keys()
