@@ -7,9 +7,10 @@ Each iteration: one RLlib `train()` (about `--iter-steps` env steps, default one
 backtest of the greedy policy through the backtester's runner (`rl.evaluate`: the same path, segments and global
 drawdown halt as `python -m backtest --start/--end` on the validation span). The validation score is the Sharpe
 ratio after fees and slippage; a run whose trade count is below the trade-density circuit breaker
-(`backtest.min_trades_threshold`, scaled to the validation span's length) scores NO_TRADE_SCORE, so a collapse to
-always-HOLD never wins. The best-scoring iteration is saved to `<out>/<algo>/<time>-seed<seed>/best/` with
-`aml100_meta.json`; training stops after `rl.early_stop_patience` iterations without improvement, after `rl.epochs`
+(`backtest.min_trades_threshold`, scaled to the validation span's length) scores min(Sharpe, 0): holding ranks
+above bleeding and below a policy that earns over enough trades. The best-scoring iteration is saved to
+`<out>/<algo>/<time>-seed<seed>/best/` with `aml100_meta.json` (and the run's `train_summary.json` beside it);
+training stops after `rl.early_stop_patience` iterations without improvement, after `rl.epochs`
 iterations, at `--timesteps`, or when `--minutes` of wall clock are spent.
 
 Runs go to `--out`, by default `<cluster.storage>/runs` (a path, or a URI: trained in a local folder, then uploaded),
@@ -40,17 +41,19 @@ import torch  # noqa: E402
 
 from backtest.cli import add_config_args, check_writable_dir, load_configs, run_main, schema_type  # noqa: E402
 from backtest.config import BacktestConfig, Objectives, Params, load_objectives  # noqa: E402
+from backtest.metrics import compute_metrics  # noqa: E402
 from backtest.venue.fees import resolve_fees  # noqa: E402
 from rl import checkpoint as ck  # noqa: E402
+from rl.collapse import CollapseMonitor, IterationStats  # noqa: E402
 from rl.config import RLConfig  # noqa: E402
 from rl.data import Prepared, prepare, shares  # noqa: E402
 from rl.device import describe  # noqa: E402
-from rl.evaluate import evaluate  # noqa: E402
+from rl.evaluate import span_result  # noqa: E402
 from rl.policy import RLPolicyStrategy  # noqa: E402
 
 VALIDATION_METRIC = "sharpe"
-NO_TRADE_SCORE = -999.0
 ALGOS = ("ppo", "dqn")
+SUMMARY_FILE = "train_summary.json"  # per run: iterations, best iteration, env steps, timings, collapses
 
 
 def seed_everything(seed: int) -> None:
@@ -84,9 +87,64 @@ def ensure_ray(address: str | None = None) -> None:
 
 
 def validation_score(metrics: dict[str, Any], params: Params) -> float:
-    """Sharpe after costs, or NO_TRADE_SCORE below the (span-scaled) trade-density circuit breaker."""
+    """Sharpe after costs; below the (span-scaled) trade-density circuit breaker, min(Sharpe, 0).
+
+    So a policy that never trades (0) ranks above one that bleeds (negative Sharpe) and below any that trades
+    enough with a positive Sharpe: on data without an edge the kept checkpoint holds instead of bleeding, and a few
+    lucky trades never beat a policy that earns over many. (The gate still refuses too few trades.)
+    """
     needed = max(1.0, params.backtest.min_trades_threshold * metrics["days"] / params.backtest.days)
-    return float(metrics[VALIDATION_METRIC]) if metrics["n_trades"] >= needed else NO_TRADE_SCORE
+    sharpe = float(metrics[VALIDATION_METRIC])
+    return sharpe if metrics["n_trades"] >= needed else min(sharpe, 0.0)
+
+
+def data_hint(params: Params, source: str | None) -> str:
+    """What the training data is, for the collapse monitor's advice."""
+    if (source or params.backtest.data_source) != "synthetic":
+        return ""
+    return "planted edge" if params.synth.edge.enabled else "random walk"
+
+
+def learner_stats(result: dict[str, Any]) -> tuple[float | None, float | None]:
+    """(entropy, mean KL of the update) of the PPO learner this iteration; (None, None) for DQN."""
+    stats = result.get("learners", {}).get("default_policy", {})
+    entropy, kl = stats.get("entropy"), stats.get("mean_kl_loss")
+    return (None if entropy is None else float(entropy)), (None if kl is None else float(kl))
+
+
+def epsilon_now(params: Params, steps: int) -> float:
+    """DQN's exploration rate after `steps` sampled steps (the linear schedule of `rl.epsilon`)."""
+    eps = params.rl.epsilon
+    return eps.start + (eps.end - eps.start) * min(1.0, steps / eps.decay_steps)
+
+
+def iteration_line(
+    algo: str,
+    it: int,
+    steps: int,
+    ret: float | None,
+    metrics: dict[str, Any],
+    stats: IterationStats,
+    change: float | None,
+    params: Params,
+    seconds: float,
+    improved: bool,
+) -> str:
+    """One console line per iteration: validation after costs, the greedy decisions (HOLD/BUY/SELL shares and how
+    many changed since the last iteration), the sampled policy (PPO entropy and update KL; DQN epsilon)."""
+    ret_text = "      --" if ret is None or ret != ret else f"{float(ret):8.2f}"  # no episode finished yet
+    h, b, s = (100 * stats.shares()).round().astype(int)
+    chg = "   --" if change is None else f"{100 * change:4.1f}%"
+    if stats.entropy is not None:
+        explore = f"ent {stats.entropy:5.3f} kl {stats.kl if stats.kl is not None else float('nan'):7.1e}"
+    else:
+        explore = f"eps {epsilon_now(params, steps):4.2f}"
+    return (
+        f"[{algo}] iter {it:3d} | steps {steps:7d} | ep_ret {ret_text} | "
+        f"val {VALIDATION_METRIC} {metrics[VALIDATION_METRIC]:7.2f} pnl {metrics['total_return_pct']:6.2f}% "
+        f"trades {metrics['n_trades']:4d} | H/B/S {h:3d}/{b:3d}/{s:3d}% chg {chg} | {explore} | "
+        f"{seconds:6.1f}s{' *' if improved else ''}"
+    )
 
 
 def span_info(prepared: Prepared) -> dict[str, Any]:
@@ -188,27 +246,43 @@ def train_one(
     log(f"[{algo}] device {describe()}, {steps} steps/iteration, run {run_dir}")
     log(data_text(algo, prepared))
     trainer = build(algo, params, env_config, seed, steps)
-    best, since_best, t0, sampled = -float("inf"), 0, time.perf_counter(), 0
+    monitor = CollapseMonitor(algo, edge_hint=data_hint(params, source))
+    best, best_it, since_best, t0, sampled, train_s = -float("inf"), 0, 0, time.perf_counter(), 0, 0.0
+    it = 0
     try:
         for it in range(1, params.rl.epochs + 1):
+            t_train = time.perf_counter()
             result = trainer.train()
+            train_s += time.perf_counter() - t_train
             sampled = int(_result_value(result, NUM_ENV_STEPS_SAMPLED_LIFETIME) or 0)
             ret = _result_value(result, EPISODE_RETURN_MEAN)
             policy = RLPolicyStrategy.from_module(
                 trainer.get_module(), prepared.norm, prepared.feature_names, params.trading.min_q_diff, f"rl-{algo}"
             )
-            metrics = evaluate(policy, prepared, params, objectives=objectives)
+            validation = span_result(policy, prepared, params, prepared.splits.validation, objectives)
+            metrics = compute_metrics(validation)
             score = validation_score(metrics, params)
             improved = score > best
-            ret_text = "  (none yet)" if ret is None or ret != ret else f"{float(ret):12.3f}"  # no episode finished
+            stats = IterationStats(it, validation.actions, *learner_stats(result))
+            warning = monitor.observe(stats)
             log(
-                f"[{algo}] iter {it:3d} | steps {sampled:8d} | ep_return {ret_text} | "
-                f"val {VALIDATION_METRIC} {metrics[VALIDATION_METRIC]:7.2f} pnl {metrics['total_return_pct']:7.2f}% "
-                f"trades {metrics['n_trades']:5d} hold {metrics['hold_rate_pct']:5.1f}% | "
-                f"{time.perf_counter() - t0:7.1f}s{' *' if improved else ''}"
+                iteration_line(
+                    algo,
+                    it,
+                    sampled,
+                    ret,
+                    metrics,
+                    stats,
+                    monitor.last_change,
+                    params,
+                    time.perf_counter() - t0,
+                    improved,
+                )
             )
+            if warning:
+                log(warning)
             if improved:
-                best, since_best = score, 0
+                best, best_it, since_best = score, it, 0
                 shutil.rmtree(best_dir, ignore_errors=True)
                 trainer.save_to_path(str(best_dir.resolve()))
                 meta = metadata(
@@ -237,6 +311,22 @@ def train_one(
                 break
     finally:
         trainer.stop()
+    wall = time.perf_counter() - t0
+    ck.write_json(
+        run_dir / SUMMARY_FILE,
+        {
+            "algo": algo,
+            "seed": seed,
+            "iterations": it,
+            "best_iteration": best_it,
+            "best_score": best,
+            "env_steps": sampled,
+            "seconds": wall,
+            "train_seconds": train_s,
+            "env_steps_per_second_trained": sampled / train_s if train_s > 0 else None,
+            "collapses": monitor.collapsed,
+        },
+    )
     log(f"[{algo}] best validation score {best:.3f} -> {best_dir}")
     return best_dir
 
