@@ -13,6 +13,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	# torch first, pinned: an unpinned torch pulls gigabytes of CUDA wheels
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -c constraints.txt -e ".[dev,bench]"
+	# compile every numba kernel into its on-disk cache now, so a user's first backtest is as fast as the second
+	$(PY) -m rl.warm
 	touch $@
 
 setup: $(VENV)/.installed

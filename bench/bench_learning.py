@@ -1,59 +1,170 @@
-"""Does it learn? PPO and DQN on synthetic data with the planted edge vs a pure random walk (edge off).
+"""Does learning hold up? Many seeds, three planted edges and a random walk, every policy measured against the oracle.
 
-    python -m bench.bench_learning [--minutes 10] [--days 30] [--algos ppo dqn] [--set k=v ...] [--out DIR]
+    python -m bench.bench_learning                      # the short budget (what `make bench` runs)
+    python -m bench.bench_learning --budget long        # 10 seeds x 200,000 env steps (docs/RL.md)
+        [--seeds N] [--steps N] [--days D] [--algos ppo dqn] [--edges weak medium strong walk]
+        [--execution market maker] [--workers 2] [--set k=v ...] [--out DIR] [--json PATH]
 
-For each data kind, each algorithm trains for `--minutes` of wall clock (validation early stopping as in
-rl/train.py); the best checkpoint is then backtested on the TEST split (never trained or selected on) through the
-backtester's runner (the path of `python -m backtest`, global drawdown halt included), after fees and slippage, next
-to the RSI/MACD rules strategy and the PPO + DQN ensemble on the same span. Prints a markdown table
-with Sharpe, return, trades, HOLD rate and win rate. Not a CI test: figures depend on the budget and the machine.
+For every data kind, seed and algorithm: train with `rl.train.train_one` (the path of `python -m rl.train`: the
+default `configs/params.yaml` plus the bench's data settings below, nothing hidden), keep the best validation
+checkpoint, and backtest it on the TEST split (last 20 %, never trained or selected on) through the backtester's
+runner, after fees, slippage and latency. The PPO + DQN ensemble of the same seed is scored the same way. On the
+edges, the oracle (`backtest.strategies.oracle`: the planted signal traded perfectly, same costs, execution and
+simulator) sets the ceiling, and capture = policy test PnL / oracle test PnL.
 
-The bench settings (BENCH_SETS, overridable with --set) make the planted edge large enough to pay the default costs
-(0.2 % of notional per round trip): a 2 bps trend drift with AR(1) 0.5 inside trend regimes, and no max-hold timeout
-(the default 60 s would force one-bar trades that no 1-minute edge can pay for), and a learning rate of 3e-4
-(1e-4 barely moved the policy in a 10-minute budget). Iterations are ITER_STEPS env steps.
+Seed s trains with `--seed s` on the synthetic market of `synth.seed = 7 + s` (a new market and a new initialisation
+per seed). Budgets are env steps, never wall clock, so every per-seed figure is the same on any machine.
+
+Data (BENCH_EDGES; all with `trading.max_hold_seconds=0`: with the default 60 s max hold every position is shut
+after one bar, and no 1-minute edge pays 0.2 % a round trip: the oracle itself loses there):
+- weak: the default planted edge (`synth.edge.strength` 0.3, `synth.trend_drift_bps` 0.6);
+- medium: strength 0.5, drift 1.2 bps; strong: strength 0.5, drift 2 bps;
+- random walk: `synth.edge.enabled=false` (nothing to learn: the right policy holds; the gate must promote none).
+
+Figures per (execution, data, algorithm): seeds that learned (capture > 25 %), median and IQM capture with a 95 %
+bootstrap CI over seeds (rliable-style, `rl.learning_stats`), median test return, HOLD rate and trades, and how
+many seeds the promotion gate (`rl.gate`, configs/objectives.yaml on the test span) would promote. Costs and
+execution come from the params (`backtest.commission_pct`, `backtest.maker_commission_pct`, `backtest.slippage_pct`,
+and the `execution` section where it exists); the bench prints which it used.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
+import statistics
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-
-from backtest.config import Params, load_params
-from rl import checkpoint as ck
-from rl.data import Prepared, prepare
-from rl.evaluate import evaluate, span_result
-from rl.policy import RLPolicyStrategy
-from rl.train import train_one
-
-BENCH_SETS = [
-    "synth.edge.strength=0.5",
-    "synth.trend_drift_bps=2.0",
-    "trading.max_hold_seconds=0",
-    "rl.learning_rate=0.0003",
-]
-ITER_STEPS = 4000
-BIG = 10**12
+COMMON = ["trading.max_hold_seconds=0"]
+BENCH_EDGES: dict[str, list[str]] = {
+    "weak": ["synth.edge.enabled=true", "synth.edge.strength=0.3", "synth.trend_drift_bps=0.6"],
+    "medium": ["synth.edge.enabled=true", "synth.edge.strength=0.5", "synth.trend_drift_bps=1.2"],
+    "strong": ["synth.edge.enabled=true", "synth.edge.strength=0.5", "synth.trend_drift_bps=2.0"],
+    "walk": ["synth.edge.enabled=false"],
+}
+EDGE_LABEL = {"weak": "weak edge", "medium": "medium edge", "strong": "strong edge", "walk": "random walk"}
+EXECUTIONS: dict[str, list[str]] = {"market": [], "maker": ["execution.entry=maker"]}
+DATA_SEED0 = 7  # synth.seed of seed 0 (configs/params.yaml's)
 
 
-def rules_metrics(prepared: Prepared, params: Params, split: str = "test") -> dict:
-    """The rules strategy on the same span, through the backtester's runner."""
-    from backtest.metrics import compute_metrics
+@dataclass(frozen=True)
+class Budget:
+    seeds: int
+    steps: int  # env steps per training run (at most; validation early stopping may end it sooner)
+    days: float  # days of synthetic bars (train 60 % / validation 20 % / test 20 %)
 
-    return compute_metrics(span_result("rules", prepared, params, prepared.splits.span(split)))
+
+BUDGETS = {"short": Budget(seeds=5, steps=20_000, days=20.0), "long": Budget(seeds=10, steps=200_000, days=30.0)}
 
 
-def ensemble_metrics(checkpoints: list[Path], prepared: Prepared, params: Params, split: str = "test") -> dict:
+def available_executions() -> dict[str, str]:
+    """Execution styles this code base can simulate: market (taker) always; maker once `execution.entry=maker`
+    validates (the maker-execution work); else the reason it is missing."""
+    from backtest.config import ConfigError, load_params
+
+    out = {"market": ""}
+    try:
+        load_params(overrides=EXECUTIONS["maker"])
+        out["maker"] = ""
+    except (ConfigError, ValueError) as exc:
+        out["maker"] = f"maker execution is not available here ({str(exc).splitlines()[0][:120]})"
+    return out
+
+
+def bench_params(kind: str, seed: int, execution: str, extra: list[str]) -> Any:
+    from backtest.config import load_params
+
+    sets = [*COMMON, *BENCH_EDGES[kind], f"synth.seed={DATA_SEED0 + seed}", *EXECUTIONS[execution], *extra]
+    return load_params(overrides=sets)
+
+
+def costs_text(params: Any) -> str:
+    """The costs a run charges, read from the params (never hard-coded here)."""
+    bt = params.backtest
+    parts = [f"taker fee {bt.commission_pct:g} %", f"maker fee {bt.maker_commission_pct:g} %",
+             f"slippage {bt.slippage_pct:g} %", f"latency {bt.latency_ms[0]:g}-{bt.latency_ms[1]:g} ms"]  # fmt: skip
+    execution = getattr(params, "execution", None)
+    if execution is not None:
+        parts.append(f"execution {execution.model_dump(mode='json')}")
+    return ", ".join(parts)
+
+
+def _short(m: dict[str, Any]) -> dict[str, Any]:
+    keys = ("total_return_pct", "sharpe", "n_trades", "hold_rate_pct", "win_rate_pct", "max_drawdown_pct", "days")
+    return {k: m[k] for k in keys}
+
+
+def gate_passes(m: dict[str, Any], params: Any) -> bool:
+    from backtest.config import load_objectives
+    from rl.gate import gate_check, scaled_min_trades
+
+    needed = scaled_min_trades(params.backtest.min_trades_threshold, m["days"], params.backtest.days)
+    return gate_check(m, load_objectives(), needed).passed
+
+
+def train_and_test(
+    kind: str, algo: str, seed: int, execution: str, budget: Budget, extra: list[str], out: str
+) -> dict[str, Any]:
+    """One training run and its test backtest (runs in a Ray worker)."""
+    from rl import checkpoint as ck
+    from rl.data import prepare
+    from rl.evaluate import evaluate
+    from rl.policy import RLPolicyStrategy
+    from rl.train import SUMMARY_FILE, train_one
+
+    params = bench_params(kind, seed, execution, extra)
+    t0 = time.perf_counter()
+    lines: list[str] = []
+    root = Path(out) / execution / kind / f"seed{seed}"
+    best = train_one(algo, params, budget.steps, "synthetic", budget.days, root, seed=seed, log=lines.append)
+    summary = json.loads((best.parent / SUMMARY_FILE).read_text())
+    prepared = prepare(params, "synthetic", budget.days)
+    m = evaluate(RLPolicyStrategy.from_checkpoint(best, params), prepared, params, "test")
+    meta = ck.read_metadata(best)
+    return {
+        "execution": execution, "kind": kind, "algo": algo, "seed": seed, "checkpoint": str(best),
+        "test": _short(m), "gate": gate_passes(m, params), "best_iteration": meta["iteration"],
+        "best_steps": meta["timesteps"], "env_steps": summary["env_steps"], "iterations": summary["iterations"],
+        "collapses": summary["collapses"], "seconds": time.perf_counter() - t0,
+        "train_seconds": summary["train_seconds"], "log_tail": lines[-3:],
+    }  # fmt: skip
+
+
+def references(kind: str, seed: int, execution: str, budget: Budget, extra: list[str], ckpts: dict[str, str]):
+    """The oracle (edges), the rules and the PPO + DQN ensemble of this seed on the test span."""
+    from backtest.strategies.oracle import OracleStrategy
+    from rl.data import prepare
+    from rl.evaluate import evaluate
+
+    params = bench_params(kind, seed, execution, extra)
+    prepared = prepare(params, "synthetic", budget.days)
+    out: dict[str, Any] = {"execution": execution, "kind": kind, "seed": seed}
+    if kind != "walk":
+        out["oracle"] = _short(evaluate(OracleStrategy.for_params(params, "synthetic", budget.days), prepared, params,
+                                        "test"))  # fmt: skip
+    out["rules"] = _short(evaluate("rules", prepared, params, "test"))
+    if "ppo" in ckpts and "dqn" in ckpts:
+        m = ensemble_metrics([Path(ckpts["ppo"]), Path(ckpts["dqn"])], prepared, params)
+        out["ensemble"] = {**_short(m), "gate": gate_passes(m, params)}
+    return out
+
+
+def ensemble_metrics(checkpoints: list[Path], prepared: Any, params: Any, split: str = "test") -> dict:
     """The PPO + DQN ensemble (vote, rules fallback, ties -> HOLD) on `split`, through the backtester's runner."""
     from backtest.metrics import compute_metrics
     from backtest.strategies.rules import RulesStrategy
     from rl.ensemble import EnsembleStrategy
+    from rl.evaluate import span_result
+    from rl.policy import RLPolicyStrategy
 
     members = [RLPolicyStrategy.from_checkpoint(c, params) for c in checkpoints]
     rules = RulesStrategy(params.trading)
@@ -61,65 +172,168 @@ def ensemble_metrics(checkpoints: list[Path], prepared: Prepared, params: Params
     return compute_metrics(span_result(ens, prepared, params, prepared.splits.span(split)))
 
 
-def row(data: str, name: str, m: dict, minutes: str = "", steps: str = "") -> str:
-    return (
-        f"| {data} | {name} | {m['sharpe']:.2f} | {m['total_return_pct']:.2f} | {m['n_trades']} | "
-        f"{m['hold_rate_pct']:.1f} | {m['win_rate_pct']:.1f} | {m['max_drawdown_pct']:.2f} | {minutes} | {steps} |"
-    )
+# --- the table ----------------------------------------------------------------------------------------------------
+def _median(values: list[float]) -> float:
+    values = [v for v in values if v == v]
+    return float(statistics.median(values)) if values else math.nan
 
 
-def ensemble_only(run_root: Path, days: float, extra_sets: list[str]) -> None:
-    """Rows for the ensemble of the newest PPO and DQN checkpoints already under `run_root`/{edge,walk}."""
-    for edge in (True, False):
-        params = load_params(overrides=[*BENCH_SETS, f"synth.edge.enabled={str(edge).lower()}", *extra_sets])
-        root = run_root / ("edge" if edge else "walk")
-        bests = [ck.latest(root, algo) for algo in ("ppo", "dqn")]
-        if all(bests):
-            m = ensemble_metrics(bests, prepare(params, "synthetic", days), params)
-            print(row("edge" if edge else "random walk", "ensemble", m))
+def summarise(runs: list[dict[str, Any]], refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (execution, data, strategy): capture statistics over seeds and the medians."""
+    from rl.learning_stats import capture_ratio, summarise_capture
+
+    oracle = {(r["execution"], r["kind"], r["seed"]): r.get("oracle") for r in refs}
+    cells: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in runs:
+        cells.setdefault((r["execution"], r["kind"], r["algo"]), []).append({**r["test"], "gate": r["gate"],
+                                                                           "seed": r["seed"],
+                                                                           "collapses": r["collapses"]})  # fmt: skip
+    for r in refs:
+        for name in ("ensemble", "rules", "oracle"):
+            if name in r:
+                cells.setdefault((r["execution"], r["kind"], name), []).append({**r[name], "seed": r["seed"]})
+    rows = []
+    for (execution, kind, name), items in cells.items():
+        caps = []
+        for it in items:
+            o = oracle.get((execution, kind, it["seed"]))
+            caps.append(capture_ratio(it["total_return_pct"], o["total_return_pct"]) if o else math.nan)
+        s = summarise_capture(caps)
+        rows.append({
+            "execution": execution, "kind": kind, "strategy": name, "seeds": len(items),
+            "learned": s.learned if s.n else None, "capture_median": s.median, "capture_iqm": s.iqm,
+            "capture_ci": list(s.ci), "return_median": _median([it["total_return_pct"] for it in items]),
+            "hold_median": _median([it["hold_rate_pct"] for it in items]),
+            "trades_median": _median([it["n_trades"] for it in items]),
+            "gate_promoted": sum(bool(it.get("gate")) for it in items) if name not in ("oracle", "rules") else None,
+            "collapsed": sum(bool(it.get("collapses")) for it in items) if name in ("ppo", "dqn") else None,
+        })  # fmt: skip
+    order = {k: i for i, k in enumerate(BENCH_EDGES)}
+    strat = {k: i for i, k in enumerate(("oracle", "ppo", "dqn", "ensemble", "rules"))}
+    rows.sort(key=lambda r: (r["execution"], order.get(r["kind"], 9), strat.get(r["strategy"], 9)))
+    return rows
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--minutes", type=float, default=10.0, help="training wall clock per algorithm and data kind")
-    ap.add_argument("--days", type=float, default=30.0)
+def _pct(x: float | None) -> str:
+    return "" if x is None or x != x else f"{100 * x:.0f} %"
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| execution | data | strategy | seeds learned (capture > 25 %) | capture median | capture IQM [95 % CI] | "
+        "test return % (median) | HOLD % | trades | gate would promote |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ref = r["strategy"] in ("oracle", "rules")
+        learned = "" if ref or r["learned"] is None else f"{r['learned']} / {r['seeds']}"
+        ci = r["capture_ci"]
+        iqm = "" if ref or r["capture_iqm"] != r["capture_iqm"] else (
+            f"{_pct(r['capture_iqm'])} [{_pct(ci[0])}, {_pct(ci[1])}]")  # fmt: skip
+        gate = "" if r["gate_promoted"] is None else f"{r['gate_promoted']} / {r['seeds']}"
+        lines.append(
+            f"| {r['execution']} | {EDGE_LABEL.get(r['kind'], r['kind'])} | {r['strategy']} | {learned} | "
+            f"{'' if ref else _pct(r['capture_median'])} | {iqm} | {r['return_median']:.2f} | "
+            f"{r['hold_median']:.1f} | {r['trades_median']:.0f} | {gate} |"
+        )
+    return "\n".join(lines)
+
+
+def per_seed_table(runs: list[dict[str, Any]], refs: list[dict[str, Any]]) -> str:
+    oracle = {(r["execution"], r["kind"], r["seed"]): r.get("oracle") for r in refs}
+    lines = ["| execution | data | seed | algo | test return % | oracle % | capture | trades | HOLD % | best at steps "
+             "| collapse warnings |", "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in sorted(runs, key=lambda r: (r["execution"], list(BENCH_EDGES).index(r["kind"]), r["seed"], r["algo"])):
+        o = oracle.get((r["execution"], r["kind"], r["seed"]))
+        cap = "" if not o else _pct(r["test"]["total_return_pct"] / o["total_return_pct"]
+                                    if o["total_return_pct"] > 0 else math.nan)  # fmt: skip
+        oracle_ret = "" if not o else f"{o['total_return_pct']:.2f}"
+        lines.append(
+            f"| {r['execution']} | {EDGE_LABEL[r['kind']]} | {r['seed']} | {r['algo']} | "
+            f"{r['test']['total_return_pct']:.2f} | {oracle_ret} | {cap} | "
+            f"{r['test']['n_trades']} | {r['test']['hold_rate_pct']:.1f} | {r['best_steps']} | "
+            f"{', '.join(r['collapses'])} |"
+        )
+    return "\n".join(lines)
+
+
+# --- the run ------------------------------------------------------------------------------------------------------
+def run(
+    budget: Budget, algos: list[str], kinds: list[str], executions: list[str], workers: int, extra: list[str], out: str
+) -> dict[str, Any]:
+    import ray
+    from tqdm import tqdm
+
+    from rl.train import ensure_ray
+
+    ensure_ray()
+    train_task = ray.remote(num_cpus=1)(train_and_test)
+    ref_task = ray.remote(num_cpus=1)(references)
+    jobs = [(e, k, a, s) for e in executions for k in kinds for s in range(budget.seeds) for a in algos]
+    t0 = time.perf_counter()
+    pending = {}
+    queue = list(jobs)
+    runs: list[dict[str, Any]] = []
+    with tqdm(total=len(jobs), desc="training runs", unit="run", disable=None) as bar:
+        while queue or pending:
+            while queue and len(pending) < workers:
+                e, k, a, s = queue.pop(0)
+                pending[train_task.remote(k, a, s, e, budget, extra, out)] = (e, k, a, s)
+            done, _ = ray.wait(list(pending), num_returns=1)
+            pending.pop(done[0])
+            runs.append(ray.get(done[0]))
+            bar.update(1)
+    ckpts: dict[tuple[str, str, int], dict[str, str]] = {}
+    for r in runs:
+        ckpts.setdefault((r["execution"], r["kind"], r["seed"]), {})[r["algo"]] = r["checkpoint"]
+    refs = ray.get([ref_task.remote(k, s, e, budget, extra, c) for (e, k, s), c in ckpts.items()])
+    return {"runs": runs, "references": refs, "seconds": time.perf_counter() - t0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.bench_learning", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--budget", choices=list(BUDGETS), default="short")
+    ap.add_argument("--seeds", type=int, help="seeds per cell (default: the budget's)")
+    ap.add_argument("--steps", type=int, help="env steps per training run (default: the budget's)")
+    ap.add_argument("--days", type=float, help="days of synthetic bars (default: the budget's)")
     ap.add_argument("--algos", nargs="+", default=["ppo", "dqn"], choices=["ppo", "dqn"])
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    ap.add_argument("--out", default="runs/bench_learning")
-    ap.add_argument("--ensemble-only", action="store_true", help="only score the ensemble of runs already in --out")
+    ap.add_argument("--edges", nargs="+", default=list(BENCH_EDGES), choices=list(BENCH_EDGES))
+    ap.add_argument("--execution", nargs="+", choices=list(EXECUTIONS), help="default: every style available")
+    ap.add_argument("--workers", type=int, default=2, help="training runs at a time (one CPU each)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra params overrides")
+    ap.add_argument("--out", default="runs/bench_learning", help="checkpoints go here")
+    ap.add_argument("--json", type=Path, help="write every run's figures here")
     args = ap.parse_args(argv)
-    if args.ensemble_only:
-        ensemble_only(Path(args.out), args.days, args.set)
-        return
-    lines = []
-    for edge in (True, False):
-        data = "edge" if edge else "random walk"
-        params = load_params(overrides=[*BENCH_SETS, f"synth.edge.enabled={str(edge).lower()}", *args.set])
-        prepared = prepare(params, "synthetic", args.days)
-        lines.append(row(data, "rules", rules_metrics(prepared, params)))
-        bests = []
-        for algo in args.algos:
-            t0 = time.perf_counter()
-            out = Path(args.out) / ("edge" if edge else "walk")
-            best = train_one(
-                algo, params, BIG, "synthetic", args.days, out, iter_steps=ITER_STEPS, max_seconds=args.minutes * 60.0
-            )
-            minutes = (time.perf_counter() - t0) / 60.0
-            bests.append(best)
-            meta = ck.read_metadata(best)
-            strategy = RLPolicyStrategy.from_checkpoint(best, params)
-            m = evaluate(strategy, prepared, params, "test")
-            lines.append(row(data, algo, m, f"{minutes:.1f}", str(meta["timesteps"])))
-            print("\n".join(lines[-1:]), flush=True)
-        if len(bests) > 1:
-            lines.append(row(data, "ensemble", ensemble_metrics(bests, prepared, params)))
-    rl = load_params().rl
-    test_share = 1 - rl.train_fraction - rl.validation_fraction
-    print(f"\n{args.days:g} days of synthetic 1m bars; test = last {test_share:.0%} of bars; settings {BENCH_SETS}")
-    print("\n| data | strategy | test Sharpe | return % | trades | HOLD % | win % | max DD % | train min | steps |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    print("\n".join(lines))
+    base = BUDGETS[args.budget]
+    budget = Budget(args.seeds or base.seeds, args.steps or base.steps, args.days or base.days)
+    available = available_executions()
+    wanted = args.execution or [e for e, why in available.items() if not why]
+    missing = [f"{e}: {available[e]}" for e in wanted if available.get(e)]
+    if missing:
+        print("cannot run: " + "; ".join(missing), file=sys.stderr)
+        return 2
+    notes = [why for e, why in available.items() if why and e not in wanted]
+    load0 = os.getloadavg()[0]
+    data = run(budget, args.algos, args.edges, wanted, args.workers, args.set, args.out)
+    rows = summarise(data["runs"], data["references"])
+    params = bench_params(args.edges[0], 0, wanted[0], args.set)
+    header = (
+        f"{budget.seeds} seeds x {budget.steps:,} env steps per run, {budget.days:g} days of synthetic 1-minute bars "
+        f"(test = last 20 %), {args.workers} runs at a time; costs: {costs_text(params)}; "
+        f"{len(data['runs'])} runs in {data['seconds'] / 60:.1f} min, load average {load0:.1f} -> "
+        f"{os.getloadavg()[0]:.1f}"
+    )
+    print(f"\n{header}")
+    for note in notes:
+        print(f"note: {note}: market (taker) execution only")
+    print(f"\n{table(rows)}\n\n{per_seed_table(data['runs'], data['references'])}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"header": header, "notes": notes, "rows": rows, **data, "budget": {
+            "name": args.budget, "seeds": budget.seeds, "steps": budget.steps, "days": budget.days}},
+            indent=1, default=str))  # fmt: skip
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
