@@ -5,7 +5,7 @@
 
 Every run is a fresh process, exactly the command a user types: interpreter start, imports, loading the newest
 checkpoints under runs/ (trained with `python -m rl.train --algo ensemble --data synthetic --days 30 --timesteps
-8000`, what `make run` does, when there are none or with --train), data and features, Ray worker start-up,
+16000`, what `make run` does, when there are none or with --train), data and features, Ray worker start-up,
 inference fused with the simulator, metrics. Reported per run:
 - `after Ray start`: the run time the command prints: from the program's start (imports included) to its answer,
   minus connecting to / starting Ray (the figure the targets are set on);
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 LINE = re.compile(r"segments: (\d+) x \d+ bars, workers: (\S+), ([\d.]+) s(?: \(\+ Ray start ([\d.]+) s\))?")
-TRAIN = ["--algo", "ensemble", "--data", "synthetic", "--days", "30", "--timesteps", "8000"]
+TRAIN = ["--algo", "ensemble", "--data", "synthetic", "--days", "30", "--timesteps", "16000"]
 
 
 def env() -> dict[str, str]:

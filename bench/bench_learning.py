@@ -63,7 +63,7 @@ class Budget:
     days: float  # days of synthetic bars (train 60 % / validation 20 % / test 20 %)
 
 
-BUDGETS = {"short": Budget(seeds=5, steps=20_000, days=20.0), "long": Budget(seeds=10, steps=200_000, days=30.0)}
+BUDGETS = {"short": Budget(seeds=5, steps=30_000, days=20.0), "long": Budget(seeds=10, steps=200_000, days=30.0)}
 
 
 def available_executions() -> dict[str, str]:

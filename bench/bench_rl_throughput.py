@@ -17,11 +17,13 @@ timers: env steps, module forward, connectors, learner update).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -154,13 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--iterations", type=int, default=3)
     ap.add_argument("--algos", nargs="+", default=["ppo", "dqn"], choices=["ppo", "dqn"])
     ap.add_argument("--days", type=float, default=30.0)
+    ap.add_argument("--json", type=Path, help="write the measurements here too")
     args = ap.parse_args(argv)
     load0 = os.getloadavg()[0]
     print("| algo | config | torch threads | env steps/s trained | env steps/s sampled | after / before trained | "
           "after / before sampled | identical weights |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
-    parts = {}
+    parts, everything = {}, {}
     for algo in args.algos:
-        m = measure(algo, args.iterations, args.days)
+        m = everything[algo] = measure(algo, args.iterations, args.days)
         med = statistics.median
         for name in ("before", "after"):
             arm = m[name]
@@ -174,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     for algo, b in parts.items():
         total = sum(b.values())
         print(f"  {algo}: " + ", ".join(f"{k} {v:.2f} s ({v / total:.0%})" for k, v in b.items() if v > 0))
+    if args.json:
+        args.json.write_text(json.dumps({"load": [load0, os.getloadavg()[0]], "algos": everything}, default=str))
     return 0
 
 

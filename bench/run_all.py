@@ -36,8 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "results.md"
 SECTIONS = (
     "simulator", "backtest", "inference", "scaling", "tune", "paper", "chunking", "execution", "live", "dashboard",
-    "import",
+    "import", "first_run", "rl_speed", "learning",
 )  # fmt: skip
+TABLES: dict[str, str] = {}  # markdown tables sections hand over (the learning bench's), written after the figures
 
 
 @dataclass
@@ -291,15 +292,97 @@ def import_(repeat: int) -> list[Figure]:
     ]  # fmt: skip
 
 
+def first_run(repeat: int) -> list[Figure]:
+    """The first 180-day backtest on a fresh clone, without and with `make setup`'s compile warm-up."""
+    from bench.bench_first_run import measure
+
+    m = measure()
+    cold_second, warm_second = f"{m['cold_second']:.2f} s", f"{m['warm_second']:.2f} s"
+    return [
+        Figure("first_run_cold", "fresh clone, first `python -m backtest --days 180 --strategy rules --workers 2`, "
+               "cold numba cache (no warm-up)", "s", [m["cold_first"]], extra={"second run": cold_second}),
+        Figure("first_run", "fresh clone after `make setup`'s warm-up (`python -m rl.warm`): the first run of the same",
+               "s", [m["warm_first"]], extra={"second run": warm_second, "warm-up": f"{m['warm_up']:.0f} s"}),
+        Figure("first_run_ratio", "after the warm-up: first run / second run", "x",
+               [m["warm_first"] / m["warm_second"]], ratio=True),
+    ]  # fmt: skip
+
+
+def rl_speed(repeat: int) -> list[Figure]:
+    """Training throughput before/after (bench/bench_rl_throughput.py), same seed, iterations interleaved."""
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "speed.json"
+        cmd = [sys.executable, "-m", "bench.bench_rl_throughput", "--iterations", str(max(2, repeat)), "--json",
+               str(out)]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=3600)
+        if proc.returncode != 0 or not out.is_file():
+            raise RuntimeError(f"bench_rl_throughput failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+        data = json.loads(out.read_text())
+    figs = []
+    for algo, m in data["algos"].items():
+        name = algo.upper()
+        b, a = m["before"], m["after"]
+        figs += [
+            Figure(f"rl_{algo}_trained_before", f"{name} training, before (SyncVectorEnv, torch {b['threads']} "
+                   "threads): env steps/s trained (sampling + learning)", "steps/s", b["trained"], fmt="{:,.0f}",
+                   higher_is_better=True),
+            Figure(f"rl_{algo}_trained", f"{name} training, after (compiled vector env, torch {a['threads']} "
+                   "thread): env steps/s trained", "steps/s", a["trained"], fmt="{:,.0f}", higher_is_better=True,
+                   extra={"sampled": f"{statistics.median(a['sampled']):,.0f} steps/s (before "
+                          f"{statistics.median(b['sampled']):,.0f})"}),
+            Figure(f"rl_{algo}_speedup", f"{name}: trained steps/s after / before (iterations interleaved, same "
+                   "seed)", "x", m["ratio_trained"], ratio=True, higher_is_better=True,
+                   extra={"identical weights": str(m["identical"]), "load": f"{m['load']:.1f}"}),
+            Figure(f"rl_{algo}_sampled_speedup", f"{name}: sampled steps/s after / before", "x", m["ratio_sampled"],
+                   ratio=True, higher_is_better=True),
+        ]  # fmt: skip
+    return figs
+
+
+def learning(repeat: int) -> list[Figure]:
+    """The multi-seed learning bench, short budget (bench/bench_learning.py); its table goes into the file."""
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "learning.json"
+        cmd = [sys.executable, "-m", "bench.bench_learning", "--budget", "short", "--json", str(out), "--out",
+               str(Path(tmp) / "runs")]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=7200)
+        if proc.returncode != 0 or not out.is_file():
+            raise RuntimeError(f"bench_learning failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+        data = json.loads(out.read_text())
+    from bench.bench_learning import table
+
+    notes = "".join(f"\n\nNote: {n}: market (taker) execution only." for n in data["notes"])
+    TABLES["learning"] = f"{data['header']}{notes}\n\n{table(data['rows'])}"
+    figs = []
+    walk = [r for r in data["rows"] if r["kind"] == "walk" and r["gate_promoted"] is not None]
+    figs.append(Figure("learn_walk_promoted", "learning bench: random-walk runs the gate would promote (must be 0)",
+                       "runs", [float(sum(r["gate_promoted"] for r in walk))], fmt="{:.0f}",
+                       extra={"of": str(sum(r["seeds"] for r in walk))}))  # fmt: skip
+    for r in data["rows"]:
+        if r["kind"] != "walk" and r["strategy"] in ("ppo", "dqn", "ensemble") and r["capture_iqm"] == r["capture_iqm"]:
+            figs.append(Figure(f"learn_{r['execution']}_{r['kind']}_{r['strategy']}_iqm",
+                               f"learning bench, {r['kind']} edge, {r['strategy']}: IQM capture of the oracle's PnL",
+                               "%", [100 * r["capture_iqm"]], ratio=True, fmt="{:.0f}", higher_is_better=True,
+                               extra={"learned": f"{r['learned']} / {r['seeds']}"}))  # fmt: skip
+    return figs
+
+
 RUNNERS: dict[str, Callable[[int], list[Figure]]] = {
     "simulator": simulator, "backtest": backtest, "inference": inference, "scaling": scaling, "tune": tune,
     "paper": paper, "chunking": chunking, "execution": execution, "live": live, "dashboard": dashboard,
-    "import": import_,
+    "import": import_, "first_run": first_run, "rl_speed": rl_speed, "learning": learning,
 }  # fmt: skip
-# the short in-process sections first: subprocess-heavy sections (browsers, servers) can disturb what follows
+# the short in-process sections first: subprocess-heavy sections (browsers, servers) can disturb what follows; the
+# learning sections last (the longest, and they load both cores)
 ORDER = (
     "simulator", "inference", "backtest", "import", "paper", "live", "dashboard", "chunking", "execution", "scaling",
-    "tune",
+    "tune", "first_run", "rl_speed", "learning",
 )  # fmt: skip
 
 
@@ -359,6 +442,17 @@ README_ROWS = [  # (figure key, README label, target, how)
      "`python -m bench.bench_ray_scaling`"),
     ("tune_50", "execution sweep: 50 trials × 4 walk-forward folds over 180 days", "minutes",
      "`python bench/bench_tune.py`"),
+    ("first_run", "fresh clone after `make setup`: the first 180-day rules backtest (`--workers 2`)", "= second run",
+     "`python -m bench.bench_first_run`"),
+    ("first_run_cold", "the same without the compile warm-up (cold numba cache)", "", "same run"),
+    ("rl_ppo_trained", "PPO training throughput (env steps/s, sampling + learning, 2,000-step iterations)", "",
+     "`python -m bench.bench_rl_throughput`"),
+    ("rl_ppo_speedup", "PPO training throughput vs before (SyncVectorEnv, torch threads = cores), identical weights",
+     "≥ 2×", "same run"),
+    ("rl_dqn_trained", "DQN training throughput (env steps/s)", "", "same run"),
+    ("rl_dqn_speedup", "DQN training throughput vs before, identical weights", "≥ 2×", "same run"),
+    ("learn_walk_promoted", "learning bench: random-walk runs the promotion gate would pass", "0",
+     "`python -m bench.bench_learning`"),
     ("paper_rate", "paper exchange, durable (each answer after its journal fsync): signed order actions, real SDK "
      "clients", "≥ 2,000/s", "`python -m bench.bench_paper_exchange`"),
     ("paper_rate_memory", "paper exchange, in memory (`--no-state`): same", "", "`... --no-state`"),
@@ -415,7 +509,7 @@ Ratios are the portable figures; absolute times and rates are this machine's.
 ## README table
 
 {readme_table(by_key)}
-
+{learning_block()}
 ## Every figure
 
 {chr(10).join(detail)}
@@ -424,8 +518,16 @@ Ratios are the portable figures; absolute times and rates are this machine's.
     out.write_text(text)
 
 
+def learning_block() -> str:
+    """The learning bench's table (short budget) as a section of the results file, when it ran."""
+    if "learning" not in TABLES:
+        return ""
+    return f"\n## Learning (`python -m bench.bench_learning`, short budget)\n\n{TABLES['learning']}\n"
+
+
 README = ROOT / "README.md"
 MARK_START, MARK_END = "<!-- bench:start (python -m bench.run_all --readme) -->", "<!-- bench:end -->"
+LEARN_START, LEARN_END = "<!-- learning:start (python -m bench.run_all --readme) -->", "<!-- learning:end -->"
 
 
 def copy_to_readme(results: Path, readme: Path = README) -> None:
@@ -438,7 +540,13 @@ def copy_to_readme(results: Path, readme: Path = README) -> None:
     if MARK_START not in doc or MARK_END not in doc:
         raise SystemExit(f"{readme} has no {MARK_START} ... {MARK_END} block to replace")
     head, rest = doc.split(MARK_START, 1)
-    readme.write_text(head + block + rest.split(MARK_END, 1)[1])
+    doc = head + block + rest.split(MARK_END, 1)[1]
+    if "## Learning (" in text and LEARN_START in doc and LEARN_END in doc:
+        learn = text.split("## Learning (", 1)[1].split("\n", 1)[1].split("## Every figure", 1)[0].strip()
+        head, rest = doc.split(LEARN_START, 1)
+        source = f"From `{results.relative_to(ROOT)}` ({'; '.join(facts)}):"
+        doc = head + f"{LEARN_START}\n{source}\n\n{learn}\n{LEARN_END}" + rest.split(LEARN_END, 1)[1]
+    readme.write_text(doc)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,10 +4,12 @@ Everything comes from params.rl: lstm_layers, lstm_hidden, fcnet_hiddens, max_se
 batch_size (sequences per minibatch: minibatch = batch_size * max_seq_len timesteps), num_envs, the ppo and dqn
 sections, the epsilon schedule and the seed.
 
-Traps handled (see shared/reference/ray-rllib.md): algorithm classes not strings; 0 env runners and 0 remote
-learners (no speed-up on 2 cores); DQN with an LSTM needs `EpisodeReplayBuffer`, n_step = 1 and
-burn_in_len < max_seq_len; `rollout_fragment_length` set explicitly ("auto" made DQN iterations ~9x slower).
-`rollout_fragment_length` counts steps per env: an iteration samples rollout_fragment_length x num_envs steps.
+Traps handled (see shared/reference/ray-rllib.md): algorithm classes not strings; by default 0 env runners and 0
+remote learners (no speed-up on 2 cores; `rl.env_runners` puts sampling on Ray actors, e.g. on a cluster's nodes);
+DQN with an LSTM needs `EpisodeReplayBuffer`, n_step = 1 and burn_in_len < max_seq_len; `rollout_fragment_length`
+set explicitly ("auto" made DQN iterations ~9x slower). `rollout_fragment_length` counts steps per env: an
+iteration samples rollout_fragment_length x num_envs (x env runners) steps. RLlib takes an env class or a registered
+name: the compiled vector env is registered (`env_settings`). Its replay buffer is seeded here (`build`).
 """
 
 from __future__ import annotations
@@ -66,9 +68,9 @@ def ppo_config(params: Params, env_config: dict[str, Any], seed: int, iter_steps
         .environment(env, env_config=env_config)
         .framework("torch")
         .env_runners(
-            num_env_runners=0,
+            num_env_runners=rl.env_runners,
             num_envs_per_env_runner=rl.num_envs,
-            rollout_fragment_length=max(1, iter_steps // rl.num_envs),
+            rollout_fragment_length=max(1, iter_steps // (rl.num_envs * max(1, rl.env_runners))),
             gym_env_vectorize_mode=vectorize,
         )
         .learners(num_learners=0, num_gpus_per_learner=learner_gpus())
@@ -97,7 +99,7 @@ def dqn_config(params: Params, env_config: dict[str, Any], seed: int, iter_steps
         .environment(env, env_config=env_config)
         .framework("torch")
         .env_runners(
-            num_env_runners=0,
+            num_env_runners=rl.env_runners,
             num_envs_per_env_runner=rl.num_envs,
             rollout_fragment_length=max(1, min(rl.dqn.rollout_per_env, iter_steps // rl.num_envs)),
             gym_env_vectorize_mode=vectorize,

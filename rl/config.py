@@ -17,7 +17,7 @@ from backtest.config import Section
 class EpsilonConfig(Section):
     start: float = Field(default=1.0, ge=0, le=1)
     end: float = Field(default=0.05, ge=0, le=1)
-    decay_steps: int = Field(default=50_000, ge=1)
+    decay_steps: int = Field(default=10_000, ge=1)
 
 
 class PPOSection(Section):
@@ -32,7 +32,7 @@ class DQNSection(Section):
     rollout_per_env: int = Field(default=32, ge=1)
     replay_capacity: int = Field(default=100_000, ge=100)
     learning_starts: int = Field(default=2000, ge=0)
-    target_update: int = Field(default=2000, ge=1)
+    target_update: int = Field(default=500, ge=1)
 
 
 class RewardConfig(Section):
@@ -53,7 +53,7 @@ class RLConfig(Section):
     lstm_hidden: int = Field(default=128, ge=1, le=4096)
     fcnet_hiddens: list[int] = Field(default_factory=lambda: [64])
     max_seq_len: int = Field(default=32, ge=2, le=1024)
-    learning_rate: float = Field(default=1.0e-4, gt=0, le=1)
+    learning_rate: float = Field(default=3.0e-4, gt=0, le=1)
     batch_size: int = Field(default=32, ge=1)
     epochs: int = Field(default=180, ge=1)
     early_stop_patience: int = Field(default=30, ge=1)
@@ -65,6 +65,7 @@ class RLConfig(Section):
     num_envs: int = Field(default=8, ge=1, le=256)
     torch_threads: int = Field(default=1, ge=0, le=256)  # 0 = torch's default (one per core)
     vector_env: bool = True  # the compiled vector env (rl/vector_env.py) instead of a SyncVectorEnv of TradingEnvs
+    env_runners: int = Field(default=0, ge=0, le=1024)  # remote env-runner actors (0 = sample in the trainer's process)
     ppo: PPOSection = Field(default_factory=PPOSection)
     dqn: DQNSection = Field(default_factory=DQNSection)
     epsilon: EpsilonConfig = Field(default_factory=EpsilonConfig)

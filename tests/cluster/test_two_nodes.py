@@ -70,6 +70,12 @@ def test_policy_backtest_on_both_nodes_never_opens_the_checkpoint_and_gives_the_
     assert res["trades"][0] > 0 and res["identical_trades"] and res["identical_equity"]
 
 
+def test_training_samples_with_an_env_runner_on_each_node(report):
+    res = _step(report, "env_runners")
+    assert sorted(res["runner_nodes"]) == sorted(report["nodes"].values())
+    assert res["sampled"] >= 128
+
+
 def test_execution_sweep_runs_trials_on_both_nodes_and_leaves_results_winner_and_registry_on_the_storage(report):
     res = _step(report, "sweep")
     assert res["code"] == 0 and res["trials"] == 4

@@ -7,6 +7,7 @@ writes what it saw to OUT.json after each step, so the tests can assert on it (a
 
 1. `backtest_rules`: a chunked rules backtest on 2 workers (one per node) vs in-process: trades and equity;
 2. `backtest_policy`: the same for a trained-policy checkpoint (random weights) whose folder the workers may not read;
+2b. `env_runners`: PPO training with `rl.env_runners=2`: an env runner on each node samples, the driver learns;
 3. `sweep`: `python -m rl.tune` of that checkpoint with `cluster.storage` set: trials on both nodes, outputs,
    winner and registry entry on the storage;
 4. `live`: `python -m live.serve --strategy <checkpoint>` on the cluster: the trader lands on the node offering
@@ -115,6 +116,30 @@ def backtest_both_ways(spec: str, params: Any, objectives: Any) -> dict[str, Any
     }
 
 
+def env_runners_on_both_nodes(common: list[str]) -> dict[str, Any]:
+    """PPO with `rl.env_runners=2`: one env runner per node (one CPU each) samples; the learner trains in the driver."""
+    import ray
+    from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED
+
+    from backtest.config import load_params
+    from rl.algos import build
+
+    tiny = ["rl.lstm_hidden=16", "rl.fcnet_hiddens=[16]", "rl.episode_bars=200", "rl.batch_size=4",
+            "rl.max_seq_len=8", "rl.num_envs=2", "rl.env_runners=2"]  # fmt: skip
+    params = load_params(overrides=[*common, *tiny])
+    env_config = {"params": params.model_dump(mode="json"), "source": "synthetic", "days": 4.0, "seed": 1}
+    trainer = build("ppo", params, env_config, 1, 128)
+    try:
+        result = trainer.train()
+        nodes = trainer.env_runner_group.foreach_env_runner(
+            lambda _runner: ray.get_runtime_context().get_node_id(), local_env_runner=False
+        )
+        sampled = int(result[ENV_RUNNER_RESULTS][NUM_ENV_STEPS_SAMPLED])
+    finally:
+        trainer.stop()
+    return {"runner_nodes": nodes, "sampled": sampled}
+
+
 SPACE = {
     "score": {"folds": 2, "spread_penalty": 0.5, "no_trade_score": -10.0},
     "asha": {"grace_period": 2, "reduction_factor": 2},
@@ -163,6 +188,7 @@ def main(out_path: Path, work: Path) -> int:
     try:
         step(out_path, "backtest_rules", lambda: backtest_both_ways("rules", params, objectives))
         step(out_path, "backtest_policy", lambda: backtest_both_ways(str(ckpt), params, objectives))
+        step(out_path, "env_runners", lambda: env_runners_on_both_nodes(common))
         step(out_path, "sweep", lambda: sweep(work, storage, ckpt, common))
         step(out_path, "live", lambda: live(work, ckpt, head_id))
         step(out_path, "node_loss", lambda: node_loss(work, storage, common, cluster, node_b))
