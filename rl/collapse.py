@@ -72,11 +72,15 @@ class CollapseMonitor:
         self.last_change = change
         shares = stats.shares()
         top = int(np.argmax(shares))
+        one_action = bool(shares[top] >= ONE_ACTION_SHARE)
+        unchanged = change is not None and change <= FROZEN_CHANGE
+        if stats.kl is None:  # DQN: unchanged decisions say nothing more than "always X" when that holds
+            frozen = unchanged and not one_action
+        else:  # PPO: the update itself did not move the policy
+            frozen = unchanged and math.isfinite(stats.kl) and stats.kl < FROZEN_KL
         conditions = {
-            f"always {ACTION_NAMES[top]}": shares[top] >= ONE_ACTION_SHARE,
-            "frozen": change is not None
-            and change <= FROZEN_CHANGE
-            and (stats.kl is None or (math.isfinite(stats.kl) and stats.kl < FROZEN_KL)),
+            f"always {ACTION_NAMES[top]}": one_action,
+            "frozen": frozen,
             "entropy": stats.entropy is not None and math.isfinite(stats.entropy) and stats.entropy < MIN_ENTROPY,
         }
         fired = []

@@ -42,6 +42,7 @@ def test_always_hold_on_a_random_walk_says_holding_is_right_there():
     text = mon.observe(_stats(2, hold))
     assert text is not None and "always HOLD" in text and "synth.edge.enabled=false" in text
     assert "rl.epsilon.decay_steps" in text
+    assert mon.observe(_stats(3, hold)) is None  # unchanged decisions add nothing to "always HOLD" for DQN
     assert mon.collapsed == ["always HOLD"]
 
 
