@@ -274,20 +274,25 @@ def run(
     pending = {}
     queue = list(jobs)
     runs: list[dict[str, Any]] = []
+    failed: list[str] = []
     with tqdm(total=len(jobs), desc="training runs", unit="run", disable=None) as bar:
         while queue or pending:
             while queue and len(pending) < workers:
                 e, k, a, s = queue.pop(0)
                 pending[train_task.remote(k, a, s, e, budget, extra, out)] = (e, k, a, s)
             done, _ = ray.wait(list(pending), num_returns=1)
-            pending.pop(done[0])
-            runs.append(ray.get(done[0]))
+            e, k, a, s = pending.pop(done[0])
+            try:
+                runs.append(ray.get(done[0]))
+            except Exception as exc:  # one failed run must not throw the others' minutes away: said, and left out
+                failed.append(f"{e} {k} {a} seed {s}: {str(exc).strip().splitlines()[-1][:300]}")
+                print(f"FAILED: {failed[-1]}", file=sys.stderr, flush=True)
             bar.update(1)
     ckpts: dict[tuple[str, str, int], dict[str, str]] = {}
     for r in runs:
         ckpts.setdefault((r["execution"], r["kind"], r["seed"]), {})[r["algo"]] = r["checkpoint"]
     refs = ray.get([ref_task.remote(k, s, e, budget, extra, c) for (e, k, s), c in ckpts.items()])
-    return {"runs": runs, "references": refs, "seconds": time.perf_counter() - t0}
+    return {"runs": runs, "references": refs, "failed": failed, "seconds": time.perf_counter() - t0}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -324,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.getloadavg()[0]:.1f}"
     )
     print(f"\n{header}")
+    for line in data["failed"]:
+        print(f"FAILED run (left out of the table): {line}")
     for note in notes:
         print(f"note: {note}: market (taker) execution only")
     print(f"\n{table(rows)}\n\n{per_seed_table(data['runs'], data['references'])}")
@@ -332,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps({"header": header, "notes": notes, "rows": rows, **data, "budget": {
             "name": args.budget, "seeds": budget.seeds, "steps": budget.steps, "days": budget.days}},
             indent=1, default=str))  # fmt: skip
-    return 0
+    return 1 if data["failed"] else 0
 
 
 if __name__ == "__main__":
