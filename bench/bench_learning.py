@@ -215,7 +215,12 @@ def summarise(runs: list[dict[str, Any]], refs: list[dict[str, Any]]) -> list[di
 
 
 def _pct(x: float | None) -> str:
-    return "" if x is None or x != x else f"{100 * x:.0f} %"
+    return "" if x is None or x != x else f"{round(100 * x) + 0:.0f} %"
+
+
+def _num(x: float, digits: int) -> str:
+    """`x` rounded, without a "-0.00"."""
+    return f"{round(x, digits) + 0.0:.{digits}f}"
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -233,7 +238,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         gate = "" if r["gate_promoted"] is None else f"{r['gate_promoted']} / {r['seeds']}"
         lines.append(
             f"| {r['execution']} | {EDGE_LABEL.get(r['kind'], r['kind'])} | {r['strategy']} | {learned} | "
-            f"{'' if ref else _pct(r['capture_median'])} | {iqm} | {r['return_median']:.2f} | "
+            f"{'' if ref else _pct(r['capture_median'])} | {iqm} | {_num(r['return_median'], 2)} | "
             f"{r['hold_median']:.1f} | {r['trades_median']:.0f} | {gate} |"
         )
     return "\n".join(lines)
@@ -250,7 +255,7 @@ def per_seed_table(runs: list[dict[str, Any]], refs: list[dict[str, Any]]) -> st
         oracle_ret = "" if not o else f"{o['total_return_pct']:.2f}"
         lines.append(
             f"| {r['execution']} | {EDGE_LABEL[r['kind']]} | {r['seed']} | {r['algo']} | "
-            f"{r['test']['total_return_pct']:.2f} | {oracle_ret} | {cap} | "
+            f"{_num(r['test']['total_return_pct'], 2)} | {oracle_ret} | {cap} | "
             f"{r['test']['n_trades']} | {r['test']['hold_rate_pct']:.1f} | {r['best_steps']} | "
             f"{', '.join(r['collapses'])} |"
         )
