@@ -126,14 +126,15 @@ class CollapseMonitor:
         if name == "entropy":
             return "the sampled policy stopped exploring: raise rl.ppo.entropy."
         if name == f"always {ACTION_NAMES[HOLD]}":
-            walk = self.edge_hint == "random walk"
-            base = "holding is the right answer on data without an edge" + (
-                " (this data: synth.edge.enabled=false)." if walk else ", e.g. the default synthetic data."
+            fix = (
+                "explore longer (rl.epsilon.decay_steps for DQN, rl.ppo.entropy for PPO), train longer, and check "
+                "that the edge can pay the costs at all (`python -m backtest --strategy oracle`)."
             )
-            return (
-                f"{base} On data with an edge: explore longer (rl.epsilon.decay_steps for DQN, rl.ppo.entropy for "
-                "PPO), train longer, check that the edge can pay the costs (the oracle: --strategy oracle)."
-            )
+            if self.edge_hint == "random walk":
+                return f"holding is the right answer here (synth.edge.enabled=false: no edge). With an edge: {fix}"
+            if self.edge_hint == "planted edge":
+                return f"this data has a planted edge (synth.edge.enabled=true), so holding leaves it unused: {fix}"
+            return f"holding is right on data without an edge; if yours has one: {fix}"
         return (
             "in a position every bar, paying costs each time: lower rl.ppo.entropy or raise rl.learning_rate so it "
             "learns what trading costs; with a max hold (trading.max_hold_seconds) every position is forced shut "
