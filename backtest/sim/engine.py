@@ -162,6 +162,11 @@ class Simulator:
         K.init_account(self.acct, self.slots, start, end, self.params.initial_equity, peak)
         self._eq[0] = self.params.initial_equity
 
+    def kernel_market(self) -> tuple[np.ndarray, ...]:
+        """(ts, open, high, low, close, atr, funding, tick): the market arguments of `kernel.step_bar`, for compiled
+        callers that step accounts themselves (rl/vector_env.py)."""
+        return self._arr
+
     @property
     def t(self) -> int:
         return int(self.acct[K.A_T])

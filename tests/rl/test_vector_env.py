@@ -34,7 +34,13 @@ def _sync(config: dict, n: int) -> gym.vector.SyncVectorEnv:
     return gym.vector.SyncVectorEnv([lambda: TradingEnv(config) for _ in range(n)])
 
 
-@pytest.mark.parametrize("sets", [[], SHAPED, POSITIONS], ids=["default", "shaped-rewards", "positions"])
+MAKER = ["execution.entry=maker", "execution.exit=maker", "execution.take_profit=maker", "execution.entry_ttl_bars=2",
+         "trading.max_hold_seconds=180"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "sets", [[], SHAPED, POSITIONS, MAKER], ids=["default", "shaped-rewards", "positions", "maker-orders"]
+)
 def test_vector_env_matches_a_sync_vector_of_single_envs_step_for_step(env_config, sets):
     config = _config(env_config, sets)
     n = 4
