@@ -19,7 +19,7 @@ def test_defaults_load_with_the_documented_values():
     assert p.trading.position_size_pct == 0.4 and p.trading.max_hold_seconds == 60
     assert (p.trading.rsi_buy_below, p.trading.rsi_sell_above) == (38, 62)
     assert p.backtest.days == 180 and p.backtest.latency_ms == (5, 15) and p.backtest.chunk_size == 5000
-    assert (p.rl.lstm_layers, p.rl.lstm_hidden, p.rl.learning_rate) == (2, 128, 1e-4)
+    assert (p.rl.lstm_layers, p.rl.lstm_hidden, p.rl.learning_rate) == (2, 128, 3e-4)
     assert p.market.coin == "xyz:XYZ100" and p.live.journal_dir == "runs/live" and p.paper_exchange.port == 8089
     o = load_objectives()
     assert (o.monthly_return_min, o.sharpe_min, o.drawdown_max, o.auto_stop_drawdown) == (15, 1.5, 5, 4)
