@@ -51,7 +51,7 @@ def write_obs(features, acct, slots, close, bar_ms, pos, out):  # pragma: no cov
 
 @njit(cache=True)
 def vector_step(
-    accts, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, p, features, vol_pct, rcfg, rstate,
+    accts, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, opens, p, features, vol_pct, rcfg, rstate,
     actions, mask, obs, rewards, terminated, truncated, equity, pos, terms,
 ):  # fmt: skip  # pragma: no cover - compiled
     """Advance every account b with mask[b] one bar with its action (exactly `TradingEnv.step`): fills, reward,
@@ -63,7 +63,7 @@ def vector_step(
         sl = slots[b]
         before = acct[K.A_EQUITY]
         side_before = _side(sl)
-        K.step_bar(acct, sl, trades[b], ts, op, hi, lo, cl, atr, funding, tick, actions[b], p)
+        K.step_bar(acct, sl, trades[b], ts, op, hi, lo, cl, atr, funding, tick, opens, actions[b], p)
         t = int(acct[K.A_T])
         done = t >= int(acct[K.A_END]) - 1
         if done:
@@ -111,7 +111,7 @@ class TradingVectorEnv(gym.vector.VectorEnv):
         self.span = proto.span
         self.episode_bars = proto.episode_bars
         self._sim_params: SimParams = proto.sim.params
-        self._arr = proto.sim.kernel_market()  # (ts, open, high, low, close, atr, funding, tick)
+        self._arr = proto.sim.kernel_market()  # (ts, open, high, low, close, atr, funding, tick, opens)
         self._features = np.ascontiguousarray(proto.prepared.features, dtype=np.float32)
         vol = vol_pct_series(proto.prepared)
         self._vol = np.zeros(0) if vol is None else vol

@@ -163,8 +163,8 @@ class Simulator:
         self._eq[0] = self.params.initial_equity
 
     def kernel_market(self) -> tuple[np.ndarray, ...]:
-        """(ts, open, high, low, close, atr, funding, tick): the market arguments of `kernel.step_bar`, for compiled
-        callers that step accounts themselves (rl/vector_env.py)."""
+        """(ts, open, high, low, close, atr, funding, tick, opens): the market arguments of `kernel.step_bar`, for
+        compiled callers that step accounts themselves (rl/vector_env.py)."""
         return self._arr
 
     @property

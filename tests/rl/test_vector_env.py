@@ -36,10 +36,13 @@ def _sync(config: dict, n: int) -> gym.vector.SyncVectorEnv:
 
 MAKER = ["execution.entry=maker", "execution.exit=maker", "execution.take_profit=maker", "execution.entry_ttl_bars=2",
          "trading.max_hold_seconds=180"]  # fmt: skip
+IN_SESSION = ["trading.trade_closed_sessions=false"]  # entries refused while the outside market is closed
 
 
 @pytest.mark.parametrize(
-    "sets", [[], SHAPED, POSITIONS, MAKER], ids=["default", "shaped-rewards", "positions", "maker-orders"]
+    "sets",
+    [[], SHAPED, POSITIONS, MAKER, IN_SESSION],
+    ids=["default", "shaped-rewards", "positions", "maker-orders", "in-session-only"],
 )
 def test_vector_env_matches_a_sync_vector_of_single_envs_step_for_step(env_config, sets):
     config = _config(env_config, sets)
@@ -66,6 +69,19 @@ def test_vector_env_matches_a_sync_vector_of_single_envs_step_for_step(env_confi
             resets += int(got_r[4]["_start"].sum())
             np.testing.assert_array_equal(got_v[4]["start"][got_r[4]["_start"]], got_r[4]["start"][got_r[4]["_start"]])
     assert resets >= 2 * n
+
+
+def test_vector_env_charges_the_venue_fee_schedule_the_single_env_charges(env_config):
+    from backtest.venue.fees import resolve_fees
+
+    vec, single = TradingVectorEnv(env_config, num_envs=2), TradingEnv(env_config)
+    params = single.params
+    fees = resolve_fees(params, recorded=single.prepared.provenance.get("fees"))
+    assert vec._sim_params == single.sim.params
+    assert (vec._sim_params.taker_frac, vec._sim_params.maker_frac) == (fees.taker, fees.maker)
+    assert params.market.coin == "xyz:XYZ100" and fees.taker == pytest.approx(0.0009)  # HIP-3 standard, offline
+    opens = TradingVectorEnv(_config(env_config, IN_SESSION), num_envs=2)._arr[-1]
+    assert np.any(opens == 0.0) and np.any(opens == 1.0)  # the market's session rule reaches the stepped kernel
 
 
 def test_rllib_env_creator_gives_the_vector_env_with_num_envs_and_the_single_env_without(env_config):
