@@ -16,16 +16,18 @@ Seed s trains with `--seed s` on the synthetic market of `synth.seed = 7 + s` (a
 per seed). Budgets are env steps, never wall clock, so every per-seed figure is the same on any machine.
 
 Data (BENCH_EDGES; all with `trading.max_hold_seconds=0`: with the default 60 s max hold every position is shut
-after one bar, and no 1-minute edge pays 0.2 % a round trip: the oracle itself loses there):
+after one bar, and no 1-minute edge pays a round trip of fees and slippage (0.28 % with the venue's 0.09 % taker fee
+and 0.05 % slippage): the oracle itself loses there):
 - weak: the default planted edge (`synth.edge.strength` 0.3, `synth.trend_drift_bps` 0.6);
 - medium: strength 0.5, drift 1.2 bps; strong: strength 0.5, drift 2 bps;
 - random walk: `synth.edge.enabled=false` (nothing to learn: the right policy holds; the gate must promote none).
 
 Figures per (execution, data, algorithm): seeds that learned (capture > 25 %), median and IQM capture with a 95 %
 bootstrap CI over seeds (rliable-style, `rl.learning_stats`), median test return, HOLD rate and trades, and how
-many seeds the promotion gate (`rl.gate`, configs/objectives.yaml on the test span) would promote. Costs and
-execution come from the params (`backtest.commission_pct`, `backtest.maker_commission_pct`, `backtest.slippage_pct`,
-and the `execution` section: `--execution market maker`); the bench prints which it used.
+many seeds the promotion gate (`rl.gate`, configs/objectives.yaml on the test span) would promote. Fees are the
+venue's schedule for the market (`backtest/venue/fees.py`; xyz:XYZ100 offline: HIP-3 standard, taker 0.09 % / maker
+0.03 %) unless `--set backtest.commission_pct=...` overrides them; slippage, latency and execution come from the
+params (`--execution market maker`); the bench prints which it used.
 """
 
 from __future__ import annotations
@@ -94,10 +96,13 @@ def bench_params(kind: str, seed: int, execution: str, extra: list[str]) -> Any:
 
 
 def costs_text(params: Any) -> str:
-    """The costs a run charges, read from the params (never hard-coded here)."""
+    """The costs a run charges: the fee schedule the simulator resolves (the venue's for the market, or the
+    params' override; `backtest.venue.fees.resolve_fees`), slippage and latency from the params (never hard-coded)."""
+    from backtest.venue.fees import resolve_fees
+
     bt = params.backtest
-    parts = [f"taker fee {bt.commission_pct:g} %", f"maker fee {bt.maker_commission_pct:g} %",
-             f"slippage {bt.slippage_pct:g} %", f"latency {bt.latency_ms[0]:g}-{bt.latency_ms[1]:g} ms"]  # fmt: skip
+    parts = [f"fees {resolve_fees(params).label()}", f"slippage {bt.slippage_pct:g} %",
+             f"latency {bt.latency_ms[0]:g}-{bt.latency_ms[1]:g} ms"]  # fmt: skip
     return ", ".join(parts)
 
 
