@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 
 from backtest.config import TradingConfig
+from backtest.jit import cached_njit
 
 if TYPE_CHECKING:  # pandas is imported where used: Ray workers never need it (~0.3 s of start-up)
     import pandas as pd
@@ -65,7 +65,7 @@ LC_RING = max(RETURN_HORIZONS) + 1  # log closes kept for the return horizons
 WIN_RING = max(*VOL_WINDOWS, VOLUME_WINDOW)  # one-bar returns and log volumes kept for the rolling windows
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def rsi_step(st, n, c, period):  # pragma: no cover - compiled
     """Wilder RSI after bar n (0-based) with close c: seeded with the mean gain/loss of the first `period` changes."""
     if n == 0:
@@ -95,7 +95,7 @@ def rsi_step(st, n, c, period):  # pragma: no cover - compiled
     return 100.0 - 100.0 / (1.0 + gain / loss)
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def ema_step(st, k, n, x, span, first):  # pragma: no cover - compiled
     """EMA in st[k] with alpha = 2 / (span + 1), seeded with x at bar `first`; NaN before it."""
     if n < first:
@@ -108,7 +108,7 @@ def ema_step(st, k, n, x, span, first):  # pragma: no cover - compiled
     return st[k]
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def macd_step(st, n, c, fast, slow, signal):  # pragma: no cover - compiled
     """(line, signal, histogram) after bar n; NaN before slow - 1 (line) and slow + signal - 2 (signal, hist)."""
     ef = ema_step(st, _EMA_FAST, n, c, float(fast), 0)
@@ -120,7 +120,7 @@ def macd_step(st, n, c, fast, slow, signal):  # pragma: no cover - compiled
     return line, sig, line - sig
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def atr_step(st, n, h, lo, c, period):  # pragma: no cover - compiled
     """Wilder ATR after bar n: mean true range of the first `period` bars, then (prev * (period - 1) + TR) / period."""
     if n == 0:
@@ -141,7 +141,7 @@ def atr_step(st, n, h, lo, c, period):  # pragma: no cover - compiled
     return st[_ATR]
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _window_mean_std(ring, n, w):  # pragma: no cover - compiled
     """Mean and population std of the last w values pushed (value j at ring[j % len]); n values pushed so far."""
     size = ring.shape[0]
@@ -156,12 +156,12 @@ def _window_mean_std(ring, n, w):  # pragma: no cover - compiled
     return m, np.sqrt(v / w)
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _finite32(x):  # pragma: no cover - compiled
     return np.float32(x) if np.isfinite(x) else np.float32(0.0)
 
 
-@njit(cache=True)
+@cached_njit()
 def _feature_step(st, lc, r1, lv, ts_ms, h, lo, c, v, rsi_p, fast, slow, signal, atr_p, out):  # pragma: no cover
     """Push one closed bar; write its feature row (float32, warm-up 0) into `out` and the raw indicators into st."""
     n = int(st[_N])
@@ -211,7 +211,7 @@ def _feature_step(st, lc, r1, lv, ts_ms, h, lo, c, v, rsi_p, fast, slow, signal,
     st[_N] = n + 1
 
 
-@njit(cache=True)
+@cached_njit()
 def _feature_series(ts, h, lo, c, v, rsi_p, fast, slow, signal, atr_p, n_feat):  # pragma: no cover - compiled
     n = c.shape[0]
     out = np.empty((n, n_feat), dtype=np.float32)
@@ -225,7 +225,7 @@ def _feature_series(ts, h, lo, c, v, rsi_p, fast, slow, signal, atr_p, n_feat): 
     return out
 
 
-@njit(cache=True)
+@cached_njit()
 def _rsi_series(close, period):  # pragma: no cover - compiled
     st = np.zeros(N_STATE)
     out = np.empty(close.shape[0])
@@ -234,7 +234,7 @@ def _rsi_series(close, period):  # pragma: no cover - compiled
     return out
 
 
-@njit(cache=True)
+@cached_njit()
 def _macd_series(close, fast, slow, signal):  # pragma: no cover - compiled
     st = np.zeros(N_STATE)
     n = close.shape[0]
@@ -244,7 +244,7 @@ def _macd_series(close, fast, slow, signal):  # pragma: no cover - compiled
     return line, sig, hist
 
 
-@njit(cache=True)
+@cached_njit()
 def _atr_series(high, low, close, period):  # pragma: no cover - compiled
     st = np.zeros(N_STATE)
     out = np.empty(close.shape[0])
@@ -440,7 +440,7 @@ class NormStats:
         )
 
 
-@njit(cache=True, error_model="numpy")
+@cached_njit(error_model="numpy")
 def _standardise(x, mean, std, clip, out):  # pragma: no cover - compiled
     for i in range(x.shape[0]):
         for j in range(x.shape[1]):

@@ -17,9 +17,9 @@ What it reproduces (see `backtest.runner.run_policy`):
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from backtest.config import objectives_model, params_model
+from backtest.jit import cached_njit
 from backtest.sim import kernel as K
 from backtest.sim.engine import BatchSimulator, SegmentRun
 from backtest.sim.market import Market
@@ -31,7 +31,7 @@ from rl.inference import Packed, limit_blas_threads, rows_for
 SINGLE, VOTE = 0, 1
 
 
-@njit(cache=True)  # default flags: numba passes fastmath on to callees, and the simulator kernel must not get it
+@cached_njit()  # default flags: numba passes fastmath on to callees, and the simulator kernel must not get it
 def _observe(features, bars, col, width, pos, obs):  # pragma: no cover - compiled
     """obs [R, width + 4] = features[bars[r], col:col + width] then the position state (rows past B repeat row 0)."""
     rows = obs.shape[0]
@@ -45,7 +45,7 @@ def _observe(features, bars, col, width, pos, obs):  # pragma: no cover - compil
             obs[r, width + j] = np.float32(pos[b, j])
 
 
-@njit(cache=True)  # default flags: numba passes fastmath on to callees, and the simulator kernel must not get it
+@cached_njit()  # default flags: numba passes fastmath on to callees, and the simulator kernel must not get it
 def _forward_all(
     buf, layers, members, min_q, features, bars, pos, state, scratch, obs_flat, scores, acts, margins
 ):  # pragma: no cover - compiled
@@ -61,7 +61,7 @@ def _forward_all(
         nk.decide(members[m, nk.MT_KIND], scores, min_q[m], acts[m], margins[m])
 
 
-@njit(cache=True)  # default flags: numba passes fastmath on to callees, and the simulator kernel must not get it
+@cached_njit()  # default flags: numba passes fastmath on to callees, and the simulator kernel must not get it
 def lockstep_kernel(
     buf, layers, members, min_q, mode, threshold, tie_break, fallback_col,
     features, starts, warm, accts, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, opens, p, eq, posq, act,

@@ -21,8 +21,8 @@ backtest then take bit-identical decisions, also near the confidence thresholds.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from backtest.jit import cached_njit
 from backtest.sim.kernel import BUY, HOLD, SELL
 
 N_ACTIONS = len((HOLD, BUY, SELL))
@@ -56,11 +56,11 @@ _B0, _B2, _B4, _B6 = (
 )
 
 
-JIT = {"cache": True, "error_model": "numpy", "fastmath": {"contract"}}  # numpy errors: no division checks, so
+JIT = {"error_model": "numpy", "fastmath": {"contract"}}  # numpy errors: no division checks, so
 # the element-wise loops vectorise (a Python-style ZeroDivisionError check blocks it: measured 12x slower)
 
 
-@njit(inline="always", **JIT)
+@cached_njit(inline="always", **JIT)
 def ftanh(x):  # pragma: no cover - compiled
     """float32 tanh (rational approximation; vectorisable)."""
     if x > _CLAMP:
@@ -81,12 +81,12 @@ def ftanh(x):  # pragma: no cover - compiled
     return p / q
 
 
-@njit(inline="always", **JIT)
+@cached_njit(inline="always", **JIT)
 def fsigmoid(x):  # pragma: no cover - compiled
     return _HALF * ftanh(_HALF * x) + _HALF
 
 
-@njit(**JIT)
+@cached_njit(**JIT)
 def _bias_tanh(y, b):  # pragma: no cover - compiled
     rows, n = y.shape
     for r in range(rows):
@@ -95,7 +95,7 @@ def _bias_tanh(y, b):  # pragma: no cover - compiled
             yr[j] = ftanh(yr[j] + b[j])
 
 
-@njit(**JIT)
+@cached_njit(**JIT)
 def _lstm_cell(gx, gh, b, h, c):  # pragma: no cover - compiled
     """PyTorch's LSTM cell on pre-activations gx + gh [4, R, H] (gates i, f, g, o) + b [4H]; updates h, c [R, H]."""
     rows, hidden = h.shape
@@ -114,7 +114,7 @@ def _lstm_cell(gx, gh, b, h, c):  # pragma: no cover - compiled
             hr[j] = o * ftanh(cc)
 
 
-@njit(**JIT)
+@cached_njit(**JIT)
 def _rows_forward(buf, layers, first, count, obs, state, total, r0, scratch, scores):  # pragma: no cover - compiled
     """All layers of one member for rows [r0, r0 + len(obs)) of `total` (at least two rows; see `member_forward`)."""
     xa, xb, hc, gx, gh = scratch
@@ -171,7 +171,7 @@ def _rows_forward(buf, layers, first, count, obs, state, total, r0, scratch, sco
                     scores[r, a] = v + scores[r, a] - mean
 
 
-@njit(**JIT)
+@cached_njit(**JIT)
 def _state_rows(state, base, total, r0, rows, hidden):  # pragma: no cover - compiled
     """Rows [r0, r0 + rows) of the state block that starts at `base` x `total` (h: base, c: base + hidden), as a
     C-contiguous [rows, hidden] view: a strided view compiles to scalar loops (measured ~10x slower cell)."""
@@ -179,7 +179,7 @@ def _state_rows(state, base, total, r0, rows, hidden):  # pragma: no cover - com
     return state[off : off + rows * hidden].reshape((rows, hidden))
 
 
-@njit(**JIT)
+@cached_njit(**JIT)
 def member_forward(buf, layers, first, count, obs, state, scratch, scores):  # pragma: no cover - compiled
     """One step of one member: obs [R, D] -> head outputs `scores` [R, A]; advances `state`.
 
@@ -202,7 +202,7 @@ def member_forward(buf, layers, first, count, obs, state, scratch, scores):  # p
         r0 += n
 
 
-@njit(**JIT)
+@cached_njit(**JIT)
 def decide(kind, scores, min_q_diff, actions, margins):  # pragma: no cover - compiled
     """Greedy actions and confidence margins for rows of head outputs (see rl/inference.py for the definitions)."""
     rows, n = scores.shape
@@ -245,7 +245,7 @@ def decide(kind, scores, min_q_diff, actions, margins):  # pragma: no cover - co
             actions[r] = best
 
 
-@njit(**JIT)
+@cached_njit(**JIT)
 def vote(actions, margins, threshold, fallback, tie_break, out):  # pragma: no cover - compiled
     """The ensemble vote over members' actions/margins [M, B] (rules in rl/ensemble.py); writes int8 `out` [B]."""
     n_members, batch = actions.shape

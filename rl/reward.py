@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from backtest.jit import cached_njit
 from rl.config import RewardConfig
 
 VOL_FLOOR_PCT = 0.01  # volatility floor for vol_scaled rewards, percent
@@ -58,7 +58,7 @@ def reward_config_vector(cfg: RewardConfig, bar_seconds: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@cached_njit()
 def reset_reward_state(state):  # pragma: no cover - compiled
     state[R_STREAK] = 0.0
     state[R_BAR] = 0.0
@@ -66,7 +66,7 @@ def reset_reward_state(state):  # pragma: no cover - compiled
     state[R_LAST_CLOSE_BAR] = -1e9
 
 
-@njit(cache=True)
+@cached_njit()
 def reward_terms(
     cfg, state, equity_before, equity_after, n_closed, n_wins, side_before, side_after, opened, bars_held, vol_pct, out
 ):  # pragma: no cover - compiled

@@ -21,15 +21,15 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.utils import seeding
 from gymnasium.vector.vector_env import AutoresetMode
-from numba import njit
 
+from backtest.jit import cached_njit
 from backtest.sim import POSITION_STATE_DIM, SimParams
 from backtest.sim import kernel as K
 from rl.env import N_ACTIONS, TradingEnv, vol_pct_series
 from rl.reward import N_STATE, N_TERMS, reset_reward_state, reward_config_vector, reward_terms
 
 
-@njit(cache=True)
+@cached_njit()
 def _side(slots):  # pragma: no cover - compiled
     for k in range(slots.shape[0]):
         if slots[k, K.S_SIDE] != 0.0:
@@ -37,7 +37,7 @@ def _side(slots):  # pragma: no cover - compiled
     return 0.0
 
 
-@njit(cache=True)
+@cached_njit()
 def write_obs(features, acct, slots, close, bar_ms, pos, out):  # pragma: no cover - compiled
     """out[:] = features[t] then the position state at t: `build_observation`'s layout, in float32."""
     t = int(acct[K.A_T])
@@ -49,7 +49,7 @@ def write_obs(features, acct, slots, close, bar_ms, pos, out):  # pragma: no cov
         out[nf + j] = np.float32(pos[j])
 
 
-@njit(cache=True)
+@cached_njit()
 def vector_step(
     accts, slots, trades, ts, op, hi, lo, cl, atr, funding, tick, opens, p, features, vol_pct, rcfg, rstate,
     actions, mask, obs, rewards, terminated, truncated, equity, pos, terms,

@@ -1,9 +1,10 @@
 """`python -m rl.warm` (run by `make setup`): compile every numba kernel once, into numba's on-disk cache.
 
 The simulator, features, rules, synthetic generator, compiled policy inference and lockstep loop, vector env and
-reward are `@njit(cache=True)`: the first process that calls one compiles it (seconds each) and writes the machine
-code next to the source (`__pycache__/*.nbi|*.nbc`); every later process, Ray workers included, loads it in
-milliseconds. On a fresh clone that first compile used to land in the user's first backtest (13 s instead of 3).
+reward are cached compiled functions (`backtest.jit.cached_njit`): the first process that calls one compiles it
+(seconds each) and writes the machine code next to the source (`__pycache__/*.nbi|*.nbc`); every later process, Ray
+workers included, loads it in milliseconds. A change to any compiled module recompiles them all (backtest/jit.py).
+On a fresh clone that first compile used to land in the user's first backtest (13 s instead of 3).
 This runs every path once on a few days of synthetic bars, with the same argument types the real commands use:
 backtests of the rules, buy-and-hold, the oracle, a PPO, a DQN and their ensemble (compiled lockstep), each also as a
 Ray worker runs it (read-only arrays: their own compiled signature), the bar-by-bar stream the live trader drives,

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
 from backtest.data.schema import TIMESTAMP_DTYPE, timestamps_ms
+from backtest.jit import cached_njit
 
 if TYPE_CHECKING:
     from backtest.config import OffSessionConfig
@@ -74,7 +74,7 @@ def closed_mask(ts_ms: np.ndarray, calendar: SessionCalendar) -> np.ndarray:
     return ~calendar.is_open(np.asarray(ts_ms, dtype=np.int64))
 
 
-@njit(cache=True)
+@cached_njit()
 def hold_in_band(log_open0, r, closed, alpha, band, ema0):  # pragma: no cover - compiled
     """Log closes from returns `r`, each closed bar's close held within +-band of the moving average of the closes
     before it. Returns (log_close, center): center[t] is that average (the band's middle) before bar t."""

@@ -44,11 +44,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
 from backtest.config import SynthConfig
 from backtest.data.offsession import OffSessionParams, bridge_extremes, clamp_extremes, hold_in_band, reopen_gaps
 from backtest.data.schema import TIMESTAMP_DTYPE
+from backtest.jit import cached_njit
 
 if TYPE_CHECKING:
     from backtest.venue.calendar import SessionCalendar
@@ -94,7 +94,7 @@ class SynthPath:
         )
 
 
-@njit(cache=True)
+@cached_njit()
 def _returns_kernel(z, scale, phi, mu, alpha, beta):  # pragma: no cover - compiled
     n = z.shape[0]
     r = np.empty(n)

@@ -22,7 +22,8 @@ State lives in plain float64 arrays so one account, a batch of accounts, or a wh
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from backtest.jit import cached_njit
 
 HOLD, BUY, SELL = 0, 1, 2  # the three actions every strategy speaks
 ACTION_NAMES = ("HOLD", "BUY", "SELL")
@@ -35,7 +36,7 @@ def kernel_jit(**options):
     Kernel functions never allocate, so reference counting is pure overhead: with it, every per-bar call pays
     atomic increments on each array argument (measured: ~150 ns a call, 20x the work of a flat bar).
     """
-    return njit(cache=True, _nrt=False, **options)
+    return cached_njit(_nrt=False, **options)
 
 
 # Account vector fields.

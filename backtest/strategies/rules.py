@@ -9,16 +9,16 @@ step (`_rules_step`, on the feature module's indicator steps) serves the whole-s
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from backtest.config import TradingConfig
 from backtest.features import N_STATE, macd_step, rsi_step
+from backtest.jit import cached_njit
 from backtest.strategies.base import BUY, HOLD, SELL, SignalStrategy
 
 _PREV_HIST = N_STATE  # one slot past the indicator state: the previous bar's MACD histogram
 
 
-@njit(cache=True)
+@cached_njit()
 def _rules_step(st, n, c, rsi_p, fast, slow, signal, buy_below, sell_above, confirm):  # pragma: no cover
     r = rsi_step(st, n, c, rsi_p)
     hist = macd_step(st, n, c, fast, slow, signal)[2]
@@ -36,7 +36,7 @@ def _rules_step(st, n, c, rsi_p, fast, slow, signal, buy_below, sell_above, conf
     return HOLD
 
 
-@njit(cache=True)
+@cached_njit()
 def _rules_series(st, close, rsi_p, fast, slow, signal, buy_below, sell_above, confirm, first):  # pragma: no cover
     out = np.empty(close.shape[0], dtype=np.int8)
     for t in range(close.shape[0]):
