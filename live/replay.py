@@ -7,7 +7,10 @@ the venue stated at the session's start (journalled in its `start` record), and 
 to the cent (a post-only fill at the maker rate, any other at the taker rate). Fills differ only by the documented
 execution differences (docs/LIVE.md); the report measures them from the journal. Trades are matched by entry bar,
 side, exit bar and exit reason; with a maker style the post-only orders' outcomes (submitted, rejected, filled,
-expired, converted, cancelled) are counted on both sides and their fill prices compared exactly.
+expired, converted, cancelled) are counted on both sides and their fill prices compared exactly. Opens the live
+trader's own risk controls blocked (daily loss limit, pause, circuit breaker, emergency stop: `LIVE_ONLY_BLOCKS`,
+which the backtest does not simulate) are blocked in the replay too, at the bars its decisions record them, so the
+rest of the session stays comparable; the report counts them.
 
     python -m live.replay [--root runs/live/<coin>/<account>] [--strategy SPEC] [--session -1]
 """
@@ -15,7 +18,8 @@ expired, converted, cancelled) are counted on both sides and their fill prices c
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,7 @@ from backtest.config import Objectives, Params, objectives_from_dict, params_fro
 from backtest.sim import ACTION_NAMES
 from backtest.sim import kernel as K
 from live.journal import read_records
+from live.risk import LIVE_ONLY_BLOCKS
 
 # the live journal's exit reasons, as the backtester names them
 EXIT_REASONS = {"signal": "signal", "max_hold": "timeout", "tp": "take_profit", "sl": "stop_loss"}
@@ -111,6 +116,7 @@ class ReplayReport:
     orders_backtest: np.ndarray = field(default_factory=lambda: np.zeros((2, K.N_OC), dtype=int))  # ORDER_OUTCOMES
     order_errors: int = 0  # post-only orders the venue refused for another reason than crossing (live only)
     maker_fill_diff_bps: list[float] = field(default_factory=list)  # post-only fills live vs backtest, same bar
+    live_only_blocks: dict[str, int] = field(default_factory=dict)  # why -> bars whose opens live risk blocked
 
     @property
     def fees_agree(self) -> bool:
@@ -164,6 +170,10 @@ class ReplayReport:
         same = len(set(live_t) & set(bt_t))
         lines.append(f"trades matched         {same} / {max(len(live_t), len(bt_t))} by entry bar, side, exit bar, "
                      f"reason{'' if self.trades_agree else '  DIFFER'}")  # fmt: skip
+        if self.live_only_blocks:
+            why = ", ".join(f"{k} x{n}" for k, n in self.live_only_blocks.items())
+            lines.append(f"live-only risk blocks  {sum(self.live_only_blocks.values())} bar(s) without opens ({why}): "
+                         f"blocked in the backtest too")  # fmt: skip
         if self.maker:
             lines.append(f"post-only orders       live / backtest ({'identical' if self.orders_agree else 'DIFFER'})")
             for k, purpose in enumerate(("entry", "exit")):
@@ -188,7 +198,7 @@ def replay(session: Session, strategy_spec: str, params: Params, objectives: Obj
     h = len(session.history)
     # one continuous segment (chunk_size has a floor of 100 bars: a short session still fits in one)
     p = with_overrides(params, [f"backtest.warmup_bars={h}", f"backtest.chunk_size={max(len(bars) + 1, 100)}"])
-    market = Market.from_bars(bars, p)
+    market, blocks = live_only_blocks(session, Market.from_bars(bars, p), p.backtest.bar_seconds * 1000)
     features = compute_features(bars, p.trading, p.market.coin)
     recorded = {"fees": session.start["fees"]} if session.start.get("fees") else None  # what the venue charged
     result = run_backtest(strategy_spec, p, objectives, market, features, recorded, workers=0)
@@ -219,10 +229,26 @@ def replay(session: Session, strategy_spec: str, params: Params, objectives: Obj
                           live_fees, float(result.fees), fees["label"])  # fmt: skip
     last_ms = int(bars["timestamp"].iloc[-1].value // 1_000_000)  # the replay's last bar: later opens are not in it
     report.trade_keys = _trade_keys(session, result, last_ms)
+    report.live_only_blocks = blocks
     report.maker = p.execution.any_maker
     if report.maker:
         _compare_orders(report, session, result, last_ms, bar_ms)
     return report
+
+
+def live_only_blocks(session: Session, market: Any, bar_ms: int) -> tuple[Any, dict[str, int]]:
+    """`market` with no opens where the session's live-only risk controls blocked them (the open after each decision
+    that records such a block: where its order would have filled), and the count of those bars by reason."""
+    opens = market.opens.copy()
+    why: Counter[str] = Counter()
+    for d in session.decisions:
+        blocked = d.get("blocked") or ""
+        if blocked.startswith(LIVE_ONLY_BLOCKS):
+            i = int(np.searchsorted(market.ts, int(d["bar"]) + bar_ms))
+            if i < len(opens):
+                opens[i] = 0.0
+                why[blocked.split(" (")[0]] += 1
+    return (replace(market, opens=opens) if why else market), dict(why)
 
 
 def _trade_keys(session: Session, result: Any, last_ms: int) -> tuple[list[tuple], list[tuple]]:

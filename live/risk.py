@@ -157,6 +157,11 @@ def breaker_open(state: RiskState, now_ms: int) -> bool:
     return state.breaker_until_ms > now_ms
 
 
+# Blocks of the live trader's own risk controls, which the backtest does not simulate (its drawdown halt and the
+# session rule it does): a replay applies them where the journal's decisions record them (`live.replay`).
+LIVE_ONLY_BLOCKS = ("emergency stop", "paused", "daily loss limit", "circuit breaker")
+
+
 def opens_blocked(state: RiskState, now_ms: int) -> str | None:
     """Why no new position may be opened now, or None. (Closes are always allowed.)"""
     if state.emergency:
