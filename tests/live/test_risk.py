@@ -5,17 +5,8 @@ from __future__ import annotations
 import pytest
 
 from live import risk
+from tests.support.risk import LIMITS
 
-LIMITS = risk.RiskLimits(
-    auto_stop_frac=0.04,
-    daily_loss_frac=0.03,
-    max_order_notional=5000.0,
-    max_leverage=2.0,
-    max_positions=1,
-    emergency_stop_file="",
-    breaker_failures=3,
-    breaker_pause_s=60.0,
-)
 DAY = 1_795_000_000_000  # some UTC day, ms
 HOUR = 3_600_000
 

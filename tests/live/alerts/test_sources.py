@@ -13,18 +13,9 @@ from live.control import Swap
 from live.journal import Journal, read_records
 from live.paper_exchange.config import FaultConfig
 from live.rehearsal import make_rig
+from tests.support.risk import LIMITS
 from tests.support.trader import RULES_BUSY
 
-LIMITS = risk.RiskLimits(
-    auto_stop_frac=0.04,
-    daily_loss_frac=0.03,
-    max_order_notional=5000.0,
-    max_leverage=2.0,
-    max_positions=1,
-    emergency_stop_file="",
-    breaker_failures=3,
-    breaker_pause_s=60.0,
-)
 DAY = 1_795_000_000  # some UTC day, s
 HOUR = 3600
 
