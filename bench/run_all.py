@@ -368,7 +368,8 @@ def learning(repeat: int) -> list[Figure]:
     for r in data["rows"]:
         if r["kind"] != "walk" and r["strategy"] in ("ppo", "dqn", "ensemble") and r["capture_iqm"] == r["capture_iqm"]:
             figs.append(Figure(f"learn_{r['execution']}_{r['kind']}_{r['strategy']}_iqm",
-                               f"learning bench, {r['kind']} edge, {r['strategy']}: IQM capture of the oracle's PnL",
+                               f"learning bench, {r['execution']}, {r['kind']} edge, {r['strategy']}: IQM capture "
+                               "of the oracle's PnL",
                                "%", [100 * r["capture_iqm"]], ratio=True, fmt="{:.0f}", higher_is_better=True,
                                extra={"learned": f"{r['learned']} / {r['seeds']}"}))  # fmt: skip
     return figs
