@@ -27,14 +27,21 @@ class HeavyPolicy(PolicyStrategy):
     name = "heavy-mlp"
 
     def __init__(self, params: Params, hidden: int = 512) -> None:
-        rng = np.random.default_rng(0)
-        dims = [19, hidden, hidden, hidden, 3]
-        self.w = [rng.normal(0, 1 / np.sqrt(a), (a, b)).astype(np.float32) for a, b in itertools.pairwise(dims)]
+        self.hidden = hidden
+        self.w: list[np.ndarray] = []  # built at the first observation: its width is the feature set's
 
     def reset(self, batch: int) -> None:
         pass
 
+    def _weights(self, width: int) -> list[np.ndarray]:
+        if not self.w or self.w[0].shape[0] != width:
+            rng = np.random.default_rng(0)
+            dims = [width, self.hidden, self.hidden, self.hidden, 3]
+            self.w = [rng.normal(0, 1 / np.sqrt(a), (a, b)).astype(np.float32) for a, b in itertools.pairwise(dims)]
+        return self.w
+
     def act(self, obs: np.ndarray) -> np.ndarray:
+        self._weights(obs.shape[1])
         x = obs
         for w in self.w[:-1]:
             x = np.tanh(x @ w)
