@@ -340,22 +340,16 @@ def _close_slot(acct, slots, k, exit_px, fee_frac, exit_bar, exit_time, reason, 
 
 
 @kernel_jit(inline="always")
-def _open_slot(acct, slots, side, px, bar, time_ms, atr_t, p):
-    """Open a position at fill price `px` sized from equity at the decision; False if sizing says zero."""
-    frac = _size_frac(acct, p)
-    if frac <= 0.0:
-        return False
-    k = -1
+def _free_slot(slots):
     for j in range(slots.shape[0]):
         if slots[j, S_SIDE] == 0.0:
-            k = j
-            break
-    if k < 0:
-        return False
-    equity = acct[A_EQUITY]
-    notional = equity * frac * p.leverage
-    qty = notional / px
-    fee = notional * p.taker_frac
+            return j
+    return -1
+
+
+@kernel_jit(inline="always")
+def _fill_slot(acct, slots, k, side, qty, px, fee, atr_t, eq_entry, bar, time_ms, exits_from, maker, wait, p):
+    """Slot `k` becomes a position of `qty` filled at `px`, paying `fee`: the one place a position is opened."""
     acct[A_CASH] -= fee
     acct[A_FEES] += fee
     acct[A_STEP_FEES] += fee
@@ -369,19 +363,28 @@ def _open_slot(acct, slots, side, px, bar, time_ms, atr_t, p):
     slots[k, S_SL] = sl
     slots[k, S_FEES] = fee
     slots[k, S_FUNDING] = 0.0
-    slots[k, S_EQ_ENTRY] = equity
+    slots[k, S_EQ_ENTRY] = eq_entry
     slots[k, S_ENTRY_TIME] = time_ms
-    slots[k, S_EXITS_FROM] = bar
+    slots[k, S_EXITS_FROM] = exits_from
+    slots[k, S_MAKER] = maker
+    slots[k, S_WAIT] = wait
     acct[A_NOPEN] += 1.0
-    return True
 
 
 @kernel_jit(inline="always")
-def _free_slot(slots):
-    for j in range(slots.shape[0]):
-        if slots[j, S_SIDE] == 0.0:
-            return j
-    return -1
+def _open_slot(acct, slots, side, px, bar, time_ms, atr_t, p):
+    """Open a position at fill price `px` sized from equity at the decision; False if sizing says zero."""
+    frac = _size_frac(acct, p)
+    if frac <= 0.0:
+        return False
+    k = _free_slot(slots)
+    if k < 0:
+        return False
+    equity = acct[A_EQUITY]
+    notional = equity * frac * p.leverage
+    _fill_slot(acct, slots, k, side, notional / px, px, notional * p.taker_frac, atr_t, equity, bar, time_ms, bar,
+               0.0, 0.0, p)  # fmt: skip
+    return True
 
 
 @kernel_jit(inline="always")
@@ -390,28 +393,10 @@ def _fill_entry_order(acct, slots, px, fee_frac, maker, bar, time_ms, exits_from
     k = _free_slot(slots)
     if k < 0:
         return False
-    side = acct[A_O_SIDE]
     qty = acct[A_O_NOTIONAL] / acct[A_O_PX]
-    fee = qty * px * fee_frac
-    acct[A_CASH] -= fee
-    acct[A_FEES] += fee
-    acct[A_STEP_FEES] += fee
-    acct[A_STEP_OPENED] = side
-    tp, sl = exit_levels(side, px, acct[A_O_ATR], p)
-    slots[k, S_SIDE] = side
-    slots[k, S_QTY] = qty
-    slots[k, S_ENTRY] = px
-    slots[k, S_ENTRY_BAR] = bar
-    slots[k, S_TP] = tp
-    slots[k, S_SL] = sl
-    slots[k, S_FEES] = fee
-    slots[k, S_FUNDING] = 0.0
-    slots[k, S_EQ_ENTRY] = acct[A_O_EQ]
-    slots[k, S_ENTRY_TIME] = time_ms
-    slots[k, S_EXITS_FROM] = exits_from
-    slots[k, S_MAKER] = maker
-    slots[k, S_WAIT] = bar - acct[A_O_PLACED] if maker > 0.0 else 0.0
-    acct[A_NOPEN] += 1.0
+    wait = bar - acct[A_O_PLACED] if maker > 0.0 else 0.0
+    _fill_slot(acct, slots, k, acct[A_O_SIDE], qty, px, qty * px * fee_frac, acct[A_O_ATR], acct[A_O_EQ], bar,
+               time_ms, exits_from, maker, wait, p)  # fmt: skip
     return True
 
 
