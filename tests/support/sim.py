@@ -64,3 +64,27 @@ def random_market(n, seed):
     low = np.minimum(open_, close) * (1 - rng.exponential(0.001, n))
     funding = np.where(np.arange(n) % 60 == 0, 0.0001, 0.0)
     return make_market(np.c_[open_, high, low, close], funding=funding, atr=np.full(n, 0.3))
+
+
+def assert_three_paths_agree(m, p, signals):
+    """The step API, the batched lockstep (two overlapping segments) and the whole-series path give identical
+    trades, equity and order outcomes on `signals`; returns the whole-series run."""
+    import pandas as pd
+
+    from backtest.sim import BatchSimulator, run_signals
+    from backtest.sim.engine import trades_frame
+
+    whole = run_signals(m, p, signals, 0, m.n_bars)
+    stepped = run(m, p, signals)
+    batch = BatchSimulator(m, p, np.array([0, 700]), np.array([701, m.n_bars]))
+    while not batch.done:
+        batch.step(signals[np.minimum(batch.t, m.n_bars - 1)])
+    pd.testing.assert_frame_equal(trades_frame(whole.trades, 60), stepped.trades)
+    np.testing.assert_array_equal(whole.equity, stepped.equity)
+    np.testing.assert_array_equal(whole.orders, stepped.orders)
+    for (s, e), seg in zip(((0, 701), (700, m.n_bars)), batch.runs(), strict=True):
+        alone = run_signals(m, p, signals, s, e)
+        np.testing.assert_array_equal(alone.trades, seg.trades)
+        np.testing.assert_array_equal(alone.equity, seg.equity)
+        np.testing.assert_array_equal(alone.orders, seg.orders)
+    return whole

@@ -7,10 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest.sim import BUY, HOLD, SELL, BatchSimulator, Simulator, run_signals
+from backtest.sim import BUY, HOLD, SELL, Simulator, run_signals
 from backtest.sim import kernel as K
-from backtest.sim.engine import trades_frame
-from tests.support.sim import FLAT, make_market, random_market, run, sim_params
+from tests.support.sim import FLAT, assert_three_paths_agree, make_market, random_market, run, sim_params
 
 MAKER = 0.0001  # maker_commission_pct 0.01 %
 TAKER = 0.0005
@@ -238,21 +237,8 @@ def test_step_batched_and_whole_series_paths_agree_with_maker_orders(overrides):
     m = random_market(1500, seed=3)
     p = sim_params(**overrides)
     signals = np.random.default_rng(4).choice([0, 0, 0, 1, 2], size=m.n_bars)
-    whole = run_signals(m, p, signals, 0, m.n_bars)
-    stepped = run(m, p, signals)
-    batch = BatchSimulator(m, p, np.array([0, 700]), np.array([701, 1500]))
-    while not batch.done:
-        batch.step(signals[np.minimum(batch.t, m.n_bars - 1)])
-    seg0, seg1 = batch.runs()
+    whole = assert_three_paths_agree(m, p, signals)
     assert int(whole.trades[:, K.T_ENTRY_MAKER].sum()) >= 3
-    pd.testing.assert_frame_equal(trades_frame(whole.trades, 60), stepped.trades)
-    np.testing.assert_array_equal(whole.equity, stepped.equity)
-    np.testing.assert_array_equal(whole.orders, stepped.orders)
-    for (s, e), seg in (((0, 701), seg0), ((700, 1500), seg1)):
-        alone = run_signals(m, p, signals, s, e)
-        np.testing.assert_array_equal(alone.trades, seg.trades)
-        np.testing.assert_array_equal(alone.equity, seg.equity)
-        np.testing.assert_array_equal(alone.orders, seg.orders)
     tr = whole.trades  # accounting holds with maker fills too
     assert whole.equity[-1] == pytest.approx(p.initial_equity + tr[:, K.T_GROSS].sum() - tr[:, K.T_FEES].sum()
                                              - tr[:, K.T_FUNDING].sum(), rel=1e-12)  # fmt: skip

@@ -8,10 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backtest.sim import BUY, HOLD, SELL, BatchSimulator, Simulator, run_signals
-from backtest.sim.engine import trades_frame
+from backtest.sim import BUY, HOLD, SELL, Simulator, run_signals
 from backtest.sim.kernel import latency_ms
-from tests.support.sim import FLAT, MIN, make_market, random_market, run, sim_params
+from tests.support.sim import FLAT, MIN, assert_three_paths_agree, make_market, random_market, run, sim_params
 
 
 def test_entry_fills_at_next_open_moved_by_slippage_and_pays_taker_fee():
@@ -211,21 +210,8 @@ def test_step_batched_and_whole_series_paths_give_identical_trades(overrides):
     m = random_market(1500, seed=3)
     p = sim_params(**overrides)
     signals = np.random.default_rng(4).choice([0, 0, 0, 1, 2], size=m.n_bars)
-    whole = run_signals(m, p, signals, 0, m.n_bars)
-    stepped = run(m, p, signals)
-    batch = BatchSimulator(m, p, np.array([0, 700]), np.array([701, 1500]))
-    while not batch.done:
-        batch.step(signals[np.minimum(batch.t, m.n_bars - 1)])
-    seg0, seg1 = batch.runs()
+    whole = assert_three_paths_agree(m, p, signals)
     assert len(whole.trades) >= 5
-    pd.testing.assert_frame_equal(trades_frame(whole.trades, 60), stepped.trades)
-    np.testing.assert_array_equal(whole.equity, stepped.equity)
-    whole0 = run_signals(m, p, signals, 0, 701)
-    whole1 = run_signals(m, p, signals, 700, 1500)
-    np.testing.assert_array_equal(whole0.trades, seg0.trades)
-    np.testing.assert_array_equal(whole1.trades, seg1.trades)
-    np.testing.assert_array_equal(whole0.equity, seg0.equity)
-    np.testing.assert_array_equal(whole1.equity, seg1.equity)
 
 
 @settings(max_examples=25, deadline=None)
