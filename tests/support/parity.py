@@ -120,6 +120,21 @@ def simulate(bars: pd.DataFrame, sig: np.ndarray) -> pd.DataFrame:
     return trades[trades["exit_reason"] != "end"].reset_index(drop=True)
 
 
+def parity_exchange(bars: pd.DataFrame):
+    """A paper exchange on `bars` matched to the simulator (spread = its slippage, no funding), a funded wallet and its
+    SDK client: (server handle, SDK Exchange, user address, the market's venue rules)."""
+    from eth_account import Account
+    from hyperliquid.exchange import Exchange
+
+    from tests.support.paper_exchange import PERP_DEXS, start
+
+    wallet = Account.create()
+    h = start(bars, fund=((wallet.address.lower(), 1_000_000.0),), history_bars=START + 1, spread_bps=2 * SLIP * 1e4,
+              funding_rate_hourly=0.0)  # fmt: skip
+    ex = Exchange(wallet, h.url, perp_dexs=PERP_DEXS, timeout=5)
+    return h, ex, wallet.address.lower(), h.exchange.universe.by_name[COIN]
+
+
 def exchange_trades(eng, user: str) -> pd.DataFrame:
     rows, cur = [], None
     for f in eng.fills[user]:

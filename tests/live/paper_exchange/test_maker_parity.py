@@ -33,6 +33,7 @@ from tests.support.parity import (
     TP,
     exchange_trades,
     parity_bars,
+    parity_exchange,
     parity_market,
     tick_safe,
 )
@@ -76,13 +77,8 @@ def simulate(bars: pd.DataFrame, sig: np.ndarray, orders: dict | None = None) ->
 def run_exchange(bars: pd.DataFrame, sig: np.ndarray, sim_orders: dict) -> tuple[pd.DataFrame, dict, np.ndarray]:
     """Drive the paper exchange through the SDK by the live rules; returns its trades, the Alo limit prices it sent
     per bar and its order fates [entry, exit] x (filled, expired, cancelled)."""
-    wallet = Account.create()
-    h = start(bars, fund=((wallet.address.lower(), 1_000_000.0),), history_bars=START + 1, spread_bps=2 * SLIP * 1e4,
-              funding_rate_hourly=0.0)  # fmt: skip
+    h, ex, user, market = parity_exchange(bars)
     eng = h.exchange.engine
-    market = h.exchange.universe.by_name[COIN]
-    ex = Exchange(wallet, h.url, perp_dexs=PERP_DEXS, timeout=5)
-    user = wallet.address.lower()
     rest = None  # our resting Alo: dict(oid, side, kind, expiry)
     sent: dict[int, float] = {}
     fates = np.zeros((2, 3), dtype=int)

@@ -14,21 +14,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from eth_account import Account
-from hyperliquid.exchange import Exchange
 
 from backtest.sim import kernel as K
 from backtest.venue.rules import round_price
-from tests.support.paper_exchange import PERP_DEXS, start
 from tests.support.parity import (
     COIN,
     N_BARS,
     SL,
-    SLIP,
     START,
     TP,
     exchange_trades,
     parity_bars,
+    parity_exchange,
     signals,
     simulate,
     tick_safe,
@@ -37,13 +34,8 @@ from tests.support.parity import (
 
 def run_exchange(bars: pd.DataFrame, sig: np.ndarray, sim_trades: pd.DataFrame) -> pd.DataFrame:
     """Drive the paper exchange through the SDK with the simulator's orders, at the same opens."""
-    wallet = Account.create()
-    h = start(bars, fund=((wallet.address.lower(), 1_000_000.0),), history_bars=START + 1, spread_bps=2 * SLIP * 1e4,
-              funding_rate_hourly=0.0)  # fmt: skip
+    h, ex, user, market = parity_exchange(bars)
     eng = h.exchange.engine
-    market = h.exchange.universe.by_name[COIN]
-    ex = Exchange(wallet, h.url, perp_dexs=PERP_DEXS, timeout=5)
-    user = wallet.address.lower()
     qty_at = dict(zip(sim_trades["entry_bar"], sim_trades["qty"]))
     try:
         for i in range(START + 1, N_BARS):  # we stand at the open of bar i; the decision came at the close of i - 1
