@@ -23,7 +23,7 @@ class EpsilonConfig(Section):
 class PPOSection(Section):
     epochs: int = Field(default=8, ge=1, le=100)
     clip: float = Field(default=0.2, gt=0, le=1)
-    entropy: float = Field(default=0.01, ge=0, le=1)
+    entropy: float = Field(default=0.05, ge=0, le=1)
     gae_lambda: float = Field(default=0.95, ge=0, le=1)
     grad_clip: float = Field(default=0.5, ge=0)  # 0 = no clipping
 
