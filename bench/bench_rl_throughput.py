@@ -4,7 +4,9 @@
 
 "Before" is the set-up training ran with until this bench existed: gymnasium's SyncVectorEnv of `TradingEnv`s
 (`rl.vector_env=false`) and torch's default threads (one per core). "After" is configs/params.yaml as it is
-(`rl.vector_env=true`: every env stepped by one compiled call; `rl.torch_threads`). Both algorithms are built with
+(`rl.vector_env=true`: every env stepped by one compiled call; sampling on `rl.torch_threads`, the learner update on
+`rl.learner_threads`, 0 = every CPU the process owns; `rl.fused_connectors`: one env->module and one module->env
+connector pass instead of RLlib's generic pipelines). Both algorithms are built with
 the same seed and trained iteration by iteration, alternately (each keeps its own random streams), so both see the
 same machine load; ratios of such pairs are the portable figures. Both must end with identical weights: the change
 is speed only, not trajectories (printed as `identical weights`).
@@ -59,6 +61,9 @@ class Arm:
         self.rng = (torch.get_rng_state(), np.random.get_state(), random.getstate())
 
 
+BEFORE = ["rl.vector_env=false", "rl.torch_threads=0", "rl.learner_threads=0", "rl.fused_connectors=false"]
+
+
 def _build(algo: str, sets: list[str], seed: int, days: float) -> Any:
     from backtest.config import load_objectives, load_params
     from rl.algos import build, iteration_steps
@@ -98,14 +103,16 @@ def breakdown(result: dict, steps: int, num_envs: int) -> dict[str, float]:
 
 def measure(algo: str, iterations: int, days: float, seed: int = 1) -> dict[str, Any]:
     """Before / after arms of one algorithm, trained alternately; figures and whether the weights agree."""
+    from rl.learner_threads import learner_threads
     from rl.train import ensure_ray, set_torch_threads
 
     ensure_ray()
-    before_t, _ = _build(algo, ["rl.vector_env=false", "rl.torch_threads=0"], seed, days)
+    before_t, _ = _build(algo, BEFORE, seed, days)
     before = Arm("before", before_t, DEFAULT_THREADS)
     before.leave()
     after_t, p_after = _build(algo, [], seed, days)
     after = Arm("after", after_t, p_after.rl.torch_threads or DEFAULT_THREADS)
+    learner = learner_threads(p_after.rl.learner_threads)
     after.leave()
     arms = (before, after)
     try:
@@ -136,7 +143,7 @@ def measure(algo: str, iterations: int, days: float, seed: int = 1) -> dict[str,
     out: dict[str, Any] = {"algo": algo, "identical": same, "load": os.getloadavg()[0]}
     for arm in arms:
         out[arm.name] = {
-            "threads": arm.threads,
+            "threads": f"{arm.threads}" if arm is before else f"{arm.threads} / {learner}",
             "trained": [s / t for s, t in zip(arm.steps, arm.trained_s)],
             "sampled": [n / t for t in arm.sampled_s],
         }
@@ -159,8 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write the measurements here too")
     args = ap.parse_args(argv)
     load0 = os.getloadavg()[0]
-    print("| algo | config | torch threads | env steps/s trained | env steps/s sampled | after / before trained | "
-          "after / before sampled | identical weights |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
+    print("| algo | config | torch threads (sampling / learner) | env steps/s trained | env steps/s sampled | "
+          "after / before trained | after / before sampled | identical weights |\n" + "|---" * 8 + "|")  # fmt: skip
     parts, everything = {}, {}
     for algo in args.algos:
         m = everything[algo] = measure(algo, args.iterations, args.days)
