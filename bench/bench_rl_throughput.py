@@ -24,6 +24,7 @@ import os
 import random
 import statistics
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,9 @@ class Arm:
         self.rng = (torch.get_rng_state(), np.random.get_state(), random.getstate())
 
 
-BEFORE = ["rl.vector_env=false", "rl.torch_threads=0", "rl.learner_threads=0", "rl.fused_connectors=false"]
+# the set-up before: SyncVectorEnv, torch's default threads everywhere (the learner too), RLlib's default connectors
+BEFORE = ["rl.vector_env=false", "rl.torch_threads=0", f"rl.learner_threads={DEFAULT_THREADS}",
+          "rl.fused_connectors=false"]  # fmt: skip
 
 
 def _build(algo: str, sets: list[str], seed: int, days: float) -> Any:
@@ -103,7 +106,7 @@ def breakdown(result: dict, steps: int, num_envs: int) -> dict[str, float]:
 
 def measure(algo: str, iterations: int, days: float, seed: int = 1) -> dict[str, Any]:
     """Before / after arms of one algorithm, trained alternately; figures and whether the weights agree."""
-    from rl.learner_threads import learner_threads
+    from rl.learner_threads import UPDATES_BY_THREADS
     from rl.train import ensure_ray, set_torch_threads
 
     ensure_ray()
@@ -112,17 +115,21 @@ def measure(algo: str, iterations: int, days: float, seed: int = 1) -> dict[str,
     before.leave()
     after_t, p_after = _build(algo, [], seed, days)
     after = Arm("after", after_t, p_after.rl.torch_threads or DEFAULT_THREADS)
-    learner = learner_threads(p_after.rl.learner_threads)
+    learner = p_after.rl.learner_threads or "auto"
     after.leave()
     arms = (before, after)
+    after_updates: Counter[int] = Counter()  # the after arm's learner updates by thread count (auto picks per update)
     try:
         for it in range(iterations + 1):  # the first iteration of each warms up (compiles, fills buffers)
             for arm in arms:
                 arm.enter()
+                seen = Counter(UPDATES_BY_THREADS)
                 t = time.perf_counter()
                 result = arm.trainer.train()
                 dt = time.perf_counter() - t
                 arm.leave()
+                if arm is after:
+                    after_updates.update(UPDATES_BY_THREADS - seen)
                 if it > 0:
                     arm.trained_s.append(dt)
                     arm.steps.append(_steps(result))
@@ -140,7 +147,8 @@ def measure(algo: str, iterations: int, days: float, seed: int = 1) -> dict[str,
         for arm in arms:
             arm.trainer.stop()
         set_torch_threads(p_after.rl.torch_threads)
-    out: dict[str, Any] = {"algo": algo, "identical": same, "load": os.getloadavg()[0]}
+    out: dict[str, Any] = {"algo": algo, "identical": same, "load": os.getloadavg()[0],
+                           "learner_updates_by_threads": dict(after_updates)}  # fmt: skip
     for arm in arms:
         out[arm.name] = {
             "threads": f"{arm.threads}" if arm is before else f"{arm.threads} / {learner}",
@@ -184,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     for algo, b in parts.items():
         total = sum(b.values())
         print(f"  {algo}: " + ", ".join(f"{k} {v:.2f} s ({v / total:.0%})" for k, v in b.items() if v > 0))
+    by_threads = "; ".join(f"{a} {sorted(m['learner_updates_by_threads'].items())}" for a, m in everything.items())
+    print(f"the after arm's learner updates by torch threads (rl.learner_threads auto picks per update): {by_threads}")
     if args.json:
         args.json.write_text(json.dumps({"load": [load0, os.getloadavg()[0]], "algos": everything}, default=str))
     return 0
