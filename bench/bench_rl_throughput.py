@@ -85,11 +85,14 @@ def _steps(result: dict) -> int:
     return int(result.get(ENV_RUNNER_RESULTS, {}).get(NUM_ENV_STEPS_SAMPLED, 0))
 
 
-def breakdown(result: dict, steps: int, num_envs: int) -> dict[str, float]:
-    """Seconds per iteration by part, from RLlib's timers (smoothed means per call x calls per iteration)."""
+def breakdown(result: dict, steps: int, num_envs: int, wall: float) -> dict[str, float]:
+    """Seconds per iteration by part, from RLlib's timers (smoothed means per call x calls per iteration; the learner
+    parts x training steps per iteration: DQN updates once per `rollout_per_env` x num_envs sampled steps), and the
+    rest of the iteration's wall time (RLlib's bookkeeping, DQN's replay buffer)."""
     env = result.get("env_runners", {})
     timers = result.get("timers", {})
     calls = steps / max(1, num_envs)
+    updates = max(1, int(result.get("num_training_step_calls_per_iteration", 1)))
     part = {
         "env step": env.get("env_step_timer", 0.0) * calls,
         "module forward": env.get("rlmodule_inference_timer", 0.0) * calls,
@@ -98,9 +101,11 @@ def breakdown(result: dict, steps: int, num_envs: int) -> dict[str, float]:
             + env.get("module_to_env_connector", {}).get("connector_pipeline_timer", 0.0)
         ) * calls,
         "learner connector (GAE, padding)": result.get("learners", {}).get("__all_modules__", {}).get(
-            "learner_connector", {}).get("connector_pipeline_timer", 0.0),
-        "learner update (all epochs)": timers.get("learner_update_timer", 0.0),
+            "learner_connector", {}).get("connector_pipeline_timer", 0.0) * updates,
+        "learner update (all epochs)": timers.get("learner_update_timer", 0.0) * updates,
     }  # fmt: skip
+    part["learner update (all epochs)"] -= part["learner connector (GAE, padding)"]  # the update timer includes it
+    part["rest (RLlib bookkeeping, replay buffer)"] = max(0.0, wall - sum(part.values()))
     return {k: float(v) for k, v in part.items()}
 
 
@@ -155,7 +160,7 @@ def measure(algo: str, iterations: int, days: float, seed: int = 1) -> dict[str,
             "trained": [s / t for s, t in zip(arm.steps, arm.trained_s)],
             "sampled": [n / t for t in arm.sampled_s],
         }
-    out["after"]["breakdown"] = breakdown(after.last, after.steps[-1], p_after.rl.num_envs)
+    out["after"]["breakdown"] = breakdown(after.last, after.steps[-1], p_after.rl.num_envs, after.trained_s[-1])
     out["ratio_trained"] = [a / b for a, b in zip(out["after"]["trained"], out["before"]["trained"])]
     out["ratio_sampled"] = [a / b for a, b in zip(out["after"]["sampled"], out["before"]["sampled"])]
     return out
