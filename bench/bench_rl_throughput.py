@@ -62,9 +62,14 @@ class Arm:
         self.rng = (torch.get_rng_state(), np.random.get_state(), random.getstate())
 
 
-# the set-up before: SyncVectorEnv, torch's default threads everywhere (the learner too), RLlib's default connectors
-BEFORE = ["rl.vector_env=false", "rl.torch_threads=0", f"rl.learner_threads={DEFAULT_THREADS}",
-          "rl.fused_connectors=false"]  # fmt: skip
+# "before" arms (--before): the issue's set-up (SyncVectorEnv, torch's default threads everywhere, the learner too,
+# RLlib's default connectors), or main before the learner threads and fused connectors (compiled vector env, one
+# thread everywhere, RLlib's default connectors): that isolates those two changes
+BEFORE = {
+    "issue": (["rl.vector_env=false", "rl.torch_threads=0", f"rl.learner_threads={DEFAULT_THREADS}",
+               "rl.fused_connectors=false"], DEFAULT_THREADS),
+    "one-thread": (["rl.torch_threads=1", "rl.learner_threads=1", "rl.fused_connectors=false"], 1),
+}  # fmt: skip
 
 
 def _build(algo: str, sets: list[str], seed: int, days: float) -> Any:
@@ -109,14 +114,15 @@ def breakdown(result: dict, steps: int, num_envs: int, wall: float) -> dict[str,
     return {k: float(v) for k, v in part.items()}
 
 
-def measure(algo: str, iterations: int, days: float, seed: int = 1) -> dict[str, Any]:
+def measure(algo: str, iterations: int, days: float, seed: int = 1, before_arm: str = "issue") -> dict[str, Any]:
     """Before / after arms of one algorithm, trained alternately; figures and whether the weights agree."""
     from rl.learner_threads import UPDATES_BY_THREADS
     from rl.train import ensure_ray, set_torch_threads
 
     ensure_ray()
-    before_t, _ = _build(algo, BEFORE, seed, days)
-    before = Arm("before", before_t, DEFAULT_THREADS)
+    sets, threads = BEFORE[before_arm]
+    before_t, _ = _build(algo, sets, seed, days)
+    before = Arm("before", before_t, threads)
     before.leave()
     after_t, p_after = _build(algo, [], seed, days)
     after = Arm("after", after_t, p_after.rl.torch_threads or DEFAULT_THREADS)
@@ -176,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--iterations", type=int, default=3)
     ap.add_argument("--algos", nargs="+", default=["ppo", "dqn"], choices=["ppo", "dqn"])
     ap.add_argument("--days", type=float, default=30.0)
+    ap.add_argument("--before", choices=sorted(BEFORE), default="issue",
+                    help="issue: SyncVectorEnv, torch's default threads, RLlib's connectors (default); one-thread: the "
+                         "compiled vector env on one thread with RLlib's connectors (isolates learner threads and "
+                         "fused connectors)")  # fmt: skip
     ap.add_argument("--json", type=Path, help="write the measurements here too")
     args = ap.parse_args(argv)
     load0 = os.getloadavg()[0]
@@ -183,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
           "after / before trained | after / before sampled | identical weights |\n" + "|---" * 8 + "|")  # fmt: skip
     parts, everything = {}, {}
     for algo in args.algos:
-        m = everything[algo] = measure(algo, args.iterations, args.days)
+        m = everything[algo] = measure(algo, args.iterations, args.days, before_arm=args.before)
         med = statistics.median
         for name in ("before", "after"):
             arm = m[name]
@@ -193,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {algo} | {name} | {arm['threads']} | {med(arm['trained']):,.0f} | {med(arm['sampled']):,.0f} | "
                   f"{ratio} | {sratio} | {same} |")  # fmt: skip
         parts[algo] = m["after"]["breakdown"]
-    print(f"\nload average {load0:.2f} -> {os.getloadavg()[0]:.2f}\n\nwhere an iteration's time goes (after):")
+    print(f"\nbefore arm: {args.before}; load average {load0:.2f} -> {os.getloadavg()[0]:.2f}")
+    print("\nwhere an iteration's time goes (after):")
     for algo, b in parts.items():
         total = sum(b.values())
         print(f"  {algo}: " + ", ".join(f"{k} {v:.2f} s ({v / total:.0%})" for k, v in b.items() if v > 0))
