@@ -22,8 +22,10 @@ from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from backtest.config import Params
+from rl.connectors import connector_settings
 from rl.device import learner_gpus
 from rl.env import TradingEnv
+from rl.learner_threads import ThreadedDQNTorchLearner, ThreadedPPOTorchLearner
 from rl.modules import LSTMActorCriticModule, LSTMDuelingQModule
 from rl.vector_env import make_env
 
@@ -72,8 +74,14 @@ def ppo_config(params: Params, env_config: dict[str, Any], seed: int, iter_steps
             num_envs_per_env_runner=rl.num_envs,
             rollout_fragment_length=max(1, iter_steps // (rl.num_envs * max(1, rl.env_runners))),
             gym_env_vectorize_mode=vectorize,
+            **connector_settings(rl.fused_connectors),
         )
-        .learners(num_learners=0, num_gpus_per_learner=learner_gpus())
+        .learners(
+            num_learners=0,
+            num_gpus_per_learner=learner_gpus(),
+            learner_class=ThreadedPPOTorchLearner,
+            learner_config_dict={"learner_threads": rl.learner_threads},
+        )
         .training(
             lr=rl.learning_rate,
             gamma=rl.gamma,
@@ -103,8 +111,14 @@ def dqn_config(params: Params, env_config: dict[str, Any], seed: int, iter_steps
             num_envs_per_env_runner=rl.num_envs,
             rollout_fragment_length=max(1, min(rl.dqn.rollout_per_env, iter_steps // rl.num_envs)),
             gym_env_vectorize_mode=vectorize,
+            **connector_settings(rl.fused_connectors),
         )
-        .learners(num_learners=0, num_gpus_per_learner=learner_gpus())
+        .learners(
+            num_learners=0,
+            num_gpus_per_learner=learner_gpus(),
+            learner_class=ThreadedDQNTorchLearner,
+            learner_config_dict={"learner_threads": rl.learner_threads},
+        )
         .training(
             lr=rl.learning_rate,
             gamma=rl.gamma,

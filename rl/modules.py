@@ -29,6 +29,7 @@ from ray.rllib.utils.schedules.scheduler import Scheduler
 from torch import nn
 
 TARGET_PREFIX = "_target_"
+MODE_DEPENDENT = (nn.Dropout, nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm)
 
 
 class _RLModuleConfigNotice(logging.Filter):
@@ -68,6 +69,9 @@ class _RecurrentTrunk:
         self.lstm_layers = int(cfg["lstm_layers"])
         self.encoder = build_encoder(obs_dim, hiddens)
         self.lstm = nn.LSTM(hiddens[-1] if hiddens else obs_dim, self.lstm_hidden, self.lstm_layers, batch_first=True)
+        mode_dependent = [m for m in self.modules() if isinstance(m, MODE_DEPENDENT) or getattr(m, "dropout", 0)]
+        if mode_dependent:  # _NoModeSwitch skips train()/eval() while sampling: only valid without such layers
+            raise TypeError(f"layers whose output depends on train/eval mode: {mode_dependent}")
         return self.lstm_hidden
 
     def get_initial_state(self) -> dict[str, np.ndarray]:
@@ -85,7 +89,24 @@ class _RecurrentTrunk:
         return out, {"h": h.transpose(0, 1), "c": c.transpose(0, 1)}
 
 
-class LSTMActorCriticModule(_RecurrentTrunk, TorchRLModule, ValueFunctionAPI):
+class _NoModeSwitch:
+    """Mixin: sampling forwards without RLlib's train()/eval() switch around every call.
+
+    RLlib's `TorchRLModule.forward_exploration` / `forward_inference` call `self.eval()` before and `self.train()`
+    after each forward: both walk every submodule (a third of a sampling step's module time for a batch of 8). These
+    modules have no layer whose output depends on the mode (Linear, Tanh, an LSTM without dropout: checked in
+    `_build_trunk`), so the switch changes nothing but the time; the outputs are bit-identical
+    (tests/rl/test_modules.py compares them with RLlib's own forwards).
+    """
+
+    def forward_exploration(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
+        return self._forward_exploration(batch, **kwargs)
+
+    def forward_inference(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
+        return self._forward_inference(batch, **kwargs)
+
+
+class LSTMActorCriticModule(_NoModeSwitch, _RecurrentTrunk, TorchRLModule, ValueFunctionAPI):
     """PPO module: shared trunk, a policy head (logits over HOLD/BUY/SELL) and a value head."""
 
     def setup(self) -> None:
@@ -115,7 +136,7 @@ def dueling_q(af: nn.Module, vf: nn.Module | None, emb: torch.Tensor) -> torch.T
     return vf(emb) + adv - adv.mean(dim=-1, keepdim=True)
 
 
-class LSTMDuelingQModule(_RecurrentTrunk, TorchRLModule, QNetAPI, TargetNetworkAPI, InferenceOnlyAPI):
+class LSTMDuelingQModule(_NoModeSwitch, _RecurrentTrunk, TorchRLModule, QNetAPI, TargetNetworkAPI, InferenceOnlyAPI):
     """DQN module: shared trunk, an advantage head and (dueling) a value head; epsilon-greedy exploration."""
 
     def setup(self) -> None:
@@ -157,11 +178,13 @@ class LSTMDuelingQModule(_RecurrentTrunk, TorchRLModule, QNetAPI, TargetNetworkA
         nets = [("encoder", self.encoder), ("lstm", self.lstm), ("af", self.af)]
         return nets + ([("vf", self.vf)] if self.dueling else [])
 
-    # --- the three forward passes ---------------------------------------------------------------------------
+    # --- the three forward passes (sampling ones without autograd, as RLlib's defaults) ----------------------
+    @torch.no_grad()
     def _forward_inference(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
         out = self.compute_q_values(batch)
         return {Columns.ACTIONS: out[QF_PREDS].argmax(dim=-1), Columns.STATE_OUT: out[Columns.STATE_OUT]}
 
+    @torch.no_grad()
     def _forward_exploration(self, batch: dict[str, Any], t: int = 0, **kwargs) -> dict[str, Any]:
         out = self.compute_q_values(batch)
         greedy = out[QF_PREDS].argmax(dim=-1)
