@@ -4,8 +4,9 @@
 
 1. Cost per round trip, market vs maker (entries, exits and take-profits as post-only limits at the touch), for the
    rules strategy and a trained policy (`ppo`, the `make run` checkpoint), on the default data (synthetic, 180 days)
-   under two fee schedules: the default config's (taker 0.05 %, maker 0.015 %) and HIP-3's (taker 0.09 %, maker
-   0.03 %). Each row is a full `run_backtest` (the path of `python -m backtest`), with its fill rate, markout after
+   under two fee schedules of the venue (`backtest/venue/fees.py`): the market's default, standard HIP-3 at base
+   tier 0 (taker 0.09 %, maker 0.03 %), and the same market in HIP-3 growth mode (90 % off: 0.009 % / 0.003 %).
+   Each row is a full `run_backtest` (the path of `python -m backtest`), with its fill rate, markout after
    `execution.adverse_bars` bars and total return.
 2. The simulator core with maker orders on: `run_signals` on 1,000,000 bars with maker entries and exits, timed back
    to back with the market core (bench_simulator's series and entries); the ratio's target is <= 1.5.
@@ -23,7 +24,18 @@ import numpy as np
 
 from backtest.config import load_objectives, load_params, with_overrides
 
-SCHEDULES = {"default": [], "HIP-3": ["backtest.commission_pct=0.09", "backtest.maker_commission_pct=0.03"]}
+
+def _growth_mode() -> list[str]:
+    """Overrides for the market's schedule in growth mode: the venue's tier-0 HIP-3 rates x its growth-mode factor."""
+    from backtest.venue.fees import BASE_TIERS, GROWTH_MODE_FACTOR, STANDARD_DEPLOYER_FEE_SCALE, hip3_multiple
+
+    k = hip3_multiple(STANDARD_DEPLOYER_FEE_SCALE) * GROWTH_MODE_FACTOR * 100  # fraction -> percent
+    return [f"backtest.commission_pct={BASE_TIERS[0].taker * k:.6g}",
+            f"backtest.maker_commission_pct={BASE_TIERS[0].maker * k:.6g}"]  # fmt: skip
+
+
+# the market's default (the venue's schedule for xyz:XYZ100: standard HIP-3) and the same market in growth mode
+SCHEDULES = {"HIP-3": [], "growth-mode": _growth_mode()}
 STYLES = {
     "market": ["execution.entry=market", "execution.exit=market", "execution.take_profit=market"],
     "maker": ["execution.entry=maker", "execution.exit=maker", "execution.take_profit=maker"],

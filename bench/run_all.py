@@ -7,10 +7,10 @@ Sections (NAME): simulator (core vs vectorbt, the core with maker orders, 180-da
 policy backtest commands as a user runs them, bench/bench_backtest.py), inference (the compiled network alone),
 scaling (Ray, 1 -> 2 workers), tune (a 50-trial execution sweep), paper (the paper exchange with the real SDK,
 bench/bench_paper_exchange.py), chunking (chunked vs continuous backtest), execution (market vs maker: cost per round
-trip for the rules and a trained policy under the default and HIP-3 fee schedules, bench/bench_execution.py), live
-(bar close -> order sent through the live trader, bench/bench_live_latency.py), dashboard (a day of journal and a
-month of cycles rendered, bench/bench_dashboard.py), import (`python -m backtest.data import` of a 2-year NQ-style
-1-minute file, bench/bench_import.py).
+trip for the rules and a trained policy under the venue's HIP-3 schedule and in growth mode,
+bench/bench_execution.py), live (bar close -> order sent through the live trader, bench/bench_live_latency.py),
+dashboard (a day of journal and a month of cycles rendered, bench/bench_dashboard.py), import
+(`python -m backtest.data import` of a 2-year NQ-style 1-minute file, bench/bench_import.py).
 Each figure is reported as min / median / max over `--repeat` runs; a ratio (vectorbt, Ray scaling) is computed from
 measurements taken back to back in the same run, pair by pair. Ratios are the portable figures; absolute times and
 rates hold for the machine written at the top of the file, and only when nothing else was running (the load average
