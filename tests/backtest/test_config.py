@@ -114,8 +114,8 @@ def test_an_unknown_section_names_the_entry_point_group(tmp_path):
 
 
 def test_a_section_whose_package_is_not_registered_is_refused_naming_the_entry_point_group(monkeypatch):
-    real = config.entry_points
-    monkeypatch.setattr(config, "entry_points", lambda group: [e for e in real(group=group) if e.name != "rl"])
+    real = config.compose.entry_points
+    monkeypatch.setattr(config.compose, "entry_points", lambda group: [e for e in real(group=group) if e.name != "rl"])
     config.params_model.cache_clear()
     try:
         with pytest.raises(ConfigError, match=r"rl: unknown section; .*entry-point group aml100.config"):
@@ -129,8 +129,8 @@ def test_an_entry_point_that_cannot_be_loaded_is_named(monkeypatch):
     from importlib.metadata import EntryPoint
 
     broken = EntryPoint("alerts", "live.no_such_module:AlertsConfig", "aml100.config")
-    real = config.entry_points
-    monkeypatch.setattr(config, "entry_points", lambda group: [*real(group=group), broken])
+    real = config.compose.entry_points
+    monkeypatch.setattr(config.compose, "entry_points", lambda group: [*real(group=group), broken])
     config.params_model.cache_clear()
     try:
         with pytest.raises(ConfigError, match=r"entry point alerts = 'live.no_such_module:AlertsConfig'.*cannot be"):
