@@ -98,3 +98,12 @@ _install()
 def cached_njit(**options: Any) -> Any:
     """`numba.njit` with its machine code cached on disk and stamped with the project's compiled sources."""
     return njit(cache=True, **options)
+
+
+def kernel_jit(**options: Any) -> Any:
+    """`cached_njit` for the simulator's kernel functions (backtest/sim/): without the runtime's reference counting.
+
+    Kernel functions never allocate, so reference counting is pure overhead: with it, every per-bar call pays
+    atomic increments on each array argument (measured: ~150 ns a call, 20x the work of a flat bar).
+    """
+    return cached_njit(_nrt=False, **options)

@@ -17,7 +17,8 @@ import copy
 import math
 import random
 
-from backtest.sim.kernel import R_STOP_LOSS, gap_exit, intrabar_exit, traded_through
+from backtest.sim.layout import R_STOP_LOSS
+from backtest.sim.rules import gap_exit, intrabar_exit, traded_through
 from backtest.venue.errors import (
     ERR_ASSET,
     ERR_CANCEL,
