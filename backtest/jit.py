@@ -7,8 +7,9 @@ its equity differed from the Python loop's until the cache was deleted; numba is
 the packages named in `COMPILED_PACKAGES` is therefore stamped here with a hash of all their compiled modules, so
 a change to any of them recompiles all of them in the next process (`make setup` compiles them ahead, `rl.warm`).
 
-Use `cached_njit(...)` instead of `numba.njit(cache=True, ...)`; `tests/backtest/test_jit.py` refuses the latter in
-these packages and proves a changed callee reaches its cached caller.
+Use `cached_njit(...)` (`kernel_jit(...)` for the simulator's kernel) instead of `numba.njit(cache=True, ...)`;
+`tests/backtest/test_jit.py` refuses the latter in these packages and proves a changed callee reaches its cached caller.
+A module that only holds constants compiled code reads (backtest/sim/layout.py) names `kernel_jit` so it is stamped too.
 """
 
 from __future__ import annotations
