@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from backtest.sim.kernel import ORDER_OUTCOMES
+from backtest.sim.layout import ORDER_OUTCOMES
 from backtest.sim.result import BacktestResult
 
 KINDS = ("entry", "exit")

@@ -147,7 +147,7 @@ def _flat(run: SegmentRun, initial_equity: float) -> SegmentRun:
 
 def flat_run(start: int, end: int, initial_equity: float, no_trades: np.ndarray | None = None) -> SegmentRun:
     """A segment in which nothing happens and no decision is taken (after the global halt)."""
-    from backtest.sim import kernel as K
+    from backtest.sim import layout as L
 
     n = end - start
     return SegmentRun(
@@ -156,11 +156,11 @@ def flat_run(start: int, end: int, initial_equity: float, no_trades: np.ndarray 
         equity=np.full(n, initial_equity),
         position=np.zeros(n),
         actions=np.full(n, -1, dtype=np.int8),
-        trades=np.zeros((0, K.N_TRADE)) if no_trades is None else no_trades,
+        trades=np.zeros((0, L.N_TRADE)) if no_trades is None else no_trades,
         fees=0.0,
         funding=0.0,
         halt_bar=-1,
-        orders=np.zeros((2, K.N_OC)),
+        orders=np.zeros((2, L.N_OC)),
     )
 
 

@@ -87,7 +87,7 @@ def compare(strategies: list[str], days: float = 180.0) -> list[dict]:
 def measure_maker_core(n_bars: int = 1_000_000, repeat: int = 5) -> dict[str, list[float]]:
     """Seconds per repeat of the market core and the same series with maker entries and exits, interleaved."""
     from backtest.sim import run_signals
-    from backtest.sim.kernel import T_ENTRY_MAKER
+    from backtest.sim.layout import T_ENTRY_MAKER
     from bench.bench_simulator import _core_inputs
 
     market, sp, _, signals = _core_inputs(n_bars, 0.01)

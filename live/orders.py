@@ -9,7 +9,7 @@ rule reads. Every order goes through `live.execution.Execution` (journalled befo
 
 With a maker style (`execution.entry` / `exit` = maker) an entry or a signal / max-hold exit is a post-only (`Alo`)
 limit at the venue's touch instead: at most one rests (`TraderState.resting`), and at each open it meets the
-kernel's `resting_order_rule` (an opposite decision or a block on opens cancels it, one of its own direction is
+simulator's `resting_order_rule` (an opposite decision or a block on opens cancels it, one of its own direction is
 absorbed, its ttl ends in a cancel or an IOC of the same size). Its fills (read by `VenueSync.check_resting`, or after
 a cancel that found it gone) become legs, whose TP/SL go on at the open after the fill bar; its end is journalled
 once as an `outcome` (filled / rejected / expired / converted / cancelled / error).
@@ -27,7 +27,7 @@ import numpy as np
 
 from backtest.domain import AccountState, Bar
 from backtest.sim import ACTION_NAMES, BUY, HOLD, SELL, action_orders, size_fraction
-from backtest.sim import kernel as K
+from backtest.sim import layout as L
 from backtest.venue.rules import AssetRules, price_steps
 from backtest.venue.wire import OrderAck, cloid_for
 from live.execution import ExchangeUnavailable, Execution, OrderIntent
@@ -167,7 +167,7 @@ class OrderDesk:
         return armed
 
     def _resting_at_open(self, action: int, bar: Bar, i: int, blocked: str | None) -> bool:
-        """The resting order at the open of bar `i` by the kernel's `resting_order_rule`; True when the action is
+        """The resting order at the open of bar `i` by the simulator's `resting_order_rule`; True when the action is
         absorbed. An exit whose positions are gone is cancelled first. A cancel that fails leaves it resting (tried
         again at the next open)."""
         st, p = self.state, self.state.policy.sim
@@ -179,13 +179,13 @@ class OrderDesk:
         want = 1 if action == BUY else (-1 if action == SELL else 0)
         to_market = p.entry_expiry_market if r.purpose == "entry" else p.exit_expiry_market
         outcome, absorbed = r.at_open(want, i, blocked is not None, to_market)
-        if outcome == K.OC_CANCELLED:
+        if outcome == L.OC_CANCELLED:
             why = "opposite decision" if want == -r.side else f"opens blocked: {blocked}"
             self.end_resting("cancelled", why, i)
-        elif outcome in (K.OC_EXPIRED, K.OC_CONVERTED):
+        elif outcome in (L.OC_EXPIRED, L.OC_CONVERTED):
             name = OUTCOME_NAMES[outcome]
             left = self.end_resting(name, f"ttl: {name} at its expiry open", i)
-            if outcome == K.OC_CONVERTED and left is not None and left.filled < left.size - self.lot / 2:
+            if outcome == L.OC_CONVERTED and left is not None and left.filled < left.size - self.lot / 2:
                 self._to_market(left, bar, i)
         return absorbed
 

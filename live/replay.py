@@ -28,7 +28,7 @@ import pandas as pd
 
 from backtest.config import Objectives, Params, objectives_from_dict, params_from_dict, with_overrides
 from backtest.sim import ACTION_NAMES
-from backtest.sim import kernel as K
+from backtest.sim import layout as L
 from live.journal import read_records
 from live.risk import LIVE_ONLY_BLOCKS
 
@@ -112,8 +112,8 @@ class ReplayReport:
     # (entry bar, side, exit bar, exit reason) of each closed trade: live, backtest
     trade_keys: tuple[list[tuple], list[tuple]] = field(default_factory=lambda: ([], []))
     maker: bool = False  # a maker style was on
-    orders_live: np.ndarray = field(default_factory=lambda: np.zeros((2, K.N_OC), dtype=int))  # [entry, exit] x
-    orders_backtest: np.ndarray = field(default_factory=lambda: np.zeros((2, K.N_OC), dtype=int))  # ORDER_OUTCOMES
+    orders_live: np.ndarray = field(default_factory=lambda: np.zeros((2, L.N_OC), dtype=int))  # [entry, exit] x
+    orders_backtest: np.ndarray = field(default_factory=lambda: np.zeros((2, L.N_OC), dtype=int))  # ORDER_OUTCOMES
     order_errors: int = 0  # post-only orders the venue refused for another reason than crossing (live only)
     maker_fill_diff_bps: list[float] = field(default_factory=list)  # post-only fills live vs backtest, same bar
     live_only_blocks: dict[str, int] = field(default_factory=dict)  # why -> bars whose opens live risk blocked
@@ -178,7 +178,7 @@ class ReplayReport:
             lines.append(f"post-only orders       live / backtest ({'identical' if self.orders_agree else 'DIFFER'})")
             for k, purpose in enumerate(("entry", "exit")):
                 cells = "  ".join(f"{name} {self.orders_live[k, j]}/{self.orders_backtest[k, j]}"
-                                  for j, name in enumerate(K.ORDER_OUTCOMES))  # fmt: skip
+                                  for j, name in enumerate(L.ORDER_OUTCOMES))  # fmt: skip
                 lines.append(f"  {purpose:<5}  {cells}")
             if self.order_errors:
                 lines.append(f"  refused by the venue (not crossing): {self.order_errors}")
@@ -264,9 +264,9 @@ def _trade_keys(session: Session, result: Any, last_ms: int) -> tuple[list[tuple
 def _compare_orders(report: ReplayReport, session: Session, result: Any, last_ms: int, bar_ms: int) -> None:
     """Post-only orders placed at an open inside the replay's bars, by outcome (one that was still resting after its
     last bar is cancelled there, as the backtest cancels it at the end), and their fill prices."""
-    names = {n: j for j, n in enumerate(K.ORDER_OUTCOMES)}
+    names = {n: j for j, n in enumerate(L.ORDER_OUTCOMES)}
     ended = {o["cloid"]: o for o in session.outcomes}
-    live = np.zeros((2, K.N_OC), dtype=int)
+    live = np.zeros((2, L.N_OC), dtype=int)
     for o in session.orders:
         placed = int(o.get("bar_ms") or 0) + bar_ms
         if o.get("order_type") != "alo" or placed > last_ms:

@@ -2,10 +2,10 @@
 
 A maker style (`execution.entry` / `execution.exit` = maker) makes a decision a post-only limit at the venue's touch
 instead of an IOC: at most one rests per coin and account (`TraderState.resting`, saved in state.json). Its life is
-the simulator's (docs/ARCHITECTURE.md, "Execution styles"): at each open, `resting_order_rule` (the kernel's own
-function) says whether the action decided at the close before cancels it, is absorbed by it, or whether its ttl ran
-out (cancelled, or sent as an IOC of the same size). `live.orders.OrderDesk` places, cancels and settles it;
-`live.sync.VenueSync` reads its fills by cloid, oid and trade id.
+the simulator's (docs/ARCHITECTURE.md, "Execution styles"): at each open, `resting_order_rule` (the simulator's own
+function, backtest/sim/rules.py) says whether the action decided at the close before cancels it, is absorbed by it,
+or whether its ttl ran out (cancelled, or sent as an IOC of the same size). `live.orders.OrderDesk` places, cancels
+and settles it; `live.sync.VenueSync` reads its fills by cloid, oid and trade id.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from backtest.sim import kernel as K
+from backtest.sim import layout as L
+from backtest.sim.rules import resting_order_rule
 
 PURPOSES = ("entry", "exit")
-# the kernel's order outcomes (`K.ORDER_OUTCOMES`), as the journal's `outcome` records name them
-OUTCOME_NAMES = {K.OC_REJECTED: "rejected", K.OC_FILLED: "filled", K.OC_EXPIRED: "expired",
-                 K.OC_CONVERTED: "converted", K.OC_CANCELLED: "cancelled"}  # fmt: skip
+# the simulator's order outcomes (`layout.ORDER_OUTCOMES`), as the journal's `outcome` records name them
+OUTCOME_NAMES = {L.OC_REJECTED: "rejected", L.OC_FILLED: "filled", L.OC_EXPIRED: "expired",
+                 L.OC_CONVERTED: "converted", L.OC_CANCELLED: "cancelled"}  # fmt: skip
 
 
 @dataclass
@@ -46,15 +47,15 @@ class RestingOrder:
 
     @property
     def kind(self) -> int:
-        return K.O_ENTRY if self.purpose == "entry" else K.O_EXIT
+        return L.O_ENTRY if self.purpose == "entry" else L.O_EXIT
 
     @property
     def reason_code(self) -> int:
-        return K.R_TIMEOUT if self.reason == "max_hold" else K.R_SIGNAL
+        return L.R_TIMEOUT if self.reason == "max_hold" else L.R_SIGNAL
 
     def at_open(self, want: int, bar: int, blocked: bool, to_market: bool) -> tuple[int, bool]:
-        """The kernel's `resting_order_rule` at the open of `bar`: (outcome code or -1 to keep resting, absorbed)."""
-        outcome, absorbed = K.resting_order_rule(
+        """The simulator's `resting_order_rule` at the open of `bar`: (outcome code or -1 to keep resting, absorbed)."""
+        outcome, absorbed = resting_order_rule(
             self.kind, float(self.side), self.reason_code, float(want), blocked, bar, self.expiry_bar, to_market
         )
         return int(outcome), bool(absorbed)

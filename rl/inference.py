@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from backtest.sim.kernel import N_POSITION_STATE as POSITION_STATE_DIM
+from backtest.sim.layout import N_POSITION_STATE as POSITION_STATE_DIM
 from rl import netkernel as nk
 
 MODULE_SUBDIR = Path("learner_group") / "learner" / "rl_module" / "default_policy"

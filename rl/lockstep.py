@@ -21,6 +21,7 @@ import numpy as np
 from backtest.config import objectives_model, params_model
 from backtest.jit import cached_njit
 from backtest.sim import kernel as K
+from backtest.sim import layout as L
 from backtest.sim.engine import BatchSimulator, SegmentRun
 from backtest.sim.market import Market
 from backtest.sim.params import SimParams
@@ -41,7 +42,7 @@ def _observe(features, bars, col, width, pos, obs):  # pragma: no cover - compil
         f = features[bars[b]]
         for j in range(width):
             obs[r, j] = f[col + j]
-        for j in range(K.N_POSITION_STATE):
+        for j in range(L.N_POSITION_STATE):
             obs[r, width + j] = np.float32(pos[b, j])
 
 
@@ -54,7 +55,7 @@ def _forward_all(
         col = members[m, nk.MT_COL]
         width = members[m, nk.MT_WIDTH]
         rows = scores.shape[0]
-        d = width + K.N_POSITION_STATE
+        d = width + L.N_POSITION_STATE
         obs = obs_flat[: rows * d].reshape((rows, d))
         _observe(features, bars, col, width, pos, obs)
         nk.member_forward(buf, layers, members[m, nk.MT_FIRST], members[m, nk.MT_COUNT], obs, state, scratch, scores)
@@ -73,12 +74,12 @@ def lockstep_kernel(
     last = cl.shape[0] - 1
     width_max = 0
     for m in range(n_members):
-        width_max = max(width_max, members[m, nk.MT_WIDTH] + K.N_POSITION_STATE)
+        width_max = max(width_max, members[m, nk.MT_WIDTH] + L.N_POSITION_STATE)
     obs_flat = np.zeros(rows * width_max, dtype=np.float32)
     scores = np.zeros((rows, n_actions), dtype=np.float32)
     acts = np.zeros((n_members, rows), dtype=np.int8)
     margins = np.zeros((n_members, rows), dtype=np.float32)
-    pos = np.zeros((batch, K.N_POSITION_STATE))
+    pos = np.zeros((batch, L.N_POSITION_STATE))
     bars = np.zeros(batch, dtype=np.int64)
     actions = np.zeros(batch, dtype=np.int64)
     fallback = np.zeros(batch, dtype=np.int8)
@@ -90,9 +91,9 @@ def lockstep_kernel(
     while True:
         active = False
         for b in range(batch):
-            t = int(accts[b, K.A_T])
+            t = int(accts[b, L.A_T])
             bars[b] = min(t, last)
-            if t < int(accts[b, K.A_END]) - 1:
+            if t < int(accts[b, L.A_END]) - 1:
                 active = True
         if not active:
             break

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from backtest.jit import cached_njit
-from backtest.sim.kernel import BUY, HOLD, SELL
+from backtest.sim.layout import BUY, HOLD, SELL
 
 N_ACTIONS = len((HOLD, BUY, SELL))
 MIN_ROWS = 2  # a batch of one is computed as two identical rows: BLAS then takes its matrix-matrix path

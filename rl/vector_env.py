@@ -25,6 +25,8 @@ from gymnasium.vector.vector_env import AutoresetMode
 from backtest.jit import cached_njit
 from backtest.sim import POSITION_STATE_DIM, SimParams
 from backtest.sim import kernel as K
+from backtest.sim import layout as L
+from backtest.sim.account import init_account
 from rl.env import N_ACTIONS, TradingEnv, vol_pct_series
 from rl.reward import N_STATE, N_TERMS, reset_reward_state, reward_config_vector, reward_terms
 
@@ -32,15 +34,15 @@ from rl.reward import N_STATE, N_TERMS, reset_reward_state, reward_config_vector
 @cached_njit()
 def _side(slots):  # pragma: no cover - compiled
     for k in range(slots.shape[0]):
-        if slots[k, K.S_SIDE] != 0.0:
-            return slots[k, K.S_SIDE]
+        if slots[k, L.S_SIDE] != 0.0:
+            return slots[k, L.S_SIDE]
     return 0.0
 
 
 @cached_njit()
 def write_obs(features, acct, slots, close, bar_ms, pos, out):  # pragma: no cover - compiled
     """out[:] = features[t] then the position state at t: `build_observation`'s layout, in float32."""
-    t = int(acct[K.A_T])
+    t = int(acct[L.A_T])
     nf = features.shape[1]
     for j in range(nf):
         out[j] = features[t, j]
@@ -61,26 +63,26 @@ def vector_step(
             continue
         acct = accts[b]
         sl = slots[b]
-        before = acct[K.A_EQUITY]
+        before = acct[L.A_EQUITY]
         side_before = _side(sl)
         K.step_bar(acct, sl, trades[b], ts, op, hi, lo, cl, atr, funding, tick, opens, actions[b], p)
-        t = int(acct[K.A_T])
-        done = t >= int(acct[K.A_END]) - 1
+        t = int(acct[L.A_T])
+        done = t >= int(acct[L.A_END]) - 1
         if done:
             K.close_all(acct, sl, trades[b], ts, cl, p)
-        after = acct[K.A_EQUITY]
+        after = acct[L.A_EQUITY]
         side_after = _side(sl)
         held = 0
         if side_after != 0.0:
             first = 1e18
             for k in range(sl.shape[0]):
-                if sl[k, K.S_SIDE] != 0.0 and sl[k, K.S_ENTRY_BAR] < first:
-                    first = sl[k, K.S_ENTRY_BAR]
+                if sl[k, L.S_SIDE] != 0.0 and sl[k, L.S_ENTRY_BAR] < first:
+                    first = sl[k, L.S_ENTRY_BAR]
             held = t - int(first) + 1
         vol = vol_pct[t] if vol_pct.shape[0] > 0 else np.nan
         rewards[b] = reward_terms(
-            rcfg, rstate[b], before, after, acct[K.A_STEP_NCLOSED], acct[K.A_STEP_NWIN], side_before, side_after,
-            acct[K.A_STEP_OPENED], float(held), vol, terms,
+            rcfg, rstate[b], before, after, acct[L.A_STEP_NCLOSED], acct[L.A_STEP_NWIN], side_before, side_after,
+            acct[L.A_STEP_OPENED], float(held), vol, terms,
         )  # fmt: skip
         broke = after <= 0.0
         terminated[b] = broke
@@ -117,9 +119,9 @@ class TradingVectorEnv(gym.vector.VectorEnv):
         self._vol = np.zeros(0) if vol is None else vol
         self._rcfg = reward_config_vector(params.rl.reward, params.backtest.bar_seconds)
         p = self._sim_params
-        self._accts = np.zeros((n, K.N_ACCT))
-        self._slots = np.zeros((n, p.max_positions, K.N_SLOT))
-        self._trades = np.zeros((n, 0, K.N_TRADE))  # counted, not recorded (see the module docstring)
+        self._accts = np.zeros((n, L.N_ACCT))
+        self._slots = np.zeros((n, p.max_positions, L.N_SLOT))
+        self._trades = np.zeros((n, 0, L.N_TRADE))  # counted, not recorded (see the module docstring)
         self._rstate = np.zeros((n, N_STATE))
         self._obs = np.zeros((n, self.single_observation_space.shape[0]), dtype=np.float32)
         self._rew = np.zeros(n)
@@ -139,7 +141,7 @@ class TradingVectorEnv(gym.vector.VectorEnv):
         lo, hi = self.span
         start = int(self._rngs[i].integers(lo, hi - self.episode_bars))
         p = self._sim_params
-        K.init_account(self._accts[i], self._slots[i], start, start + self.episode_bars, p.initial_equity, 0.0)
+        init_account(self._accts[i], self._slots[i], start, start + self.episode_bars, p.initial_equity, 0.0)
         reset_reward_state(self._rstate[i])
         write_obs(self._features, self._accts[i], self._slots[i], self._arr[4], p.bar_ms, self._pos, self._obs[i])
         self._starts[i] = start

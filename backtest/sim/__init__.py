@@ -10,11 +10,12 @@ from backtest.sim.engine import (
     position_state_of,
     run_signals,
 )
-from backtest.sim.kernel import ACTION_NAMES, BUY, HOLD, SELL, action_orders, exit_levels, halt_fires, size_fraction
+from backtest.sim.layout import ACTION_NAMES, BUY, HOLD, SELL
 from backtest.sim.market import Market
 from backtest.sim.merge import merge_runs
 from backtest.sim.params import SimParams
 from backtest.sim.result import BacktestResult
+from backtest.sim.rules import action_orders, exit_levels, halt_fires, size_fraction
 
 __all__ = [
     "ACTION_NAMES",

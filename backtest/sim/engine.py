@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from backtest.sim import kernel as K
+from backtest.sim import layout as L
+from backtest.sim.account import init_account
 from backtest.sim.market import Market
 from backtest.sim.params import SimParams
 from backtest.sim.result import EXIT_REASONS, TRADE_COLUMNS, BacktestResult
@@ -21,7 +23,7 @@ if TYPE_CHECKING:  # pandas is imported where used: Ray workers never need it (~
     import pandas as pd
 
 POSITION_STATE_NAMES = ("side", "unrealised_pnl", "hours_held", "equity_change")
-POSITION_STATE_DIM = K.N_POSITION_STATE
+POSITION_STATE_DIM = L.N_POSITION_STATE
 assert len(POSITION_STATE_NAMES) == POSITION_STATE_DIM
 
 
@@ -44,7 +46,7 @@ class StepEvent:
 
 
 def _side(slots: np.ndarray) -> int:
-    sides = slots[:, K.S_SIDE]
+    sides = slots[:, L.S_SIDE]
     nz = sides[sides != 0]
     return int(nz[0]) if len(nz) else 0
 
@@ -56,25 +58,25 @@ def trades_frame(records: np.ndarray, bar_seconds: int) -> pd.DataFrame:
     r = records
     df = pd.DataFrame(
         {
-            "entry_time": pd.to_datetime(r[:, K.T_ENTRY_TIME].astype(np.int64), unit="ms", utc=True),
-            "exit_time": pd.to_datetime(r[:, K.T_EXIT_TIME].astype(np.int64), unit="ms", utc=True),
-            "entry_bar": r[:, K.T_ENTRY_BAR].astype(np.int64),
-            "exit_bar": r[:, K.T_EXIT_BAR].astype(np.int64),
-            "side": r[:, K.T_SIDE].astype(np.int8),
-            "qty": r[:, K.T_QTY],
-            "entry_price": r[:, K.T_ENTRY_PX],
-            "exit_price": r[:, K.T_EXIT_PX],
-            "gross_pnl": r[:, K.T_GROSS],
-            "fees": r[:, K.T_FEES],
-            "funding": r[:, K.T_FUNDING],
-            "pnl": r[:, K.T_PNL],
-            "return_pct": r[:, K.T_RETURN] * 100.0,
-            "exit_reason": pd.Categorical.from_codes(r[:, K.T_REASON].astype(np.int8), categories=list(EXIT_REASONS)),
-            "hold_seconds": (r[:, K.T_EXIT_TIME] - r[:, K.T_ENTRY_TIME]) / 1000.0,
-            "entry_maker": r[:, K.T_ENTRY_MAKER].astype(bool),
-            "exit_maker": r[:, K.T_EXIT_MAKER].astype(bool),
-            "entry_wait_bars": r[:, K.T_ENTRY_WAIT].astype(np.int64),
-            "exit_wait_bars": r[:, K.T_EXIT_WAIT].astype(np.int64),
+            "entry_time": pd.to_datetime(r[:, L.T_ENTRY_TIME].astype(np.int64), unit="ms", utc=True),
+            "exit_time": pd.to_datetime(r[:, L.T_EXIT_TIME].astype(np.int64), unit="ms", utc=True),
+            "entry_bar": r[:, L.T_ENTRY_BAR].astype(np.int64),
+            "exit_bar": r[:, L.T_EXIT_BAR].astype(np.int64),
+            "side": r[:, L.T_SIDE].astype(np.int8),
+            "qty": r[:, L.T_QTY],
+            "entry_price": r[:, L.T_ENTRY_PX],
+            "exit_price": r[:, L.T_EXIT_PX],
+            "gross_pnl": r[:, L.T_GROSS],
+            "fees": r[:, L.T_FEES],
+            "funding": r[:, L.T_FUNDING],
+            "pnl": r[:, L.T_PNL],
+            "return_pct": r[:, L.T_RETURN] * 100.0,
+            "exit_reason": pd.Categorical.from_codes(r[:, L.T_REASON].astype(np.int8), categories=list(EXIT_REASONS)),
+            "hold_seconds": (r[:, L.T_EXIT_TIME] - r[:, L.T_ENTRY_TIME]) / 1000.0,
+            "entry_maker": r[:, L.T_ENTRY_MAKER].astype(bool),
+            "exit_maker": r[:, L.T_EXIT_MAKER].astype(bool),
+            "entry_wait_bars": r[:, L.T_ENTRY_WAIT].astype(np.int64),
+            "exit_wait_bars": r[:, L.T_EXIT_WAIT].astype(np.int64),
         }
     )
     return df[list(TRADE_COLUMNS)]
@@ -93,13 +95,13 @@ def position_state_of(
     `legs` are (side, qty, entry price, entry bar); `equity` is marked at `close`; bars are any consistent index
     (the live trader uses bar open time // bar length).
     """
-    acct = np.zeros(K.N_ACCT)
-    slots = np.zeros((max(1, len(legs)), K.N_SLOT))
+    acct = np.zeros(L.N_ACCT)
+    slots = np.zeros((max(1, len(legs)), L.N_SLOT))
     base = min([bar, *(int(e) for *_, e in legs)])  # index the kernel's close array from the oldest entry bar
     for k, (side, qty, entry, entry_bar) in enumerate(legs):
-        slots[k, K.S_SIDE], slots[k, K.S_QTY], slots[k, K.S_ENTRY] = side, qty, entry
-        slots[k, K.S_ENTRY_BAR] = entry_bar - base
-    acct[K.A_EQUITY], acct[K.A_START_EQ], acct[K.A_T] = equity, start_equity, float(bar - base)
+        slots[k, L.S_SIDE], slots[k, L.S_QTY], slots[k, L.S_ENTRY] = side, qty, entry
+        slots[k, L.S_ENTRY_BAR] = entry_bar - base
+    acct[L.A_EQUITY], acct[L.A_START_EQ], acct[L.A_T] = equity, start_equity, float(bar - base)
     out = np.zeros(POSITION_STATE_DIM)
     K.position_state(acct, slots, np.full(bar - base + 1, close), float(bar_seconds * 1000), out)
     return out.astype(np.float32)
@@ -128,8 +130,8 @@ def _arrays(m: Market, p: SimParams) -> tuple:
 
 
 def order_counts(acct: np.ndarray) -> np.ndarray:
-    """The account's maker-order counters: [entry, exit] x `kernel.ORDER_OUTCOMES`."""
-    return acct[K.A_ORD : K.A_ORD + 2 * K.N_OC].reshape(2, K.N_OC).copy()
+    """The account's maker-order counters: [entry, exit] x `layout.ORDER_OUTCOMES`."""
+    return acct[L.A_ORD : L.A_ORD + 2 * L.N_OC].reshape(2, L.N_OC).copy()
 
 
 class Simulator:
@@ -139,9 +141,9 @@ class Simulator:
         self.market = market
         self.params = params
         self._arr = _arrays(market, params)
-        self.acct = np.zeros(K.N_ACCT)
-        self.slots = np.zeros((params.max_positions, K.N_SLOT))
-        self.trades_buf = np.zeros((0, K.N_TRADE))
+        self.acct = np.zeros(L.N_ACCT)
+        self.slots = np.zeros((params.max_positions, L.N_SLOT))
+        self.trades_buf = np.zeros((0, L.N_TRADE))
         self._pos = np.zeros(POSITION_STATE_DIM)
         self._start = 0
         self._end = 0
@@ -155,11 +157,11 @@ class Simulator:
         if not 0 <= start < end - 1 < self.market.n_bars:
             raise ValueError(f"need 0 <= start < end - 1 < {self.market.n_bars} bars, got start={start} end={end}")
         self._start, self._end = start, end
-        self.trades_buf = np.zeros((end - start + self.params.max_positions, K.N_TRADE))
+        self.trades_buf = np.zeros((end - start + self.params.max_positions, L.N_TRADE))
         self._eq = np.full(end - start, np.nan)
         self._posq = np.zeros(end - start)
         self._actions = np.full(end - start, -1, dtype=np.int8)
-        K.init_account(self.acct, self.slots, start, end, self.params.initial_equity, peak)
+        init_account(self.acct, self.slots, start, end, self.params.initial_equity, peak)
         self._eq[0] = self.params.initial_equity
 
     def kernel_market(self) -> tuple[np.ndarray, ...]:
@@ -169,7 +171,7 @@ class Simulator:
 
     @property
     def t(self) -> int:
-        return int(self.acct[K.A_T])
+        return int(self.acct[L.A_T])
 
     @property
     def done(self) -> bool:
@@ -177,7 +179,7 @@ class Simulator:
 
     @property
     def equity(self) -> float:
-        return float(self.acct[K.A_EQUITY])
+        return float(self.acct[L.A_EQUITY])
 
     @property
     def initial_equity(self) -> float:
@@ -189,15 +191,15 @@ class Simulator:
 
     @property
     def halted(self) -> bool:
-        return bool(self.acct[K.A_HALTED])
+        return bool(self.acct[L.A_HALTED])
 
     @property
     def resting_order(self) -> tuple[int, float, str] | None:
         """The resting maker order: (side +1 buy / -1 sell, limit price, "entry" | "exit"), or None."""
-        side = int(self.acct[K.A_O_SIDE])
+        side = int(self.acct[L.A_O_SIDE])
         if side == 0:
             return None
-        return side, float(self.acct[K.A_O_PX]), "entry" if self.acct[K.A_O_KIND] == K.O_ENTRY else "exit"
+        return side, float(self.acct[L.A_O_PX]), "entry" if self.acct[L.A_O_KIND] == L.O_ENTRY else "exit"
 
     def position_state(self) -> np.ndarray:
         """float32 [POSITION_STATE_DIM]: `POSITION_STATE_NAMES` at the current close."""
@@ -208,27 +210,27 @@ class Simulator:
         """Apply `action` decided at the close of `t`; process bar t + 1; close everything after the last bar."""
         if self.done:
             raise RuntimeError("episode is over: call reset()")
-        if action not in (K.HOLD, K.BUY, K.SELL):
+        if action not in (L.HOLD, L.BUY, L.SELL):
             raise ValueError(f"action must be 0 (HOLD), 1 (BUY) or 2 (SELL), got {action!r}")
         before = self.equity
         side_before = self.side
         t = self.t
         K.step_bar(self.acct, self.slots, self.trades_buf, *self._arr, int(action), self.params)
         a = self.acct
-        funding = a[K.A_STEP_FUNDING]
-        opened = int(a[K.A_STEP_OPENED])
+        funding = a[L.A_STEP_FUNDING]
+        opened = int(a[L.A_STEP_OPENED])
         self._actions[t - self._start] = action
         if self.done:
             # close_all keeps adding to the step accumulators, so the event includes the end-of-segment exits
             K.close_all(self.acct, self.slots, self.trades_buf, self.market.ts, self.market.close, self.params)
-        n_closed, pnl, nwin = int(a[K.A_STEP_NCLOSED]), a[K.A_STEP_PNL], int(a[K.A_STEP_NWIN])
-        fees = a[K.A_STEP_FEES]
+        n_closed, pnl, nwin = int(a[L.A_STEP_NCLOSED]), a[L.A_STEP_PNL], int(a[L.A_STEP_NWIN])
+        fees = a[L.A_STEP_FEES]
         self._eq[self.t - self._start] = self.equity
         self._posq[self.t - self._start] = K.net_position(self.slots)
         side_after = self.side
         held = 0
         if side_after != 0:
-            held = self.t - int(self.slots[self.slots[:, K.S_SIDE] != 0, K.S_ENTRY_BAR].min()) + 1
+            held = self.t - int(self.slots[self.slots[:, L.S_SIDE] != 0, L.S_ENTRY_BAR].min()) + 1
         return StepEvent(
             equity_before=before,
             equity_after=self.equity,
@@ -246,7 +248,7 @@ class Simulator:
 
     @property
     def n_trades(self) -> int:
-        return int(self.acct[K.A_NTRADES])
+        return int(self.acct[L.A_NTRADES])
 
     def trades(self) -> pd.DataFrame:
         return trades_frame(self.trades_buf[: self.n_trades], self.market.bar_seconds)
@@ -255,7 +257,7 @@ class Simulator:
         """The run so far as a BacktestResult over bars [start, t]."""
         n = self.t - self._start + 1
         sl = slice(self._start, self.t + 1)
-        halt = int(self.acct[K.A_HALT_BAR])
+        halt = int(self.acct[L.A_HALT_BAR])
         return BacktestResult(
             timestamps=self.market.ts[sl].copy(),
             open=self.market.open[sl].copy(),
@@ -266,8 +268,8 @@ class Simulator:
             trades=self.trades(),
             initial_equity=self.params.initial_equity,
             bar_seconds=self.market.bar_seconds,
-            fees=float(self.acct[K.A_FEES]),
-            funding=float(self.acct[K.A_FUNDING]),
+            fees=float(self.acct[L.A_FEES]),
+            funding=float(self.acct[L.A_FUNDING]),
             halts=[halt - self._start] if halt >= 0 else [],
             segments=[(self._start, self.t + 1)],
             orders=order_counts(self.acct),
@@ -289,7 +291,7 @@ class SegmentRun:
     fees: float
     funding: float
     halt_bar: int  # absolute bar index, -1 if never
-    orders: np.ndarray = field(default_factory=lambda: np.zeros((2, K.N_OC)))  # maker orders: `order_counts`
+    orders: np.ndarray = field(default_factory=lambda: np.zeros((2, L.N_OC)))  # maker orders: `order_counts`
 
 
 def run_signals(
@@ -310,11 +312,11 @@ def run_signals(
     signals = np.ascontiguousarray(signals, dtype=np.int64)
     if len(signals) != market.n_bars:
         raise ValueError(f"signals has {len(signals)} entries, market has {market.n_bars} bars")
-    acct = np.zeros(K.N_ACCT)
-    slots = np.zeros((params.max_positions, K.N_SLOT))
+    acct = np.zeros(L.N_ACCT)
+    slots = np.zeros((params.max_positions, L.N_SLOT))
     # every trade needs an entry, and entries need a BUY or SELL decision: that bounds the trade buffer
     n_decisions = int(np.count_nonzero(signals[start : end - 1]))
-    trades = np.empty((n_decisions + params.max_positions, K.N_TRADE))
+    trades = np.empty((n_decisions + params.max_positions, L.N_TRADE))
     eq = np.empty(market.n_bars)
     pos = np.empty(market.n_bars)
     K.run_signals_kernel(
@@ -328,10 +330,10 @@ def run_signals(
         equity=eq[start:end].copy(),
         position=pos[start:end].copy(),
         actions=actions,
-        trades=trades[: int(acct[K.A_NTRADES])].copy(),
-        fees=float(acct[K.A_FEES]),
-        funding=float(acct[K.A_FUNDING]),
-        halt_bar=int(acct[K.A_HALT_BAR]),
+        trades=trades[: int(acct[L.A_NTRADES])].copy(),
+        fees=float(acct[L.A_FEES]),
+        funding=float(acct[L.A_FUNDING]),
+        halt_bar=int(acct[L.A_HALT_BAR]),
         orders=order_counts(acct),
     )
 
@@ -362,10 +364,10 @@ class BatchSimulator:
         self.starts, self.ends = starts, ends
         b = len(starts)
         self._arr = _arrays(market, params)
-        self.accts = np.zeros((b, K.N_ACCT))
-        self.slots = np.zeros((b, params.max_positions, K.N_SLOT))
+        self.accts = np.zeros((b, L.N_ACCT))
+        self.slots = np.zeros((b, params.max_positions, L.N_SLOT))
         cap = int((ends - starts).max()) + params.max_positions
-        self.trades = np.zeros((b, cap, K.N_TRADE))
+        self.trades = np.zeros((b, cap, L.N_TRADE))
         self._pos_state = np.zeros((b, POSITION_STATE_DIM))
         length = int((ends - starts).max())
         self._eq = np.zeros((b, length))
@@ -373,12 +375,12 @@ class BatchSimulator:
         self._act = np.full((b, length), -1, dtype=np.int8)
         for j in range(b):
             peak = 0.0 if peaks is None else float(peaks[j])
-            K.init_account(self.accts[j], self.slots[j], starts[j], ends[j], params.initial_equity, peak)
+            init_account(self.accts[j], self.slots[j], starts[j], ends[j], params.initial_equity, peak)
         self._eq[:, 0] = params.initial_equity
 
     @property
     def t(self) -> np.ndarray:
-        return self.accts[:, K.A_T].astype(np.int64)
+        return self.accts[:, L.A_T].astype(np.int64)
 
     @property
     def active(self) -> np.ndarray:
@@ -425,10 +427,10 @@ class BatchSimulator:
                     equity=self._eq[b, : e - s].copy(),
                     position=self._posq[b, : e - s].copy(),
                     actions=self._act[b, : e - s].copy(),
-                    trades=self.trades[b, : int(acct[K.A_NTRADES])].copy(),
-                    fees=float(acct[K.A_FEES]),
-                    funding=float(acct[K.A_FUNDING]),
-                    halt_bar=int(acct[K.A_HALT_BAR]),
+                    trades=self.trades[b, : int(acct[L.A_NTRADES])].copy(),
+                    fees=float(acct[L.A_FEES]),
+                    funding=float(acct[L.A_FUNDING]),
+                    halt_bar=int(acct[L.A_HALT_BAR]),
                     orders=order_counts(acct),
                 )
             )

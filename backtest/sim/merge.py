@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from backtest.sim import kernel as K
+from backtest.sim import layout as L
 from backtest.sim.engine import SegmentRun, trades_frame
 from backtest.sim.market import Market
 from backtest.sim.result import BacktestResult
 
-_MONEY_FIELDS = (K.T_QTY, K.T_GROSS, K.T_FEES, K.T_FUNDING, K.T_PNL)
+_MONEY_FIELDS = (L.T_QTY, L.T_GROSS, L.T_FEES, L.T_FUNDING, L.T_PNL)
 
 
 def merge_runs(
@@ -37,7 +37,7 @@ def merge_runs(
     actions = np.full(n, -1, dtype=np.int8)
     trade_parts, halts = [], []
     fees = funding = 0.0
-    orders = np.zeros((2, K.N_OC))
+    orders = np.zeros((2, L.N_OC))
     scale = 1.0
     for run in runs:
         a, b = run.start - lo, run.end - lo
@@ -60,7 +60,7 @@ def merge_runs(
         idx = np.where(~mask, np.arange(n), 0)
         np.maximum.accumulate(idx, out=idx)
         equity = equity[idx]
-    records = np.concatenate(trade_parts) if trade_parts else np.zeros((0, K.N_TRADE))
+    records = np.concatenate(trade_parts) if trade_parts else np.zeros((0, L.N_TRADE))
     return BacktestResult(
         timestamps=market.ts[lo:hi].copy(),
         open=market.open[lo:hi].copy(),

@@ -1,7 +1,7 @@
 """One strategy interface, run two ways.
 
 Every strategy decides at the close of bar t, from data up to t only, one of HOLD / BUY / SELL
-(`backtest.sim.kernel`; what an action does to the account is `backtest.sim.kernel.action_orders`, the action
+(`backtest.sim.layout`; what an action does to the account is `backtest.sim.rules.action_orders`, the action
 interpreter the simulator, the env and the live trader share).
 
 - `SignalStrategy` decides from market data alone. Batched: `signals(close, features)` over a whole series (the
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from backtest.sim.kernel import BUY, HOLD, SELL
+from backtest.sim.layout import BUY, HOLD, SELL
 
 if TYPE_CHECKING:
     from backtest.sim import Market, SegmentRun, SimParams

@@ -1,7 +1,7 @@
 """Orders, triggers and fills: placing, resting, triggering and filling orders, driven by actions and price steps.
 
 `Matcher` speaks domain objects only (`orders.py`); it reads and changes the `Ledger`, prices at `Pricing`'s book and
-asks `Margin` whether an order fits. Price semantics shared with the backtest simulator (`backtest/sim/kernel.py`),
+asks `Margin` whether an order fits. Price semantics shared with the backtest simulator (`backtest/sim/rules.py`),
 whose rule functions it calls rather than restating them: marketable orders walk a synthetic book at the touch; a
 trigger becomes a market order when the replayed path crosses its trigger price (it fills around the trigger) or at
 the bar's open when the bar gaps through it (`gap_exit`); when the rest of a bar touches both a position's TP and SL,
@@ -17,7 +17,8 @@ import copy
 import math
 import random
 
-from backtest.sim.kernel import R_STOP_LOSS, gap_exit, intrabar_exit, traded_through
+from backtest.sim.layout import R_STOP_LOSS
+from backtest.sim.rules import gap_exit, intrabar_exit, traded_through
 from backtest.venue.errors import (
     ERR_ASSET,
     ERR_CANCEL,

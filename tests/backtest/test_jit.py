@@ -68,6 +68,9 @@ def test_every_cached_function_of_the_compiled_packages_goes_through_cached_njit
 def test_the_stamp_covers_the_simulator_and_the_modules_that_inline_it():
     names = {str(p.relative_to(jit.REPO_ROOT)) for p in jit.compiled_sources(jit.ROOTS)}
     assert {"backtest/sim/kernel.py", "rl/lockstep.py", "rl/vector_env.py", "backtest/features.py"} <= names
+    # every module of the kernel, the layout included: compiled code reads its constants at compile time
+    sim = {f"backtest/sim/{m}.py" for m in ("layout", "account", "maker", "rules", "pricing", "draws")}
+    assert sim <= names, sim - names
     assert "backtest/report/__init__.py" not in names
 
 

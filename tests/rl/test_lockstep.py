@@ -14,7 +14,7 @@ from backtest.data.load import load_dataset
 from backtest.features import FEATURE_NAMES, compute_features, fit_norm
 from backtest.runner import run_backtest, run_policy, start_workers
 from backtest.sim import POSITION_STATE_DIM, Market, SimParams
-from backtest.sim.kernel import T_ENTRY_MAKER
+from backtest.sim.layout import T_ENTRY_MAKER
 from backtest.strategies.rules import RulesStrategy
 from rl.ensemble import EnsembleStrategy
 from rl.inference import FastPolicy

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from backtest.sim import kernel as K
+from backtest.sim import layout as L
 from backtest.sim.engine import Simulator
 from backtest.sim.market import Market
 from backtest.sim.params import SimParams
@@ -83,7 +83,7 @@ def tick_safe(bars: pd.DataFrame, sig: np.ndarray, sim=None) -> pd.DataFrame:
 def signals() -> np.ndarray:
     s = np.zeros(N_BARS, dtype=np.int64)
     for k, t in enumerate(range(START, N_BARS - 2, EVERY)):
-        s[t] = K.BUY if (k // 2) % 2 == 0 else K.SELL  # twice the same way (the second is ignored or re-enters)
+        s[t] = L.BUY if (k // 2) % 2 == 0 else L.SELL  # twice the same way (the second is ignored or re-enters)
     return s
 
 

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from backtest.sim import BUY, HOLD, SELL, Simulator, run_signals
-from backtest.sim import kernel as K
+from backtest.sim import layout as L
+from backtest.sim.pricing import to_tick
 from tests.support.sim import FLAT, assert_three_paths_agree, make_market, random_market, run, sim_params
 
 MAKER = 0.0001  # maker_commission_pct 0.01 %
@@ -22,7 +23,7 @@ def maker(**kw):
 
 def counts(res, kind: str) -> dict[str, int]:
     row = res.orders[0 if kind == "entry" else 1]
-    return dict(zip(K.ORDER_OUTCOMES, row.astype(int).tolist()))
+    return dict(zip(L.ORDER_OUTCOMES, row.astype(int).tolist()))
 
 
 def test_a_maker_buy_rests_at_the_bid_and_fills_at_its_price_when_a_later_low_trades_through_it():
@@ -34,7 +35,7 @@ def test_a_maker_buy_rests_at_the_bid_and_fills_at_its_price_when_a_later_low_tr
     assert t.fees == pytest.approx(5000 * MAKER + t.qty * t.exit_price * TAKER)  # qty sized at the decision
     assert t.qty == pytest.approx(5000 / 99.90)
     assert t.entry_time == pd.Timestamp(2 * 60_000 + 30_000, unit="ms", tz="UTC")  # time in the bar unknown: mid
-    assert counts(res, "entry") == {**dict.fromkeys(K.ORDER_OUTCOMES, 0), "submitted": 1, "filled": 1}
+    assert counts(res, "entry") == {**dict.fromkeys(L.ORDER_OUTCOMES, 0), "submitted": 1, "filled": 1}
 
 
 def test_a_limit_touched_but_not_traded_through_does_not_fill():
@@ -59,8 +60,8 @@ def test_a_touch_fills_with_touch_fill_prob_one_and_the_draw_is_counter_based():
     again = run_signals(rm, p, signals, 0, rm.n_bars)
     np.testing.assert_array_equal(whole.trades, again.trades)
     left = run_signals(rm, p, signals, 0, 301)  # the same account up to bar 300: the same draws, the same trades
-    before = whole.trades[whole.trades[:, K.T_EXIT_BAR] < 300]
-    np.testing.assert_array_equal(before, left.trades[left.trades[:, K.T_EXIT_BAR] < 300])
+    before = whole.trades[whole.trades[:, L.T_EXIT_BAR] < 300]
+    np.testing.assert_array_equal(before, left.trades[left.trades[:, L.T_EXIT_BAR] < 300])
     assert len(before) >= 3
 
 
@@ -110,10 +111,10 @@ def test_the_same_action_keeps_a_resting_entry_and_the_opposite_action_cancels_i
     sim.reset(0, 6)
     sim.step(BUY)
     assert sim.resting_order == (1, 99.90, "entry")
-    placed = sim.acct[K.A_O_PLACED]
+    placed = sim.acct[L.A_O_PLACED]
     sim.step(BUY)
     sim.step(HOLD)
-    assert sim.resting_order == (1, 99.90, "entry") and sim.acct[K.A_O_PLACED] == placed  # kept, ttl not renewed
+    assert sim.resting_order == (1, 99.90, "entry") and sim.acct[L.A_O_PLACED] == placed  # kept, ttl not renewed
     sim.step(SELL)
     assert sim.resting_order == (-1, 100.10, "entry")
     c = counts(sim.result(), "entry")
@@ -219,7 +220,7 @@ def test_a_resting_entry_is_cancelled_at_an_open_outside_the_session_when_only_s
     assert run(m, p, [BUY]).trades.iloc[0].entry_bar == 3  # in session it rests and fills in bar 3
     res = run(gated, p, [BUY])
     assert res.trades.empty
-    assert counts(res, "entry") == {**dict.fromkeys(K.ORDER_OUTCOMES, 0), "submitted": 1, "cancelled": 1}
+    assert counts(res, "entry") == {**dict.fromkeys(L.ORDER_OUTCOMES, 0), "submitted": 1, "cancelled": 1}
 
 
 MAKER_CONFIGS = [
@@ -238,10 +239,10 @@ def test_step_batched_and_whole_series_paths_agree_with_maker_orders(overrides):
     p = sim_params(**overrides)
     signals = np.random.default_rng(4).choice([0, 0, 0, 1, 2], size=m.n_bars)
     whole = assert_three_paths_agree(m, p, signals)
-    assert int(whole.trades[:, K.T_ENTRY_MAKER].sum()) >= 3
+    assert int(whole.trades[:, L.T_ENTRY_MAKER].sum()) >= 3
     tr = whole.trades  # accounting holds with maker fills too
-    assert whole.equity[-1] == pytest.approx(p.initial_equity + tr[:, K.T_GROSS].sum() - tr[:, K.T_FEES].sum()
-                                             - tr[:, K.T_FUNDING].sum(), rel=1e-12)  # fmt: skip
+    assert whole.equity[-1] == pytest.approx(p.initial_equity + tr[:, L.T_GROSS].sum() - tr[:, L.T_FEES].sum()
+                                             - tr[:, L.T_FUNDING].sum(), rel=1e-12)  # fmt: skip
 
 
 def test_the_kernel_rounds_to_the_venue_tick_as_the_venue_rules_do():
@@ -254,5 +255,5 @@ def test_the_kernel_rounds_to_the_venue_tick_as_the_venue_rules_do():
         want = np.array([rules.round_price(float(x)) for x in px])
         np.testing.assert_array_equal(round_prices(px, szd), want)
         steps = price_steps(px, szd)
-        got = np.array([K.to_tick(x, s) for x, s in zip(px, steps)])
+        got = np.array([to_tick(x, s) for x, s in zip(px, steps)])
         np.testing.assert_array_equal(got, want)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backtest.sim import BUY, HOLD, SELL, Simulator, run_signals
-from backtest.sim.kernel import latency_ms
+from backtest.sim.draws import latency_ms
 from tests.support.sim import FLAT, MIN, assert_three_paths_agree, make_market, random_market, run, sim_params
 
 

@@ -17,7 +17,7 @@ import pytest
 from eth_account import Account
 from hyperliquid.exchange import Exchange
 
-from backtest.sim import kernel as K
+from backtest.sim import layout as L
 from backtest.sim.engine import Simulator
 from backtest.sim.params import SimParams
 from backtest.venue.rules import round_price
@@ -50,7 +50,7 @@ def signals() -> np.ndarray:
     """Decisions every 3 bars, twice each way: orders rest while the same decision repeats or the opposite comes."""
     s = np.zeros(N_BARS, dtype=np.int64)
     for k, t in enumerate(range(START, N_BARS - 2, 3)):
-        s[t] = K.BUY if (k // 2) % 2 == 0 else K.SELL
+        s[t] = L.BUY if (k // 2) % 2 == 0 else L.SELL
     return s
 
 
@@ -58,7 +58,7 @@ def simulate(bars: pd.DataFrame, sig: np.ndarray, orders: dict | None = None) ->
     """The simulator's trades; `orders` collects {placement bar: (side, kind, limit, qty)} of the orders it sent."""
     sim = Simulator(parity_market(bars), PARAMS)
     sim.reset(START, len(bars))
-    sent = [K.A_ORD + K.OC_SUBMITTED, K.A_ORD + K.N_OC + K.OC_SUBMITTED]
+    sent = [L.A_ORD + L.OC_SUBMITTED, L.A_ORD + L.N_OC + L.OC_SUBMITTED]
     while not sim.done:
         action = int(sig[sim.t])
         before = sim.acct[sent].copy()
@@ -66,8 +66,8 @@ def simulate(bars: pd.DataFrame, sig: np.ndarray, orders: dict | None = None) ->
         a = sim.acct
         placed = np.flatnonzero(a[sent] > before)
         if orders is not None and len(placed):  # sent at this open (it may have filled in this bar already)
-            side = 1 if action == K.BUY else -1
-            orders[sim.t] = (side, int(placed[0]) + 1, float(a[K.A_O_PX]), a[K.A_O_NOTIONAL] / a[K.A_O_PX])
+            side = 1 if action == L.BUY else -1
+            orders[sim.t] = (side, int(placed[0]) + 1, float(a[L.A_O_PX]), a[L.A_O_NOTIONAL] / a[L.A_O_PX])
     trades = sim.trades()
     if orders is not None:
         orders["counts"] = sim.result().orders
@@ -89,7 +89,7 @@ def run_exchange(bars: pd.DataFrame, sig: np.ndarray, sim_orders: dict) -> tuple
 
     try:
         for i in range(START + 1, N_BARS):  # at the open of bar i; the decision came at the close of i - 1
-            want = {K.BUY: 1, K.SELL: -1}.get(int(sig[i - 1]), 0)
+            want = {L.BUY: 1, L.SELL: -1}.get(int(sig[i - 1]), 0)
             pos = eng.position(user, COIN)
             opens = [f for f in eng.fills[user] if f.direction.startswith("Open")] if user in eng.fills else []
             # TP/SL go on at the first open after the entry's fill bar
@@ -118,7 +118,7 @@ def run_exchange(bars: pd.DataFrame, sig: np.ndarray, sim_orders: dict) -> tuple
                 elif o.status != "open":  # reduce-only cancelled: the positions closed first
                     fates[k, 2] += 1
                     rest = None
-                elif rest["kind"] == K.O_EXIT and pos == 0:  # its position closed first (a stop): cancel it
+                elif rest["kind"] == L.O_EXIT and pos == 0:  # its position closed first (a stop): cancel it
                     ex.cancel(COIN, rest["oid"])
                     fates[k, 2] += 1
                     rest = None
@@ -131,7 +131,7 @@ def run_exchange(bars: pd.DataFrame, sig: np.ndarray, sim_orders: dict) -> tuple
                     if i >= rest["expiry"]:
                         ex.cancel(COIN, rest["oid"])
                         fates[k, 1] += 1
-                        if rest["kind"] == K.O_EXIT and pos:  # exit_on_expiry = market
+                        if rest["kind"] == L.O_EXIT and pos:  # exit_on_expiry = market
                             px = round_price(eng.mark(COIN) * (1 - 0.05 * np.sign(pos)), market.sz_decimals)
                             r = ex.order(COIN, pos < 0, abs(pos), px, {"limit": {"tif": "Ioc"}}, reduce_only=True)
                             assert "filled" in status(r), r
@@ -141,7 +141,7 @@ def run_exchange(bars: pd.DataFrame, sig: np.ndarray, sim_orders: dict) -> tuple
                 bids, asks = eng.book(market)
                 closing = pos != 0 and (pos > 0) != (want > 0)
                 if closing or pos == 0:
-                    kind = K.O_EXIT if closing else K.O_ENTRY
+                    kind = L.O_EXIT if closing else L.O_ENTRY
                     offset = EXIT_OFFSET if closing else ENTRY_OFFSET
                     assert bids[0][0] >= 10_000  # the tick is 1 there (5 significant figures)
                     px = asks[0][0] - offset if want < 0 else bids[0][0] + offset
@@ -149,7 +149,7 @@ def run_exchange(bars: pd.DataFrame, sig: np.ndarray, sim_orders: dict) -> tuple
                     r = ex.order(COIN, want > 0, sz, px, {"limit": {"tif": "Alo"}}, reduce_only=closing)
                     sent[i] = px
                     assert "resting" in status(r), r
-                    ttl = ENTRY_TTL if kind == K.O_ENTRY else 1
+                    ttl = ENTRY_TTL if kind == L.O_ENTRY else 1
                     rest = {"oid": status(r)["resting"]["oid"], "side": want, "kind": kind, "expiry": i + ttl}
             h.step(4)  # through bar i into the open of bar i + 1
         if rest is not None and eng.orders[rest["oid"]].status == "filled":  # filled in the last bar
@@ -181,16 +181,16 @@ def test_maker_orders_give_the_same_fills_in_the_exchange_and_the_simulator(both
     np.testing.assert_array_equal(ex["exit_price"].to_numpy()[maker_exits], sim["exit_price"].to_numpy()[maker_exits])
     assert np.abs(ex["exit_price"].to_numpy() - sim["exit_price"].to_numpy()).max() <= 1.0  # market legs: a tick
     c = orders["counts"].astype(int)
-    assert fates[0, 0] == c[0, K.OC_FILLED] and fates[0, 1] == c[0, K.OC_EXPIRED]  # entries: filled, expired
-    assert fates[1, 0] == c[1, K.OC_FILLED] and fates[1, 1] == c[1, K.OC_CONVERTED]  # exits: filled, to market
-    assert fates[1, 2] == c[1, K.OC_CANCELLED] and abs(fates[0, 2] - c[0, K.OC_CANCELLED]) <= 1  # + the run's end
+    assert fates[0, 0] == c[0, L.OC_FILLED] and fates[0, 1] == c[0, L.OC_EXPIRED]  # entries: filled, expired
+    assert fates[1, 0] == c[1, L.OC_FILLED] and fates[1, 1] == c[1, L.OC_CONVERTED]  # exits: filled, to market
+    assert fates[1, 2] == c[1, L.OC_CANCELLED] and abs(fates[0, 2] - c[0, L.OC_CANCELLED]) <= 1  # + the run's end
 
 
 def test_the_maker_parity_run_covers_fills_expiries_cancels_and_every_exit_path(both):
     bars, sim, orders, ex, sent, fates = both
     c = orders["counts"].astype(int)
-    assert c[0, K.OC_FILLED] >= 10 and c[0, K.OC_EXPIRED] >= 3 and c[0, K.OC_CANCELLED] >= 3
-    assert c[1, K.OC_FILLED] >= 3 and c[1, K.OC_CONVERTED] >= 3
+    assert c[0, L.OC_FILLED] >= 10 and c[0, L.OC_EXPIRED] >= 3 and c[0, L.OC_CANCELLED] >= 3
+    assert c[1, L.OC_FILLED] >= 3 and c[1, L.OC_CONVERTED] >= 3
     assert set(sim["exit_reason"].astype(str)) >= {"signal", "stop_loss"}
     assert sim["entry_maker"].all()
     assert (sim["entry_wait_bars"] > 0).any(), "no entry rested more than one bar"

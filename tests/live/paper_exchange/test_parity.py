@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest.sim import kernel as K
+from backtest.sim import layout as L
 from backtest.venue.rules import round_price
 from tests.support.parity import (
     COIN,
@@ -43,7 +43,7 @@ def run_exchange(bars: pd.DataFrame, sig: np.ndarray, sim_trades: pd.DataFrame) 
             action = int(sig[i - 1])
             pos = eng.position(user, COIN)
             mid = eng.mark(COIN)
-            want = 1 if action == K.BUY else -1 if action == K.SELL else 0
+            want = 1 if action == L.BUY else -1 if action == L.SELL else 0
             if want and pos and (pos > 0) != (want > 0):  # the opposite position closes (no reversal in one bar)
                 r = ex.order(COIN, want > 0, abs(pos), round_price(mid * (1 + 0.05 * want), market.sz_decimals),
                              {"limit": {"tif": "Ioc"}}, reduce_only=True)  # fmt: skip
