@@ -10,7 +10,9 @@ side, exit bar and exit reason; with a maker style the post-only orders' outcome
 expired, converted, cancelled) are counted on both sides and their fill prices compared exactly. Opens the live
 trader's own risk controls blocked (daily loss limit, pause, circuit breaker, emergency stop: `LIVE_ONLY_BLOCKS`,
 which the backtest does not simulate) are blocked in the replay too, at the bars its decisions record them, so the
-rest of the session stays comparable; the report counts them.
+rest of the session stays comparable; the report counts them. The live order caps (`live.max_order_notional`,
+`live.max_leverage`) and opens sent no order (below the venue's minimum) are live-only sizing the backtest does not
+model: the report counts and names them too, as the reason their notional, fees and PnL differ.
 
     python -m live.replay [--root runs/live/<coin>/<account>] [--strategy SPEC] [--session -1]
 """
@@ -49,6 +51,8 @@ class Session:
     acks: list[dict[str, Any]] = field(default_factory=list)
     trades: list[dict[str, Any]] = field(default_factory=list)
     outcomes: list[dict[str, Any]] = field(default_factory=list)  # post-only orders that left the book
+    size_caps: list[dict[str, Any]] = field(default_factory=list)  # opens the live caps cut (risk: size_capped)
+    skips: list[dict[str, Any]] = field(default_factory=list)  # opens live sent no order for (e.g. below the minimum)
 
     def frame(self) -> pd.DataFrame:
         """History + live bars in the bar schema."""
@@ -72,12 +76,17 @@ def sessions(root: str | Path) -> list[Session]:
     out: list[Session] = []
     lists = {"bar": "bars", "decision": "decisions", "fill": "fills", "order": "orders", "ack": "acks",
              "trade": "trades", "outcome": "outcomes"}  # fmt: skip
-    for rec in read_records(root, kinds={"start", "history", *lists}):
+    for rec in read_records(root, kinds={"start", "history", "risk", "skip", *lists}):
         kind = rec["kind"]
         if kind == "start":
             out.append(Session(rec, pd.DataFrame()))
         elif not out:
             continue
+        elif kind == "risk":
+            if rec.get("event") == "size_capped":
+                out[-1].size_caps.append(rec)
+        elif kind == "skip":
+            out[-1].skips.append(rec)
         elif kind == "history":
             out[-1].history = pd.DataFrame(
                 {
@@ -117,6 +126,9 @@ class ReplayReport:
     order_errors: int = 0  # post-only orders the venue refused for another reason than crossing (live only)
     maker_fill_diff_bps: list[float] = field(default_factory=list)  # post-only fills live vs backtest, same bar
     live_only_blocks: dict[str, int] = field(default_factory=dict)  # why -> bars whose opens live risk blocked
+    # live-only sizing the backtest does not model (docs/LIVE.md): why -> opens cut by the caps / sent no order
+    size_caps: dict[str, int] = field(default_factory=dict)
+    skipped_opens: dict[str, int] = field(default_factory=dict)
 
     @property
     def fees_agree(self) -> bool:
@@ -174,6 +186,13 @@ class ReplayReport:
             why = ", ".join(f"{k} x{n}" for k, n in self.live_only_blocks.items())
             lines.append(f"live-only risk blocks  {sum(self.live_only_blocks.values())} bar(s) without opens ({why}): "
                          f"blocked in the backtest too")  # fmt: skip
+        if self.size_caps:
+            n = sum(self.size_caps.values())
+            lines.append(f"live size caps         {n} open(s) cut ({_counts(self.size_caps)}): the backtest sizes "
+                         "them uncut, so their notional, fees and PnL differ")  # fmt: skip
+        if self.skipped_opens:
+            lines.append(f"live skipped opens     {sum(self.skipped_opens.values())} without an order "
+                         f"({_counts(self.skipped_opens)})")  # fmt: skip
         if self.maker:
             lines.append(f"post-only orders       live / backtest ({'identical' if self.orders_agree else 'DIFFER'})")
             for k, purpose in enumerate(("entry", "exit")):
@@ -230,10 +249,24 @@ def replay(session: Session, strategy_spec: str, params: Params, objectives: Obj
     last_ms = int(bars["timestamp"].iloc[-1].value // 1_000_000)  # the replay's last bar: later opens are not in it
     report.trade_keys = _trade_keys(session, result, last_ms)
     report.live_only_blocks = blocks
+    report.size_caps = dict(Counter(str(r.get("why", "")).split(" ")[0] for r in session.size_caps))
+    report.skipped_opens = skipped_opens(session)
     report.maker = p.execution.any_maker
     if report.maker:
         _compare_orders(report, session, result, last_ms, bar_ms)
     return report
+
+
+def skipped_opens(session: Session) -> dict[str, int]:
+    """Why -> opens live sent no order for, other than its risk blocks (the decisions record those and the replay
+    blocks them too): below the venue's minimum size, no book for a post-only price, a close that did not fill."""
+    blocks = {(d.get("bar"), d.get("blocked")) for d in session.decisions if d.get("blocked")}
+    return dict(Counter(str(r.get("why", "")).split(":")[0] for r in session.skips
+                        if (r.get("bar"), r.get("why")) not in blocks))  # fmt: skip
+
+
+def _counts(by_why: dict[str, int]) -> str:
+    return ", ".join(f"{k} x{n}" for k, n in by_why.items())
 
 
 def live_only_blocks(session: Session, market: Any, bar_ms: int) -> tuple[Any, dict[str, int]]:

@@ -8,7 +8,7 @@ import pandas as pd
 from backtest.sim import Market
 from backtest.strategies.rules import RulesStrategy
 from live.rehearsal import make_rig
-from live.replay import Session, live_only_blocks, replay, sessions
+from live.replay import Session, live_only_blocks, replay, sessions, skipped_opens
 from tests.support.trader import RULES_BUSY
 
 MIN = 60_000
@@ -46,5 +46,33 @@ def test_a_session_whose_daily_loss_limit_fired_replays_in_agreement(tmp_path):
         assert report.live_only_blocks.get("daily loss limit", 0) > 0
         assert report.trades_agree and report.agrees, report.table()
         assert "live-only risk blocks" in report.table()
+    finally:
+        rig.stop()
+
+
+def test_opens_live_sent_no_order_for_are_counted_by_reason_and_its_risk_blocks_are_not():
+    decisions = [{"bar": 1 * MIN, "blocked": "daily loss limit"}, {"bar": 2 * MIN, "blocked": None}]
+    skips = [
+        {"bar": 1 * MIN, "action": "BUY", "why": "daily loss limit"},  # a block: the replay blocks it itself
+        {"bar": 2 * MIN, "why": "size below the venue minimum", "size": 0.0},
+        {"bar": 3 * MIN, "why": "no book for the entry: HTTP 502"},
+        {"bar": 4 * MIN, "why": "no book for the entry: timed out"},
+    ]
+    session = Session({}, pd.DataFrame(), decisions=decisions, skips=skips)
+    assert skipped_opens(session) == {"size below the venue minimum": 1, "no book for the entry": 2}
+
+
+def test_a_session_whose_orders_the_live_caps_cut_replays_in_agreement_and_says_so(tmp_path):
+    rig = make_rig(tmp_path, lambda p: RulesStrategy(p.trading), [*RULES_BUSY, "live.max_order_notional=20"])
+    try:
+        for _ in range(60):
+            rig.advance()
+        session = sessions(rig.root)[-1]
+        assert session.size_caps, "no open was capped"
+        report = replay(session, "rules", rig.params, rig.objectives)
+        print(report.table())
+        assert report.size_caps == {"max_order_notional": len(session.size_caps)}
+        assert report.agrees, report.table()  # the same trades; each fill's fee checked at its own notional
+        assert f"live size caps         {len(session.size_caps)} open(s) cut (max_order_notional x" in report.table()
     finally:
         rig.stop()
