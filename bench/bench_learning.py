@@ -13,7 +13,8 @@ edges, the oracle (`backtest.strategies.oracle`: the planted signal traded perfe
 simulator) sets the ceiling, and capture = policy test PnL / oracle test PnL.
 
 Seed s trains with `--seed s` on the synthetic market of `synth.seed = 7 + s` (a new market and a new initialisation
-per seed). Budgets are env steps, never wall clock, so every per-seed figure is the same on any machine.
+per seed). Budgets are env steps, never wall clock, so every per-seed figure is the same at any load and run
+after run on one CPU family (torch's kernels round differently on another; docs/RL.md).
 
 Data (BENCH_EDGES; all with COMMON's trading settings: `trading.max_hold_seconds=0`, since with the default 60 s max
 hold every position is shut after one bar and no 1-minute edge pays a round trip of fees and slippage (0.28 % with

@@ -57,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         "--timesteps",
         type=int,
         default=60000,
-        help="env steps per algorithm (default 60000: the learning bench's short budget, where 3 of 5 seeds of each "
-        "agent learn the strong planted edge under the venue's fees)",
+        help="env steps per algorithm (default 60000: the learning bench's short budget, where 3-4 of 5 seeds of "
+        "each agent learn the strong planted edge under the venue's fees)",
     )
     ap.add_argument(
         "--trials",
