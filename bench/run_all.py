@@ -483,6 +483,8 @@ def readme_table(figs: dict[str, Figure]) -> str:
         unit = "×" if f.unit == "x" else f" {f.unit}"
         rng = "" if len(f.values) == 1 else f" ({f.show(min(f.values))}–{f.show(max(f.values))})"
         kind = "portable ratio" if f.ratio else "this machine"
+        if (f.extra or {}).get("identical weights") == "False":  # measured per run, never assumed (docs/RL.md)
+            label = label.replace("identical weights", "weights NOT identical (thread count; docs/RL.md)")
         lines.append(f"| {label} | **{f.show(f.median)}{unit}**{rng}, {kind} | {target} | {how} |")
     return "\n".join(lines)
 

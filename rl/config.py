@@ -66,7 +66,9 @@ class RLConfig(Section):
     torch_threads: int = Field(default=1, ge=0, le=256)  # 0 = torch's default (one per core)
     # torch threads of the learner update only (sampling stays on torch_threads); 0 = auto: the CPUs this process
     # owns (Ray's allocation in a worker) minus those busy elsewhere at each update, at least 1 (rl/learner_threads.py)
-    learner_threads: int = Field(default=0, ge=0, le=256)
+    # default 1: on some CPUs (an Intel Xeon: measured) the update's result depends on the thread count, so auto would
+    # make a run's weights depend on the machine's load; 2 or 0 trade that for speed (docs/RL.md)
+    learner_threads: int = Field(default=1, ge=0, le=256)
     fused_connectors: bool = True  # rl/connectors.py: one env->module and one module->env pass (same episodes)
     vector_env: bool = True  # the compiled vector env (rl/vector_env.py) instead of a SyncVectorEnv of TradingEnvs
     env_runners: int = Field(default=0, ge=0, le=1024)  # remote env-runner actors (0 = sample in the trainer's process)

@@ -5,12 +5,13 @@ collapse under load (docs/RL.md "Training throughput"), so the process runs on `
 update (sequences of `max_seq_len` x `batch_size`, forward + backward + Adam, 8 PPO epochs) is large enough for more
 threads to pay on free cores: measured 25 ms with 1 thread, 13 ms with 2 on an idle 2-core box. But a second thread
 on a core another process is using collapses the same way (measured: a PPO iteration's update took ~10 s instead
-of ~0.7 s with another engineer's training on the box). So `rl.learner_threads: 0` (auto) takes, at each update, the
-CPUs this process owns minus those busy elsewhere right now (`busy_elsewhere`), at least 1; N > 0 fixes N.
+of ~0.7 s with another engineer's training on the box). So `rl.learner_threads: 0` (auto, opt-in) takes, at each update,
+the CPUs this process owns minus those busy elsewhere right now (`busy_elsewhere`), at least 1; N > 0 fixes N.
 
 `ThreadedUpdate` switches torch's intra-op threads around `Learner.update` only (the learner connector, GAE and all
-epochs) and restores them after. The thread count does not change the weights (the throughput bench trains 1-thread
-sampling / auto-thread learning against torch's default threads with the same seed and compares, on every run).
+epochs) and restores them after. The thread count can change the weights on some CPUs (PPO on an Intel Xeon: 1 and
+2 threads differ; on an AMD EPYC they agreed), so the default is 1 and auto is opt-in: with auto a run's weights
+would depend on the load. The throughput bench compares the weights of its arms on every run and prints the result.
 """
 
 from __future__ import annotations
