@@ -183,7 +183,7 @@ class ReplayReport:
         lines.append(f"trades matched         {same} / {max(len(live_t), len(bt_t))} by entry bar, side, exit bar, "
                      f"reason{'' if self.trades_agree else '  DIFFER'}")  # fmt: skip
         if self.live_only_blocks:
-            why = ", ".join(f"{k} x{n}" for k, n in self.live_only_blocks.items())
+            why = _counts(self.live_only_blocks)
             lines.append(f"live-only risk blocks  {sum(self.live_only_blocks.values())} bar(s) without opens ({why}): "
                          f"blocked in the backtest too")  # fmt: skip
         if self.size_caps:
